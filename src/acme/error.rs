@@ -1,0 +1,180 @@
+//! The one error type of the ACME layer. Every failure a client can see is an [`Error`] with an RFC 8555
+//! §6.7 problem type and a sentence a person can act on; `web::problem` renders it, nothing else does.
+
+use serde::Serialize;
+
+/// RFC 8555 §6.7 error types (plus `invalidProfile` from draft-ietf-acme-profiles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ProblemType {
+    AccountDoesNotExist,
+    AlreadyRevoked,
+    BadCsr,
+    BadNonce,
+    BadPublicKey,
+    BadRevocationReason,
+    BadSignatureAlgorithm,
+    Caa,
+    Compound,
+    Connection,
+    Dns,
+    ExternalAccountRequired,
+    IncorrectResponse,
+    InvalidContact,
+    InvalidProfile,
+    Malformed,
+    OrderNotReady,
+    RateLimited,
+    RejectedIdentifier,
+    ServerInternal,
+    Tls,
+    Unauthorized,
+    UnsupportedContact,
+    UnsupportedIdentifier,
+    UserActionRequired,
+}
+
+impl ProblemType {
+    /// The `urn:ietf:params:acme:error:` name.
+    pub fn name(self) -> &'static str {
+        use ProblemType::*;
+        match self {
+            AccountDoesNotExist => "accountDoesNotExist",
+            AlreadyRevoked => "alreadyRevoked",
+            BadCsr => "badCSR",
+            BadNonce => "badNonce",
+            BadPublicKey => "badPublicKey",
+            BadRevocationReason => "badRevocationReason",
+            BadSignatureAlgorithm => "badSignatureAlgorithm",
+            Caa => "caa",
+            Compound => "compound",
+            Connection => "connection",
+            Dns => "dns",
+            ExternalAccountRequired => "externalAccountRequired",
+            IncorrectResponse => "incorrectResponse",
+            InvalidContact => "invalidContact",
+            InvalidProfile => "invalidProfile",
+            Malformed => "malformed",
+            OrderNotReady => "orderNotReady",
+            RateLimited => "rateLimited",
+            RejectedIdentifier => "rejectedIdentifier",
+            ServerInternal => "serverInternal",
+            Tls => "tls",
+            Unauthorized => "unauthorized",
+            UnsupportedContact => "unsupportedContact",
+            UnsupportedIdentifier => "unsupportedIdentifier",
+            UserActionRequired => "userActionRequired",
+        }
+    }
+
+    /// The full URN used as the problem document's `type`.
+    pub fn urn(self) -> String {
+        format!("urn:ietf:params:acme:error:{}", self.name())
+    }
+
+    /// The HTTP status a problem of this type is answered with unless overridden.
+    pub fn default_status(self) -> u16 {
+        use ProblemType::*;
+        match self {
+            Unauthorized | OrderNotReady | UserActionRequired | Caa => 403,
+            RateLimited => 429,
+            ServerInternal => 500,
+            _ => 400,
+        }
+    }
+}
+
+/// A subproblem (RFC 8555 §6.7.1): which identifier a part of a compound failure is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Subproblem {
+    #[serde(rename = "type")]
+    pub kind: ProblemType,
+    pub detail: String,
+    pub identifier: Option<crate::acme::types::Identifier>,
+}
+
+/// A failure of an ACME operation, ready to become a problem document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind:?}: {detail}")]
+pub struct Error {
+    pub kind: ProblemType,
+    pub detail: String,
+    /// Overrides the type's default HTTP status (415 for a wrong Content-Type, 409 for a key conflict…).
+    pub status: Option<u16>,
+    pub subproblems: Vec<Subproblem>,
+    /// A URL the response should point at with `Location` (e.g. the existing account on 409).
+    pub location: Option<String>,
+}
+
+impl Error {
+    /// An error of `kind` with a human-readable `detail`.
+    pub fn new(kind: ProblemType, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+            status: None,
+            subproblems: Vec::new(),
+            location: None,
+        }
+    }
+
+    /// Overrides the HTTP status.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Adds subproblems.
+    pub fn with_subproblems(mut self, subs: Vec<Subproblem>) -> Self {
+        self.subproblems = subs;
+        self
+    }
+
+    /// Adds a `Location` to the response.
+    pub fn with_location(mut self, url: impl Into<String>) -> Self {
+        self.location = Some(url.into());
+        self
+    }
+
+    /// The HTTP status to answer with.
+    pub fn status(&self) -> u16 {
+        self.status.unwrap_or_else(|| self.kind.default_status())
+    }
+
+    /// A fault of ours: the client gets a generic sentence, the log gets `cause`.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            ProblemType::ServerInternal,
+            "The server hit an internal error; the request can be retried later.",
+        )
+    }
+
+    pub fn malformed(detail: impl Into<String>) -> Self {
+        Self::new(ProblemType::Malformed, detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(ProblemType::Unauthorized, detail)
+    }
+
+    pub fn bad_nonce(detail: impl Into<String>) -> Self {
+        Self::new(
+            ProblemType::BadNonce,
+            format!("JWS has an invalid anti-replay nonce: {}", detail.into()),
+        )
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::malformed(format!("No such {what}.")).with_status(404)
+    }
+}
+
+impl From<crate::store::StoreError> for Error {
+    fn from(e: crate::store::StoreError) -> Self {
+        Error::internal(e)
+    }
+}
+
+/// Result of an ACME operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,459 @@
+//! Configuration: one TOML file plus `BRIDGE_*` environment overrides, read once at start-up and passed
+//! down explicitly (no global). Every subcommand reads the same configuration, so `eab create` and
+//! `serve` can never disagree about which database they use.
+//!
+//! Rules (documented in `config/example.toml` and the README):
+//! - `BRIDGE_SECTION__KEY=value` overrides `[section] key` (`__` separates nesting levels; keys are
+//!   lower-cased). Values are read as TOML scalars when they parse as such (`true`, `42`), else as strings.
+//! - Any key `NAME_file = "/path"` is replaced by `NAME = <file contents>` (trailing newline removed), so
+//!   every secret can come from a mounted file.
+//! - Unknown keys and invalid values stop start-up with a message naming the key.
+
+use crate::secret::Secret;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Prefix of every environment variable that overrides a configuration key.
+pub const ENV_PREFIX: &str = "BRIDGE_";
+
+/// The whole configuration of one bridge process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub acme: AcmeConfig,
+    #[serde(default)]
+    pub logging: LoggingConfig,
+    /// Sectigo Certificate Manager; absent means no real SCM is configured.
+    #[serde(default)]
+    pub scm: Option<crate::scm::ScmConfig>,
+    /// The SCM emulator (`sandbox` subcommand, and the embedded default).
+    #[serde(default)]
+    pub sandbox: crate::sandbox::SandboxConfig,
+}
+
+/// The HTTP front end.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address the ACME server listens on.
+    pub listen: SocketAddr,
+    /// Public base URL clients use (scheme, host, optional port, optional path prefix). Every URL the
+    /// bridge hands out and the JWS `url` check are computed from it, so behind a TLS-terminating proxy
+    /// it is the proxy's URL, not `listen`.
+    pub external_url: Option<url::Url>,
+    /// PEM certificate chain to serve HTTPS with; plain HTTP when absent.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Largest JWS body accepted; larger ones are refused before parsing.
+    pub max_body_bytes: usize,
+    /// Seconds to let in-flight requests finish after SIGTERM.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:14000".parse().expect("static address"),
+            external_url: None,
+            tls_cert: None,
+            tls_key: None,
+            max_body_bytes: 64 * 1024,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The base URL every ACME URL is built from: `external_url`, else derived from `listen`.
+    pub fn base_url(&self) -> url::Url {
+        if let Some(u) = &self.external_url {
+            return u.clone();
+        }
+        let scheme = if self.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let host = if self.listen.ip().is_unspecified() {
+            "localhost".to_string()
+        } else {
+            match self.listen.ip() {
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                ip => ip.to_string(),
+            }
+        };
+        url::Url::parse(&format!("{scheme}://{host}:{}", self.listen.port())).expect("valid URL")
+    }
+}
+
+/// The store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `postgres://user:pass@host/db`. The password part is never logged.
+    pub url: Option<Secret>,
+    /// Upper bound of pooled connections per replica.
+    pub max_connections: u32,
+    /// Seconds to wait for a pooled connection before failing a request.
+    pub acquire_timeout_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 16,
+            acquire_timeout_secs: 10,
+        }
+    }
+}
+
+/// ACME protocol behaviour.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AcmeConfig {
+    /// Require External Account Binding for new accounts (RFC 8555 §7.3.4).
+    pub eab_required: bool,
+    /// Shown as `meta.termsOfService`; when set, new accounts must agree to it.
+    pub terms_of_service_url: Option<url::Url>,
+    /// Shown as `meta.website`.
+    pub website: Option<url::Url>,
+    /// Shown as `meta.caaIdentities`.
+    pub caa_identities: Vec<String>,
+    /// Key that authenticates nonces; every replica must share it. When absent, one is generated once
+    /// and kept in the database, which all replicas share anyway.
+    pub nonce_key: Option<Secret>,
+    /// Seconds a nonce stays redeemable.
+    pub nonce_lifetime_secs: u64,
+}
+
+impl Default for AcmeConfig {
+    fn default() -> Self {
+        Self {
+            eab_required: true,
+            terms_of_service_url: None,
+            website: None,
+            caa_identities: vec!["sectigo.com".to_string()],
+            nonce_key: None,
+            nonce_lifetime_secs: 3600,
+        }
+    }
+}
+
+/// Log output.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    /// `human` (default) or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `acme_sectigo_bridge=debug,info`; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            filter: "info".into(),
+        }
+    }
+}
+
+/// How log lines are rendered.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("cannot read `{key}` from {path}: {source}")]
+    SecretFile {
+        key: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads the file (if any), applies the process environment, resolves `*_file` secrets, validates.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment given explicitly so tests need not mutate the process.
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut root = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Syntax {
+                        path: p.to_path_buf(),
+                        message: e.to_string(),
+                    })?
+            }
+            None => toml::Table::new(),
+        };
+        let mut env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && k.contains("__"))
+            .collect();
+        env.sort();
+        for (var, value) in env {
+            apply_env(&mut root, &var, &value)?;
+        }
+        resolve_secret_files(&mut root, "")?;
+        Self::from_table(root)
+    }
+
+    /// Deserialises an already merged table; errors name the offending key.
+    pub fn from_table(root: toml::Table) -> Result<Self, ConfigError> {
+        let text = toml::to_string(&root).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let config: Config = toml::from_str(&text)
+            .map_err(|e| ConfigError::Invalid(describe_toml_error(&e, &text)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "server.tls_cert and server.tls_key must be given together".into(),
+            ));
+        }
+        if let Some(u) = &self.server.external_url {
+            if !matches!(u.scheme(), "http" | "https") || u.host().is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "server.external_url must be an http(s) URL with a host, got {u}"
+                )));
+            }
+            if u.query().is_some() || u.fragment().is_some() {
+                return Err(ConfigError::Invalid(
+                    "server.external_url must not have a query or fragment".into(),
+                ));
+            }
+        }
+        if self.acme.nonce_lifetime_secs < 10 {
+            return Err(ConfigError::Invalid(
+                "acme.nonce_lifetime_secs must be at least 10".into(),
+            ));
+        }
+        if self.server.max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "server.max_body_bytes must be at least 1024".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Turns a toml deserialisation error into one line naming the key, e.g.
+/// "unknown field `lisen` in [server], expected one of ...".
+fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => {
+            // Find the table header and the line the span points at, so the key is named.
+            let before = &text[..span.start.min(text.len())];
+            let section = before
+                .lines()
+                .rev()
+                .find(|l| l.trim_start().starts_with('['))
+                .map(|l| l.trim().to_string());
+            let line = text[span.start.min(text.len())..]
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim();
+            let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+            let full_line = text[line_start..].lines().next().unwrap_or(line).trim();
+            match section {
+                Some(s) => format!("{message} (in {s}, at `{full_line}`)"),
+                None => format!("{message} (at `{full_line}`)"),
+            }
+        }
+        None => message,
+    }
+}
+
+fn apply_env(root: &mut toml::Table, var: &str, value: &str) -> Result<(), ConfigError> {
+    let path: Vec<String> = var[ENV_PREFIX.len()..]
+        .split("__")
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    if path.iter().any(|p| p.is_empty()) {
+        return Err(ConfigError::Env {
+            var: var.into(),
+            message: "empty key segment".into(),
+        });
+    }
+    let parsed = parse_env_value(value);
+    let mut table = root;
+    for seg in &path[..path.len() - 1] {
+        let entry = table
+            .entry(seg.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        table = match entry {
+            toml::Value::Table(t) => t,
+            _ => {
+                return Err(ConfigError::Env {
+                    var: var.into(),
+                    message: format!("`{seg}` is not a section"),
+                })
+            }
+        };
+    }
+    table.insert(path[path.len() - 1].clone(), parsed);
+    Ok(())
+}
+
+/// `true` → bool, `42` → integer, `["a","b"]` → array, anything else → the string itself.
+fn parse_env_value(value: &str) -> toml::Value {
+    let doc = format!("v = {value}");
+    match doc.parse::<toml::Table>() {
+        Ok(mut t) => match t.remove("v") {
+            Some(
+                v @ (toml::Value::Boolean(_)
+                | toml::Value::Integer(_)
+                | toml::Value::Float(_)
+                | toml::Value::Array(_)),
+            ) => v,
+            _ => toml::Value::String(value.to_string()),
+        },
+        Err(_) => toml::Value::String(value.to_string()),
+    }
+}
+
+fn resolve_secret_files(table: &mut toml::Table, prefix: &str) -> Result<(), ConfigError> {
+    let keys: Vec<String> = table.keys().cloned().collect();
+    for key in keys {
+        let full = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        if let Some(toml::Value::Table(inner)) = table.get_mut(&key) {
+            resolve_secret_files(inner, &full)?;
+            continue;
+        }
+        let Some(base) = key.strip_suffix("_file") else {
+            continue;
+        };
+        let Some(toml::Value::String(path)) = table.remove(&key) else {
+            return Err(ConfigError::Invalid(format!(
+                "`{full}` must be a file path"
+            )));
+        };
+        if table.contains_key(base) {
+            return Err(ConfigError::Invalid(format!(
+                "give either `{base}` or `{key}` in [{prefix}], not both"
+            )));
+        }
+        let secret = crate::secret::read_secret_file(Path::new(&path)).map_err(|source| {
+            ConfigError::SecretFile {
+                key: full.clone(),
+                path: PathBuf::from(&path),
+                source,
+            }
+        })?;
+        table.insert(
+            base.to_string(),
+            toml::Value::String(secret.expose().to_string()),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        let c = Config::load_with_env(None, env(&[])).unwrap();
+        assert!(c.acme.eab_required);
+        assert_eq!(c.server.base_url().as_str(), "http://127.0.0.1:14000/");
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys_with_types() {
+        let c = Config::load_with_env(
+            None,
+            env(&[
+                ("BRIDGE_ACME__EAB_REQUIRED", "false"),
+                ("BRIDGE_SERVER__LISTEN", "0.0.0.0:8443"),
+                ("BRIDGE_DATABASE__URL", "postgres://x@y/z"),
+            ]),
+        )
+        .unwrap();
+        assert!(!c.acme.eab_required);
+        assert_eq!(c.server.listen.port(), 8443);
+        assert_eq!(c.database.url.unwrap().expose(), "postgres://x@y/z");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let mut t = toml::Table::new();
+        let mut server = toml::Table::new();
+        server.insert("lisen".into(), toml::Value::String("x".into()));
+        t.insert("server".into(), toml::Value::Table(server));
+        let err = Config::from_table(t).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn invalid_value_is_named() {
+        let err = Config::load_with_env(None, env(&[("BRIDGE_SERVER__LISTEN", "not-an-address")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen"), "{err}");
+    }
+
+    #[test]
+    fn secret_files_are_read() {
+        let dir = std::env::temp_dir().join(format!("bridge-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("db");
+        std::fs::write(&f, "postgres://secret@h/d\n").unwrap();
+        let c = Config::load_with_env(
+            None,
+            env(&[("BRIDGE_DATABASE__URL_FILE", f.to_str().unwrap())]),
+        )
+        .unwrap();
+        assert_eq!(c.database.url.unwrap().expose(), "postgres://secret@h/d");
+    }
+}

@@ -1,0 +1,18 @@
+//! acme-sectigo-bridge: an ACME (RFC 8555) server whose certificates come from Sectigo Certificate
+//! Manager. See docs/ARCHITECTURE.md for how the modules fit together.
+
+pub mod acme;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod ids;
+pub mod issuance;
+pub mod jose;
+pub mod policy;
+pub mod sandbox;
+pub mod scm;
+pub mod secret;
+pub mod store;
+pub mod telemetry;
+pub mod validation;
+pub mod web;

@@ -1,0 +1,161 @@
+//! ACME accounts.
+
+use super::{
+    is_unique_violation, Account, AccountStatus, CreateAccountOutcome, KeyChangeOutcome,
+    NewAccount, Result, Store, StoreError,
+};
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+
+const ACCOUNT_COLUMNS: &str =
+    "id, key_thumbprint, jwk, status, contact, tos_agreed, eab_kid, created_at";
+
+fn account_from_row(row: &PgRow) -> Result<Account> {
+    let status: String = row.try_get("status")?;
+    let contact: serde_json::Value = row.try_get("contact")?;
+    Ok(Account {
+        id: row.try_get("id")?,
+        key_thumbprint: row.try_get("key_thumbprint")?,
+        jwk: row.try_get("jwk")?,
+        status: AccountStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("account status {status:?}")))?,
+        contact: serde_json::from_value(contact)
+            .map_err(|e| StoreError::Corrupt(format!("accounts.contact: {e}")))?,
+        tos_agreed: row.try_get("tos_agreed")?,
+        eab_kid: row.try_get("eab_kid")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl Store {
+    /// The account with this id.
+    pub async fn account(&self, id: &str) -> Result<Option<Account>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    /// The account whose key has this RFC 7638 thumbprint.
+    pub async fn account_by_thumbprint(&self, thumbprint: &str) -> Result<Option<Account>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE key_thumbprint = $1"
+        ))
+        .bind(thumbprint)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    /// Creates an account. With an EAB kid, the key is checked (not revoked; unused if single-use)
+    /// and marked used in the same transaction, so a single-use key binds exactly one account even
+    /// under concurrent requests. A key registered concurrently yields `KeyExists`.
+    pub async fn create_account(&self, new: &NewAccount) -> Result<CreateAccountOutcome> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(kid) = &new.eab_kid {
+            let r = sqlx::query(
+                "UPDATE eab_keys SET used_at = COALESCE(used_at, now()) \
+                 WHERE kid = $1 AND revoked_at IS NULL AND (NOT single_use OR used_at IS NULL)",
+            )
+            .bind(kid)
+            .execute(&mut *tx)
+            .await?;
+            if r.rows_affected() != 1 {
+                return Ok(CreateAccountOutcome::EabUnusable);
+            }
+        }
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO accounts (id, key_thumbprint, jwk, status, contact, tos_agreed, eab_kid) \
+             VALUES ($1, $2, $3, 'valid', $4, $5, $6) RETURNING {ACCOUNT_COLUMNS}"
+        ))
+        .bind(&new.id)
+        .bind(&new.key_thumbprint)
+        .bind(&new.jwk)
+        .bind(serde_json::json!(new.contact))
+        .bind(new.tos_agreed)
+        .bind(&new.eab_kid)
+        .fetch_one(&mut *tx)
+        .await;
+        match inserted {
+            Ok(row) => {
+                let account = account_from_row(&row)?;
+                tx.commit().await?;
+                Ok(CreateAccountOutcome::Created(account))
+            }
+            Err(e) if is_unique_violation(&e) => {
+                tx.rollback().await?;
+                match self.account_by_thumbprint(&new.key_thumbprint).await? {
+                    Some(a) => Ok(CreateAccountOutcome::KeyExists(a)),
+                    None => Err(StoreError::Database(e)),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Replaces the contact list of a valid account; `None` if the account is not valid.
+    pub async fn update_account_contact(
+        &self,
+        id: &str,
+        contact: &[String],
+    ) -> Result<Option<Account>> {
+        let row = sqlx::query(&format!(
+            "UPDATE accounts SET contact = $2, updated_at = now() WHERE id = $1 AND status = 'valid' \
+             RETURNING {ACCOUNT_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(serde_json::json!(contact))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    /// Deactivates an account (RFC 8555 §7.3.6). Idempotent; returns the account as it now is.
+    pub async fn deactivate_account(&self, id: &str) -> Result<Option<Account>> {
+        let row = sqlx::query(&format!(
+            "UPDATE accounts SET status = 'deactivated', updated_at = now() WHERE id = $1 \
+             RETURNING {ACCOUNT_COLUMNS}"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    /// Rolls the account over to a new key, provided its key is still `old_thumbprint`. The unique
+    /// thumbprint makes two accounts racing for the same new key end with one winner.
+    pub async fn change_account_key(
+        &self,
+        id: &str,
+        old_thumbprint: &str,
+        new_thumbprint: &str,
+        new_jwk: &serde_json::Value,
+    ) -> Result<KeyChangeOutcome> {
+        let r = sqlx::query(&format!(
+            "UPDATE accounts SET key_thumbprint = $3, jwk = $4, updated_at = now() \
+             WHERE id = $1 AND key_thumbprint = $2 AND status = 'valid' RETURNING {ACCOUNT_COLUMNS}"
+        ))
+        .bind(id)
+        .bind(old_thumbprint)
+        .bind(new_thumbprint)
+        .bind(new_jwk)
+        .fetch_optional(&self.pool)
+        .await;
+        match r {
+            Ok(Some(row)) => Ok(KeyChangeOutcome::Changed(account_from_row(&row)?)),
+            Ok(None) => Ok(KeyChangeOutcome::Stale),
+            Err(e) if is_unique_violation(&e) => {
+                match self.account_by_thumbprint(new_thumbprint).await? {
+                    Some(other) => Ok(KeyChangeOutcome::KeyInUse {
+                        account_id: other.id,
+                    }),
+                    None => Ok(KeyChangeOutcome::Stale),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}

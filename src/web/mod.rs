@@ -1,0 +1,1 @@
+//! The HTTP front end: routes, JWS extraction, ACME headers, problem documents.
