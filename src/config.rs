@@ -35,6 +35,15 @@ pub struct Config {
     /// The SCM emulator (`sandbox` subcommand, and the embedded default).
     #[serde(default)]
     pub sandbox: crate::sandbox::SandboxConfig,
+    /// Challenge validation.
+    #[serde(default)]
+    pub validation: crate::validation::ValidationConfig,
+    /// Limits on what accounts may order.
+    #[serde(default)]
+    pub policy: crate::policy::PolicyConfig,
+    /// Certificate profiles by name (`meta.profiles`).
+    #[serde(default)]
+    pub profiles: std::collections::BTreeMap<String, crate::policy::ProfileConfig>,
 }
 
 /// The HTTP front end.
