@@ -1,8 +1,147 @@
-//! Wiring: builds the state from the configuration, serves HTTP(S), shuts down gracefully.
+//! Wiring: builds the state from the configuration, serves HTTP(S), runs housekeeping, shuts down
+//! gracefully on SIGTERM/Ctrl-C.
 
+use crate::acme::AcmeContext;
 use crate::config::Config;
+use crate::jose::nonce::NonceKey;
+use crate::store::Store;
+use crate::web::AppState;
+use anyhow::Context;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Name of the shared nonce key in the settings table.
+const NONCE_KEY_SETTING: &str = "nonce_key";
+
+/// Connects to the store, migrates it, and assembles the state every handler shares.
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    let store = Store::connect(&config.database)
+        .await
+        .context("connecting to the database")?;
+    store.migrate().await.context("migrating the database")?;
+    let key = match &config.acme.nonce_key {
+        Some(k) if k.expose().len() >= 32 => k.expose().as_bytes().to_vec(),
+        Some(_) => anyhow::bail!("acme.nonce_key must be at least 32 characters"),
+        None => store
+            .setting_or_init(NONCE_KEY_SETTING, &crate::ids::random_bytes(32))
+            .await
+            .context("loading the nonce key")?,
+    };
+    let nonces = NonceKey::new(key, Duration::from_secs(config.acme.nonce_lifetime_secs));
+    let ctx = AcmeContext::new(store, Arc::new(config));
+    Ok(AppState { ctx, nonces })
+}
 
 /// Runs the server until SIGTERM/Ctrl-C.
-pub async fn serve(_config: Config) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let listen = config.server.listen;
+    let tls = match (&config.server.tls_cert, &config.server.tls_key) {
+        (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+        _ => None,
+    };
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    let state = build_state(config).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    tracing::info!(
+        listen = %listen,
+        directory = %state.ctx.urls.directory(),
+        tls = tls.is_some(),
+        "acme-sectigo-bridge is serving"
+    );
+    match tls {
+        None => serve_plain(state, listener, shutdown_signal()).await,
+        Some((cert, key)) => serve_tls(state, listener, &cert, &key, grace).await,
+    }
+}
+
+/// Serves plain HTTP on `listener` until `shutdown` completes (tests pass their own future).
+pub async fn serve_plain(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let store = state.ctx.store.clone();
+    let app = crate::web::router(state);
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    housekeeping.abort();
+    store.close().await;
+    result.context("HTTP server")
+}
+
+async fn serve_tls(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .with_context(|| {
+            format!(
+                "loading TLS certificate {} and key {}",
+                cert.display(),
+                key.display()
+            )
+        })?;
+    let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let store = state.ctx.store.clone();
+    let app = crate::web::router(state);
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        h.graceful_shutdown(Some(grace));
+    });
+    let std_listener = listener.into_std()?;
+    let result = axum_server::from_tcp_rustls(std_listener, tls)
+        .handle(handle)
+        .serve(app.into_make_service())
+        .await;
+    housekeeping.abort();
+    store.close().await;
+    result.context("HTTPS server")
+}
+
+/// Periodic clean-up any replica may do: forget redemptions of nonces that expired anyway.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        match state.ctx.store.purge_expired_nonces(state.ctx.now()).await {
+            Ok(n) if n > 0 => tracing::debug!(purged = n, "expired nonce redemptions purged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purging nonce redemptions failed"),
+        }
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
 }

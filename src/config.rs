@@ -170,7 +170,7 @@ impl Default for LoggingConfig {
     fn default() -> Self {
         Self {
             format: LogFormat::Human,
-            filter: "info".into(),
+            filter: "info,sqlx=warn".into(),
         }
     }
 }

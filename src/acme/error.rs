@@ -178,3 +178,15 @@ impl From<crate::store::StoreError> for Error {
 
 /// Result of an ACME operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<crate::jose::JoseError> for Error {
+    fn from(e: crate::jose::JoseError) -> Self {
+        use crate::jose::JoseError as J;
+        match e {
+            J::Malformed(d) | J::BadSignature(d) => Error::malformed(d),
+            J::BadSignatureAlgorithm(d) => Error::new(ProblemType::BadSignatureAlgorithm, d),
+            J::BadPublicKey(d) => Error::new(ProblemType::BadPublicKey, d),
+            J::Unauthorized(d) => Error::unauthorized(d),
+        }
+    }
+}

@@ -1,7 +1,12 @@
 //! ACME resources and their rules (RFC 8555): wire types, account operations, status rules, and the
 //! one error type. Knows nothing of HTTP frameworks or SQL; storage goes through `store::Store`.
 
+pub mod account;
+pub mod contact;
+pub mod context;
 pub mod error;
 pub mod types;
+pub mod urls;
 
+pub use context::AcmeContext;
 pub use error::{Error, ProblemType, Result};

@@ -1,11 +1,77 @@
-//! RFC 8555 wire types, as clients see them.
+//! RFC 8555 wire types, as clients see them (§7.1).
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// An identifier (RFC 8555 §9.7.7; `ip` from RFC 8738).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Identifier {
     #[serde(rename = "type")]
     pub kind: String,
     pub value: String,
+}
+
+/// The directory object (§7.1.1).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Directory {
+    pub new_nonce: String,
+    pub new_account: String,
+    pub new_order: String,
+    pub revoke_cert: String,
+    pub key_change: String,
+    pub meta: DirectoryMeta,
+}
+
+/// `meta` of the directory.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryMeta {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terms_of_service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    pub caa_identities: Vec<String>,
+    pub external_account_required: bool,
+    /// draft-ietf-acme-profiles: profile name → description.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub profiles: std::collections::BTreeMap<String, String>,
+}
+
+/// The account object (§7.1.2).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountResource {
+    pub status: &'static str,
+    pub contact: Vec<String>,
+    pub terms_of_service_agreed: bool,
+    pub orders: String,
+    pub created_at: String,
+}
+
+/// newAccount payload (§7.3). Unknown members are ignored, as the RFC asks.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewAccountRequest {
+    pub contact: Option<Vec<String>>,
+    pub terms_of_service_agreed: Option<bool>,
+    #[serde(default)]
+    pub only_return_existing: bool,
+    pub external_account_binding: Option<Value>,
+}
+
+/// Account update payload (§7.3.2, §7.3.6).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountUpdateRequest {
+    pub contact: Option<Vec<String>>,
+    pub status: Option<String>,
+}
+
+/// keyChange inner payload (§7.3.5).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyChangePayload {
+    pub account: String,
+    pub old_key: Value,
 }

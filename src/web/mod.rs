@@ -1,1 +1,42 @@
-//! The HTTP front end: routes, JWS extraction, ACME headers, problem documents.
+//! The HTTP front end: routes, JWS extraction, ACME headers, problem documents. Handlers stay thin;
+//! rules live in `acme`.
+
+pub mod handlers;
+pub mod headers;
+pub mod jws;
+pub mod problem;
+pub mod state;
+
+pub use state::AppState;
+
+use crate::acme::urls::paths;
+use axum::routing::{get, post};
+use axum::Router;
+use handlers::{account, directory, health, nonce, unimplemented};
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let acme = Router::new()
+        .route(paths::DIRECTORY, get(directory::directory))
+        .route(paths::NEW_NONCE, get(nonce::get).head(nonce::head))
+        .route(paths::NEW_ACCOUNT, post(account::new_account))
+        .route(
+            &format!("{}/{{id}}", paths::ACCOUNT),
+            post(account::account),
+        )
+        .route(paths::KEY_CHANGE, post(account::key_change))
+        .route(paths::NEW_ORDER, post(unimplemented::not_yet))
+        .route(paths::REVOKE_CERT, post(unimplemented::not_yet))
+        .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::acme_headers,
+        ));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .merge(acme)
+        .layer(axum::middleware::from_fn(headers::request_span))
+        .with_state(state)
+}

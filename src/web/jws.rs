@@ -1,0 +1,181 @@
+//! The JWS request pipeline (RFC 8555 §6.2–6.5) as named stages, after Boulder's wfe2/verify.go:
+//! [`SignedRequest`] extracts and parses the body; then one of
+//! [`SignedRequest::for_account`] (kid), [`SignedRequest::post_as_get`] (kid, empty payload) or
+//! [`SignedRequest::self_authenticated`] (embedded jwk) checks algorithm, key, URL, signature and
+//! nonce, in that order, so a forged request never burns a nonce.
+
+use crate::acme::{Error, ProblemType, Result};
+use crate::jose::{Jws, PublicJwk};
+use crate::store::{Account, AccountStatus};
+use crate::web::state::AppState;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+
+/// The only media type ACME requests may use.
+pub const JOSE_JSON: &str = "application/jose+json";
+
+/// A POST body parsed as a flattened JWS, with the URL the request was addressed to.
+#[derive(Debug)]
+pub struct SignedRequest {
+    pub jws: Jws,
+    /// The absolute URL this request was sent to (from `external_url` and the path).
+    pub url: String,
+}
+
+/// What a verified kid-signed request yields.
+#[derive(Debug)]
+pub struct AccountRequest {
+    pub account: Account,
+    pub payload: Vec<u8>,
+    pub url: String,
+}
+
+/// What a verified jwk-signed request yields.
+#[derive(Debug)]
+pub struct KeyRequest {
+    pub key: PublicJwk,
+    pub payload: Vec<u8>,
+    pub url: String,
+}
+
+impl FromRequest<AppState> for SignedRequest {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self> {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let media_type = content_type.split(';').next().unwrap_or("").trim();
+        if !media_type.eq_ignore_ascii_case(JOSE_JSON) {
+            return Err(Error::malformed(format!(
+                "Content-Type must be {JOSE_JSON}, not {content_type:?}"
+            ))
+            .with_status(415));
+        }
+        let url = state.ctx.urls.for_path(req.uri().path());
+        let limit = state.ctx.config.server.max_body_bytes;
+        let body = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| {
+                Error::malformed(format!("request body is larger than {limit} bytes"))
+                    .with_status(413)
+            })?;
+        let jws = Jws::parse(&body)?;
+        Ok(Self { jws, url })
+    }
+}
+
+impl SignedRequest {
+    /// Stages shared by every kind of request: algorithm and URL.
+    fn check_alg_and_url(&self) -> Result<()> {
+        self.jws.check_alg()?;
+        match self.jws.header.url.as_deref() {
+            None => Err(Error::malformed("JWS protected header has no url")),
+            Some(u) if u == self.url => Ok(()),
+            Some(u) => Err(Error::unauthorized(format!(
+                "JWS url {u:?} does not match the request URL {:?}",
+                self.url
+            ))),
+        }
+    }
+
+    /// Redeems the nonce: last stage, after the signature verified.
+    async fn redeem_nonce(&self, state: &AppState) -> Result<()> {
+        let nonce = self
+            .jws
+            .header
+            .nonce
+            .as_deref()
+            .ok_or_else(|| Error::bad_nonce("the JWS protected header has no nonce"))?;
+        let now = state.ctx.now();
+        let expires = state.nonces.check(nonce, now).map_err(|r| match r {
+            crate::jose::nonce::NonceRejection::Unknown => {
+                Error::bad_nonce("the nonce was not issued by this server")
+            }
+            crate::jose::nonce::NonceRejection::Expired => {
+                Error::bad_nonce("the nonce has expired; use the one in this response")
+            }
+        })?;
+        if !state.ctx.store.redeem_nonce(nonce, expires).await? {
+            return Err(Error::bad_nonce("the nonce has already been used"));
+        }
+        Ok(())
+    }
+
+    /// A request signed by an account's key, identified by `kid` (most endpoints).
+    pub async fn for_account(self, state: &AppState) -> Result<AccountRequest> {
+        self.check_alg_and_url()?;
+        if self.jws.header.jwk.is_some() {
+            return Err(Error::malformed(
+                "this request must identify the account with kid, not carry a jwk",
+            ));
+        }
+        let kid = self.jws.header.kid.as_deref().ok_or_else(|| {
+            Error::malformed("JWS protected header must have a kid (the account URL)")
+        })?;
+        let not_found = || {
+            Error::new(
+                ProblemType::AccountDoesNotExist,
+                format!("no account exists at {kid:?}"),
+            )
+        };
+        let id = state
+            .ctx
+            .urls
+            .account_id_from_url(kid)
+            .ok_or_else(not_found)?;
+        let account = state.ctx.store.account(id).await?.ok_or_else(not_found)?;
+        let key = PublicJwk::from_value(&account.jwk)
+            .map_err(|e| Error::internal(format!("stored key of account {id}: {e}")))?;
+        self.jws.verify(&key)?;
+        if account.status != AccountStatus::Valid {
+            return Err(Error::unauthorized(format!(
+                "the account is {}",
+                account.status.as_str()
+            )));
+        }
+        self.redeem_nonce(state).await?;
+        Ok(AccountRequest {
+            account,
+            payload: self.jws.payload,
+            url: self.url,
+        })
+    }
+
+    /// A POST-as-GET (§6.3): signed by an account, empty payload.
+    pub async fn post_as_get(self, state: &AppState) -> Result<Account> {
+        let r = self.for_account(state).await?;
+        if !r.payload.is_empty() {
+            return Err(Error::malformed(
+                "POST-as-GET requests must have an empty payload",
+            ));
+        }
+        Ok(r.account)
+    }
+
+    /// A request signed by the key it carries as `jwk` (newAccount; revokeCert by certificate key).
+    pub async fn self_authenticated(self, state: &AppState) -> Result<KeyRequest> {
+        self.check_alg_and_url()?;
+        if self.jws.header.kid.is_some() {
+            return Err(Error::malformed(
+                "this request must carry the key as jwk, not a kid",
+            ));
+        }
+        let jwk = self
+            .jws
+            .header
+            .jwk
+            .as_ref()
+            .ok_or_else(|| Error::malformed("JWS protected header must have a jwk"))?;
+        let key = PublicJwk::from_value(jwk)?;
+        self.jws.verify(&key)?;
+        self.redeem_nonce(state).await?;
+        Ok(KeyRequest {
+            key,
+            payload: self.jws.payload,
+            url: self.url,
+        })
+    }
+}

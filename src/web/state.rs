@@ -1,0 +1,18 @@
+//! What every handler can reach.
+
+use crate::acme::AcmeContext;
+use crate::jose::nonce::NonceKey;
+
+/// Shared state of the HTTP front end; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub ctx: AcmeContext,
+    pub nonces: NonceKey,
+}
+
+impl AppState {
+    /// A fresh nonce for a `Replay-Nonce` header.
+    pub fn mint_nonce(&self) -> String {
+        self.nonces.mint(self.ctx.now())
+    }
+}
