@@ -128,8 +128,22 @@ impl PublicJwk {
     /// RFC 7638 thumbprint (SHA-256, base64url): the key's identity in the store and in key
     /// authorizations.
     pub fn thumbprint(&self) -> String {
-        // serde_json's Map is ordered by key (BTreeMap), so this is the canonical member order.
-        let canonical = serde_json::to_string(&self.value).expect("JSON");
+        // The required members in lexicographic order (RFC 7638 §3.2), written out explicitly:
+        // serde_json's map order depends on crate features we do not control.
+        let m = |k: &str| self.value[k].as_str().unwrap_or_default();
+        let q = |s: &str| serde_json::to_string(s).expect("string");
+        let canonical = match self.kind {
+            KeyKind::Rsa => format!(r#"{{"e":{},"kty":"RSA","n":{}}}"#, q(m("e")), q(m("n"))),
+            KeyKind::Ec(_) => format!(
+                r#"{{"crv":{},"kty":"EC","x":{},"y":{}}}"#,
+                q(m("crv")),
+                q(m("x")),
+                q(m("y"))
+            ),
+            KeyKind::Okp(_) => {
+                format!(r#"{{"crv":{},"kty":"OKP","x":{}}}"#, q(m("crv")), q(m("x")))
+            }
+        };
         b64(&Sha256::digest(canonical.as_bytes()))
     }
 

@@ -1,0 +1,96 @@
+//! The real bridge (router, store, middleware) on a loopback port, for tests over real HTTP.
+
+use super::db::TestDb;
+use acme_sectigo_bridge::config::Config;
+use acme_sectigo_bridge::secret::Secret;
+use acme_sectigo_bridge::store::{EabKey, Store};
+use tokio::sync::oneshot;
+
+/// A running bridge and its database.
+pub struct TestApp {
+    pub base: String,
+    pub db: TestDb,
+    pub store: Store,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// Starts the bridge with default configuration.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the bridge after `tweak` adjusted the configuration.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let db = TestDb::create().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut config = Config::load_with_env(None, Vec::new()).unwrap();
+        config.database.url = Some(Secret::new(db.url.clone()));
+        config.database.max_connections = 5;
+        config.server.external_url = Some(url::Url::parse(&base).unwrap());
+        tweak(&mut config);
+        let state = acme_sectigo_bridge::app::build_state(config).await.unwrap();
+        let store = state.ctx.store.clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(acme_sectigo_bridge::app::serve_plain(
+            state,
+            listener,
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        Self {
+            base,
+            db,
+            store,
+            http: reqwest::Client::new(),
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Creates an EAB key directly in the store; returns (kid, hmac bytes).
+    pub async fn eab_key(&self, single_use: bool) -> (String, Vec<u8>) {
+        let key = EabKey {
+            kid: format!("kid-{}", acme_sectigo_bridge::ids::random_id()),
+            hmac_key: acme_sectigo_bridge::ids::random_bytes(32),
+            label: "test".into(),
+            allowed_patterns: vec!["*.example.test".into()],
+            scm_org_id: None,
+            profiles: vec![],
+            trust_scm_dcv: false,
+            single_use,
+            created_at: chrono::Utc::now(),
+            used_at: None,
+            revoked_at: None,
+        };
+        self.store.create_eab_key(&key).await.unwrap();
+        (key.kid, key.hmac_key)
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

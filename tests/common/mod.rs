@@ -1,0 +1,6 @@
+//! Shared test support: a database per test, the real server on a loopback port, an ACME client.
+#![allow(dead_code)]
+
+pub mod app;
+pub mod client;
+pub mod db;
