@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine, and nothing that is already there.
+# Idempotent: each tool is checked first. Run as root (or with sudo available).
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "install-test-deps: not root and no sudo; install the packages below by hand" >&2
+  fi
+fi
+
+apt_missing=()
+need_apt() { # need_apt COMMAND PACKAGE
+  command -v "$1" >/dev/null 2>&1 || apt_missing+=("$2")
+}
+need_apt_pkg() { # need_apt_pkg PACKAGE (a library, checked with dpkg)
+  dpkg -s "$1" >/dev/null 2>&1 || apt_missing+=("$1")
+}
+
+need_apt cc gcc
+need_apt pkg-config pkg-config
+need_apt_pkg libssl-dev
+need_apt openssl openssl
+need_apt python3 python3
+need_apt pip3 python3-pip
+# A PostgreSQL server is only needed when none runs and DATABASE_URL is unset; scripts/test.sh decides.
+if [ "${NEED_POSTGRES_SERVER:-0}" = 1 ]; then
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+    || apt_missing+=(postgresql)
+fi
+
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  echo "install-test-deps: installing ${apt_missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${apt_missing[@]}"
+fi
+
+# Python packages used by the tests (installed for the python3 on PATH).
+pip_missing=()
+pip_need() { # pip_need IMPORT_NAME PACKAGE
+  python3 -c "import $1" >/dev/null 2>&1 || pip_missing+=("$2")
+}
+if [ ${#pip_missing[@]} -gt 0 ]; then
+  echo "install-test-deps: pip installing ${pip_missing[*]}"
+  python3 -m pip install -q "${pip_missing[@]}" 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages "${pip_missing[@]}"
+fi
