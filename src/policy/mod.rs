@@ -1,19 +1,15 @@
-//! What an account may request: name patterns and SCM bindings from its EAB key, global limits,
-//! profiles.
-//!
-//! Placeholder: lands with the orders-and-validation issue.
+//! What an account may request: identifier syntax, the name patterns of its EAB key, global limits and
+//! certificate profiles. Pure functions without I/O, so every rule is unit-tested and the ACME layer
+//! only wires them in.
 
-use serde::Deserialize;
+mod config;
+mod identifier;
+mod order;
+mod pattern;
+mod profile;
 
-/// `[policy]`: limits that apply to every account.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyConfig {}
-
-/// `[profiles.NAME]`: one certificate profile offered to clients.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProfileConfig {
-    /// Shown to clients in the directory's `meta.profiles`.
-    pub description: String,
-}
+pub use config::{PolicyConfig, ProfileConfig};
+pub use identifier::{challenge_types_for, is_wildcard, normalize_identifier, IdentifierError};
+pub use order::check_new_order;
+pub use pattern::{allowed, NamePattern, PatternError};
+pub use profile::{resolve_profile, validate_profiles};
