@@ -204,6 +204,19 @@ impl ScmClient {
         }
     }
 
+    /// Escape hatch: POSTs an arbitrary JSON body to `path` (relative to the base URL) with the usual
+    /// authentication and error mapping. For calls not wrapped yet and for tests of SCM's refusals.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<bytes::Bytes, ScmError> {
+        Ok(self
+            .send(Method::POST, path, &[], Body::Json(body), true)
+            .await?
+            .body)
+    }
+
     /// GET/HEAD/POST expecting a JSON body of type `T`.
     pub(crate) async fn json<T: DeserializeOwned>(
         &self,
