@@ -90,7 +90,7 @@ impl ScmClient {
 
     /// `GET /ssl/v1/{id}`: status, dates, names, comments.
     pub async fn details(&self, ssl_id: i64) -> Result<CertificateDetails, ScmError> {
-        let (d, _) = self
+        let (mut d, _): (CertificateDetails, _) = self
             .json(
                 Method::GET,
                 &format!("/ssl/v1/{ssl_id}"),
@@ -99,6 +99,9 @@ impl ScmClient {
                 false,
             )
             .await?;
+        if d.id == 0 {
+            d.id = ssl_id;
+        }
         Ok(d)
     }
 

@@ -255,8 +255,8 @@ impl<'de> Deserialize<'de> for CertStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CertificateDetails {
-    /// The sslId.
-    #[serde(alias = "sslId")]
+    /// The sslId (the client fills it in when SCM leaves `id` out).
+    #[serde(default)]
     pub id: i64,
     /// CN (from the CSR).
     #[serde(default)]
@@ -510,7 +510,7 @@ mod tests {
     #[test]
     fn details_tolerate_scm_quirks() {
         let d: CertificateDetails = serde_json::from_str(
-            r#"{"sslId": 5000000000, "status": "Applied", "requested": "01/31/2025",
+            r#"{"id": 5000000000, "sslId": 5000000000, "status": "Applied", "requested": "01/31/2025",
                 "approved": "", "expires": "2026-01-31", "serialNumber": "",
                 "subjectAlternativeNames": "a.example, b.example", "extra": 1}"#,
         )
