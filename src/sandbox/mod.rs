@@ -1,13 +1,197 @@
-//! The SCM emulator: a separate HTTP server with SCM's REST surface, used by tests and the zero-setup
-//! default. It shares only wire types with the bridge, never its internals.
-//!
-//! Placeholder: the emulator lands with the SCM issue.
+//! The SCM emulator: a separate HTTP server with SCM's REST surface (shared/scm-api.md §6), used by
+//! tests, demos and the zero-setup default. It shares only wire types (`scm::types`) with the bridge,
+//! never its internals, so it can run in-process ([`Sandbox::start`]) or as its own process
+//! (`acme-sectigo-bridge sandbox`), driven then through the control API under `/__sandbox`.
 
 pub mod cli;
+pub mod config;
+pub mod faults;
+pub mod handlers;
+pub mod pki;
+pub mod reply;
+pub mod server;
+pub mod state;
 
-use serde::Deserialize;
+pub use config::{Issuance, SandboxConfig};
+pub use faults::Faults;
+pub use state::Behavior;
 
-/// `[sandbox]`: tenant, organizations, profiles and faults of the emulator.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SandboxConfig {}
+use state::SandboxState;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Entry point for starting emulators.
+pub struct Sandbox;
+
+impl Sandbox {
+    /// Starts serving on an already bound listener (bind port 0 in tests). Must be called inside a
+    /// Tokio runtime. The server stops when the handle is dropped or [`SandboxHandle::shutdown`].
+    pub fn start(
+        cfg: SandboxConfig,
+        listener: std::net::TcpListener,
+    ) -> anyhow::Result<SandboxHandle> {
+        let tls = match (&cfg.tls_cert, &cfg.tls_key) {
+            (Some(c), Some(k)) => Some(server::tls_acceptor(c, k)?),
+            _ => None,
+        };
+        let state = Arc::new(SandboxState::new(cfg)?);
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let (tx, rx) = watch::channel(false);
+        let https = tls.is_some();
+        let task = tokio::spawn(server::serve(
+            listener,
+            server::router(state.clone()),
+            tls,
+            rx,
+        ));
+        Ok(SandboxHandle {
+            state,
+            addr,
+            https,
+            shutdown: tx,
+            task,
+        })
+    }
+
+    /// Binds `addr` (port 0 picks a free port) and starts serving.
+    pub fn bind(cfg: SandboxConfig, addr: SocketAddr) -> anyhow::Result<SandboxHandle> {
+        let listener = std::net::TcpListener::bind(addr)?;
+        Self::start(cfg, listener)
+    }
+}
+
+/// A running sandbox: its address, PKI, counters and knobs. Dropping it stops the server.
+pub struct SandboxHandle {
+    state: Arc<SandboxState>,
+    addr: SocketAddr,
+    https: bool,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SandboxHandle {
+    /// The socket address actually bound.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn origin(&self) -> String {
+        let host = if self.https {
+            "localhost".to_string()
+        } else if self.addr.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            match self.addr.ip() {
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                ip => ip.to_string(),
+            }
+        };
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{host}:{}", self.addr.port())
+    }
+
+    /// SCM base URL, ending in `/api` (what `[scm] base_url` should be).
+    pub fn base_url(&self) -> url::Url {
+        url::Url::parse(&format!("{}/api", self.origin())).expect("valid URL")
+    }
+
+    /// Base URL of the control API (`…/__sandbox`).
+    pub fn control_url(&self) -> url::Url {
+        url::Url::parse(&format!("{}/__sandbox", self.origin())).expect("valid URL")
+    }
+
+    /// The tenant's `customerUri`.
+    pub fn customer_uri(&self) -> &str {
+        &self.state.cfg.customer_uri
+    }
+
+    /// The tenant's login.
+    pub fn login(&self) -> &str {
+        &self.state.cfg.login
+    }
+
+    /// The tenant's password (a sandbox secret, printed at start anyway).
+    pub fn password(&self) -> &str {
+        self.state.cfg.password.expose()
+    }
+
+    /// A client configuration pointing at this sandbox with its credentials.
+    pub fn scm_config(&self) -> crate::scm::ScmConfig {
+        crate::scm::ScmConfig::new(
+            self.base_url(),
+            self.customer_uri(),
+            self.login(),
+            self.password(),
+        )
+    }
+
+    /// Root CA certificate (PEM) every issued certificate chains to.
+    pub fn root_pem(&self) -> String {
+        self.state.pki.root_pem()
+    }
+
+    /// Intermediate CA certificate (PEM) that signs leaves.
+    pub fn intermediate_pem(&self) -> String {
+        self.state.pki.intermediate_pem()
+    }
+
+    /// Certificates created so far (enroll and renew, including dropped-response enrolls).
+    pub fn enrollment_count(&self) -> u64 {
+        self.state.enrollment_count()
+    }
+
+    /// Approves a `Requested` certificate (as an SCM admin would).
+    pub fn approve(&self, ssl_id: i64) -> Result<(), String> {
+        handlers::certs::decide(&self.state, ssl_id, true)
+            .map_err(|_| format!("certificate {ssl_id} is unknown or not Requested"))
+    }
+
+    /// Declines a `Requested` certificate.
+    pub fn decline(&self, ssl_id: i64) -> Result<(), String> {
+        handlers::certs::decide(&self.state, ssl_id, false)
+            .map_err(|_| format!("certificate {ssl_id} is unknown or not Requested"))
+    }
+
+    /// Makes a pending certificate collectable now; returns its status, `None` if unknown.
+    pub fn issue_now(&self, ssl_id: i64) -> Option<String> {
+        self.state
+            .with_cert(ssl_id, false, |r| r.issuance = Issuance::Immediate)?;
+        self.state
+            .with_cert(ssl_id, false, |r| r.status.as_str().to_string())
+    }
+
+    /// Replaces the active faults.
+    pub fn set_faults(&self, faults: Faults) {
+        self.state.with_faults(|f| *f = faults);
+    }
+
+    /// The active faults (counters show what is left).
+    pub fn faults(&self) -> Faults {
+        self.state.with_faults(|f| f.clone())
+    }
+
+    /// Changes behaviour for new enrollments (timing, pending code, approval, Web API).
+    pub fn set_behavior(&self, b: Behavior) {
+        self.state.set_behavior(b);
+    }
+
+    /// Clears behaviour overrides and faults.
+    pub fn reset(&self) {
+        self.state.reset_behavior();
+    }
+
+    /// Status of a certificate as SCM would report it (`None` if unknown).
+    pub fn status(&self, ssl_id: i64) -> Option<String> {
+        self.state
+            .with_cert(ssl_id, false, |r| r.status.as_str().to_string())
+    }
+
+    /// Stops accepting, closes connections and waits for the server task.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}

@@ -1,16 +1,25 @@
 //! Typed client for Sectigo Certificate Manager's REST API (see shared/scm-api.md). Knows nothing of
 //! ACME: the issuance worker translates between the two.
 //!
-//! Placeholder: the full client lands with the SCM issue.
+//! - [`ScmClient`]: one async method per SCM call, `Result<T, ScmError>`.
+//! - [`ScmError`] / [`ErrorClass`]: pending, awaiting approval, retryable, auth or permanent, and whether
+//!   a failed call may still have taken effect on SCM's side.
+//! - [`types`]: wire types, shared with the sandbox (the only thing it shares with the bridge).
 
+pub mod check;
 pub mod cli;
+pub mod client;
+pub mod collect;
+pub mod config;
+pub mod dates;
+pub mod discovery;
+pub mod error;
+pub mod ssl;
+pub mod types;
 
-use serde::Deserialize;
-
-/// `[scm]`: how to reach SCM.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScmConfig {
-    /// Base URL up to and including `/api`, e.g. `https://cert-manager.com/api`.
-    pub base_url: Option<url::Url>,
-}
+pub use client::ScmClient;
+pub use collect::{certificates_in, CollectFormat, CollectStyle, Collected};
+pub use config::ScmConfig;
+pub use discovery::DomainFilter;
+pub use error::{ErrorClass, ScmError, TransportKind};
+pub use types::{CertStatus, CertificateDetails, EnrollRequest, EnrollResponse, ListFilter};

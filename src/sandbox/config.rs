@@ -1,0 +1,266 @@
+//! `[sandbox]`: the emulated SCM tenant (credentials, organizations, profiles, custom fields, domains)
+//! and its timing and faults. `Default` is the demo tenant (`demo`/`demo`/`demo`) that lets anyone try
+//! the bridge without a Sectigo account.
+
+use crate::sandbox::faults::Faults;
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// `[sandbox]`: the tenant the emulator serves.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxConfig {
+    /// `customerUri` header value accepted.
+    pub customer_uri: String,
+    /// `login` header value accepted.
+    pub login: String,
+    /// `password` header value accepted (or `password_file`).
+    pub password: Secret,
+    /// Organizations with their departments (`[[sandbox.organizations]]`).
+    pub organizations: Vec<OrgConfig>,
+    /// SSL certificate types (`[[sandbox.profiles]]`), as `/ssl/v1/types` lists them.
+    pub profiles: Vec<ProfileConfig>,
+    /// Custom fields (`[[sandbox.custom_fields]]`); mandatory ones must be sent with enroll (-62).
+    pub custom_fields: Vec<CustomFieldConfig>,
+    /// Domains with their delegation and DCV state (`[[sandbox.domains]]`).
+    pub domains: Vec<DomainConfig>,
+    /// Treat every name as delegated to every org and validated (the demo's permissive mode); when
+    /// false only `domains` count and anything else fails enroll with -107.
+    pub allow_any_domain: bool,
+    /// When an enrolled certificate becomes collectable, unless its org or profile says otherwise.
+    pub issuance: Issuance,
+    /// Collect's "not ready" code unless the org or profile says otherwise: 0, -183, -1400 or -109.
+    pub pending_code: i64,
+    /// Faults active from start-up (they can be changed at run time through `/__sandbox/faults`).
+    pub faults: Faults,
+    /// PEM certificate (chain) to serve HTTPS with; plain HTTP when absent.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// First sslId handed out; above 2^32 by default so clients that truncate ids to 32 bits fail.
+    pub first_ssl_id: i64,
+}
+
+/// An organization or (inside `departments`) a department.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgConfig {
+    /// The `orgId` clients use.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// The SSL tab's "Web API" setting; enroll fails with -1021 when false.
+    #[serde(default = "yes")]
+    pub web_api: bool,
+    /// Enrollments wait in `Requested` until approved (collect says -23). A department without the
+    /// key inherits its organization's value.
+    #[serde(default)]
+    pub requires_approval: Option<bool>,
+    /// Issuance timing for this org/department (wins over the profile's and the global one).
+    #[serde(default)]
+    pub issuance: Option<Issuance>,
+    /// Pending code for this org/department.
+    #[serde(default)]
+    pub pending_code: Option<i64>,
+    /// Profile ids this org may use (`/ssl/v1/types?organizationId=`); absent = every profile.
+    #[serde(default)]
+    pub ssl_types: Option<Vec<i64>>,
+    /// Departments (only one level: departments of departments are rejected).
+    #[serde(default)]
+    pub departments: Vec<OrgConfig>,
+}
+
+/// An SSL certificate type.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileConfig {
+    /// The `certType` id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// Allowed terms in days (enroll with another: -36).
+    pub terms: Vec<u32>,
+    /// Allowed key types, e.g. `{ RSA = ["2048","3072","4096"], EC = ["P-256","P-384"] }`.
+    #[serde(default = "default_key_types")]
+    pub key_types: BTreeMap<String, Vec<String>>,
+    /// Issuance timing for this profile (the org's setting wins).
+    #[serde(default)]
+    pub issuance: Option<Issuance>,
+    /// Pending code for this profile (the org's setting wins).
+    #[serde(default)]
+    pub pending_code: Option<i64>,
+}
+
+/// A custom field definition.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomFieldConfig {
+    /// Field id.
+    pub id: i64,
+    /// Field name.
+    pub name: String,
+    /// Enroll without it fails with -62.
+    #[serde(default)]
+    pub mandatory: bool,
+}
+
+/// A domain as SCM knows it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainConfig {
+    /// Domain id.
+    pub id: i64,
+    /// `example.com` (covers subdomains and wildcards below it unless `subdomains = false`) or
+    /// `*.example.com`.
+    pub name: String,
+    /// DCV completed.
+    #[serde(default = "yes")]
+    pub validated: bool,
+    /// DCV expiry (`yyyy-mm-dd`); past dates count as not validated.
+    #[serde(default)]
+    pub dcv_expiration: Option<chrono::NaiveDate>,
+    /// Orgs/departments it is delegated to; empty = all. A department also gets its org's domains.
+    #[serde(default)]
+    pub delegated_to: Vec<i64>,
+    /// Whether names below it are covered too.
+    #[serde(default = "yes")]
+    pub subdomains: bool,
+}
+
+/// When an enrolled (and, if needed, approved) certificate becomes collectable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Issuance {
+    /// At once: the first collect returns it.
+    Immediate,
+    /// Never (stays `Applied`).
+    Never,
+    /// `{ after_polls = N }`: the N-th collect call returns it (earlier ones get the pending code).
+    AfterPolls(u32),
+    /// `{ after_millis = T }`: T ms after it was applied.
+    AfterMillis(u64),
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_key_types() -> BTreeMap<String, Vec<String>> {
+    BTreeMap::from([
+        (
+            "RSA".to_string(),
+            vec!["2048".into(), "3072".into(), "4096".into()],
+        ),
+        ("EC".to_string(), vec!["P-256".into(), "P-384".into()]),
+    ])
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        let profile = |id, name: &str, description: &str| ProfileConfig {
+            id,
+            name: name.into(),
+            description: description.into(),
+            terms: vec![90, 200],
+            key_types: default_key_types(),
+            issuance: None,
+            pending_code: None,
+        };
+        let org = |id, name: &str, web_api, departments| OrgConfig {
+            id,
+            name: name.into(),
+            web_api,
+            requires_approval: None,
+            issuance: None,
+            pending_code: None,
+            ssl_types: None,
+            departments,
+        };
+        Self {
+            customer_uri: "demo".into(),
+            login: "demo".into(),
+            password: Secret::new("demo"),
+            organizations: vec![
+                org(
+                    1001,
+                    "Demo University",
+                    true,
+                    vec![org(1002, "Demo IT Department", true, vec![])],
+                ),
+                org(1003, "Demo Lab (Web API disabled)", false, vec![]),
+            ],
+            profiles: vec![
+                profile(501, "Demo OV SSL", "Single-domain OV certificate"),
+                profile(502, "Demo OV Multi-Domain", "Multi-domain OV certificate"),
+                profile(503, "Demo Wildcard SSL", "Wildcard OV certificate"),
+            ],
+            custom_fields: vec![CustomFieldConfig {
+                id: 1,
+                name: "Cost Center".into(),
+                mandatory: false,
+            }],
+            domains: vec![
+                domain(1, "example.com"),
+                domain(2, "*.example.com"),
+                domain(3, "example.org"),
+            ],
+            allow_any_domain: true,
+            issuance: Issuance::Immediate,
+            pending_code: 0,
+            faults: Faults::default(),
+            tls_cert: None,
+            tls_key: None,
+            first_ssl_id: 4_300_000_001,
+        }
+    }
+}
+
+fn domain(id: i64, name: &str) -> DomainConfig {
+    DomainConfig {
+        id,
+        name: name.into(),
+        validated: true,
+        dcv_expiration: None,
+        delegated_to: vec![],
+        subdomains: true,
+    }
+}
+
+impl SandboxConfig {
+    /// Checks what serde cannot: unique ids, one department level, known pending codes.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut ids = std::collections::BTreeSet::new();
+        for o in &self.organizations {
+            for u in std::iter::once(o).chain(o.departments.iter()) {
+                if !ids.insert(u.id) {
+                    return Err(format!("sandbox: organization id {} used twice", u.id));
+                }
+            }
+            if o.departments.iter().any(|d| !d.departments.is_empty()) {
+                return Err(format!(
+                    "sandbox: departments of organization {} cannot have departments",
+                    o.id
+                ));
+            }
+        }
+        let codes = std::iter::once(self.pending_code)
+            .chain(self.profiles.iter().filter_map(|p| p.pending_code))
+            .chain(self.organizations.iter().filter_map(|o| o.pending_code));
+        for c in codes {
+            if !matches!(c, 0 | -183 | -1400 | -109) {
+                return Err(format!(
+                    "sandbox: pending_code must be 0, -183, -1400 or -109, got {c}"
+                ));
+            }
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err("sandbox.tls_cert and sandbox.tls_key must be given together".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,7 @@
+//! Request handlers: SCM's REST surface (`discovery`, `enroll`, `certs`) and the sandbox's own
+//! control API (`control`).
+
+pub mod certs;
+pub mod control;
+pub mod discovery;
+pub mod enroll;

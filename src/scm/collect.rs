@@ -1,0 +1,190 @@
+//! Collect formats and what comes back. SCM's chain order differs per format and is only inferred
+//! from clients, so [`certificates_in`] just extracts DER certificates (from PEM or PKCS#7) and leaves
+//! ordering to the caller, which must find the leaf by its public key.
+
+use base64::Engine;
+
+/// `format=` values of `GET /ssl/v1/collect/{id}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CollectFormat {
+    /// PEM chain, root first, leaf last.
+    X509,
+    /// Same as `x509`.
+    Pem,
+    /// PEM chain, leaf first.
+    X509R,
+    /// PEM leaf only.
+    X509CO,
+    /// Same as `x509CO`.
+    PemCO,
+    /// PEM root then intermediates.
+    X509IO,
+    /// PEM intermediates then root.
+    X509IOR,
+    /// PEM leaf then issuer(s), no root.
+    PemIA,
+    /// PKCS#7, PEM-armoured (SCM's default).
+    Base64,
+    /// PKCS#7 DER.
+    Bin,
+}
+
+impl CollectFormat {
+    /// Every format, for tests and the sandbox.
+    pub const ALL: [CollectFormat; 10] = [
+        CollectFormat::X509,
+        CollectFormat::Pem,
+        CollectFormat::X509R,
+        CollectFormat::X509CO,
+        CollectFormat::PemCO,
+        CollectFormat::X509IO,
+        CollectFormat::X509IOR,
+        CollectFormat::PemIA,
+        CollectFormat::Base64,
+        CollectFormat::Bin,
+    ];
+
+    /// SCM's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CollectFormat::X509 => "x509",
+            CollectFormat::Pem => "pem",
+            CollectFormat::X509R => "x509R",
+            CollectFormat::X509CO => "x509CO",
+            CollectFormat::PemCO => "pemco",
+            CollectFormat::X509IO => "x509IO",
+            CollectFormat::X509IOR => "x509IOR",
+            CollectFormat::PemIA => "pemia",
+            CollectFormat::Base64 => "base64",
+            CollectFormat::Bin => "bin",
+        }
+    }
+
+    /// Parses SCM's spelling (exact match; SCM is case-sensitive here).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+/// Which of SCM's two collect URL styles to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CollectStyle {
+    /// `/collect/{id}?format=F` (current documentation).
+    #[default]
+    Query,
+    /// `/collect/{id}/F` (older, still used by many clients).
+    Path,
+}
+
+/// A collected certificate file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collected {
+    /// The format asked for.
+    pub format: CollectFormat,
+    /// The file as SCM sent it.
+    pub body: bytes::Bytes,
+    /// `Content-Disposition` filename, when given.
+    pub filename: Option<String>,
+}
+
+impl Collected {
+    /// DER certificates in the order the file holds them.
+    pub fn certificates(&self) -> Result<Vec<Vec<u8>>, String> {
+        certificates_in(&self.body)
+    }
+}
+
+/// Extracts DER certificates from PEM (`CERTIFICATE` or `PKCS7` blocks) or DER PKCS#7.
+pub fn certificates_in(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let text = std::str::from_utf8(data).ok();
+    match text {
+        Some(t) if t.contains("-----BEGIN") => {
+            let mut out = Vec::new();
+            for (label, der) in pem_blocks(t)? {
+                match label.as_str() {
+                    "CERTIFICATE" => out.push(der),
+                    "PKCS7" | "CMS" => out.extend(pkcs7_certificates(&der)?),
+                    _ => {}
+                }
+            }
+            Ok(out)
+        }
+        _ => pkcs7_certificates(data),
+    }
+}
+
+/// `(label, der)` of every PEM block.
+pub fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start + 11..];
+        let label_end = after.find("-----").ok_or("unterminated PEM header")?;
+        let label = after[..label_end].to_string();
+        let end_marker = format!("-----END {label}-----");
+        let body_start = label_end + 5;
+        let end = after.find(&end_marker).ok_or("missing PEM end line")?;
+        let b64: String = after[body_start..end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| format!("bad base64 in PEM: {e}"))?;
+        out.push((label, der));
+        rest = &after[end + end_marker.len()..];
+    }
+    Ok(out)
+}
+
+/// Reads one DER TLV: `(tag, content, total length)`.
+fn tlv(data: &[u8]) -> Result<(u8, &[u8], usize), String> {
+    let err = || "truncated DER".to_string();
+    let tag = *data.first().ok_or_else(err)?;
+    let first = *data.get(1).ok_or_else(err)?;
+    let (len, hdr) = if first < 0x80 {
+        (first as usize, 2)
+    } else {
+        let n = (first & 0x7f) as usize;
+        if n == 0 || n > 4 {
+            return Err("unsupported DER length".into());
+        }
+        let bytes = data.get(2..2 + n).ok_or_else(err)?;
+        (
+            bytes.iter().fold(0usize, |a, b| (a << 8) | *b as usize),
+            2 + n,
+        )
+    };
+    let content = data.get(hdr..hdr + len).ok_or_else(err)?;
+    Ok((tag, content, hdr + len))
+}
+
+/// Certificates of a PKCS#7 SignedData (`ContentInfo` → `[0]` → `SignedData` → `certificates [0]`).
+pub fn pkcs7_certificates(der: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let (tag, content_info, _) = tlv(der)?;
+    if tag != 0x30 {
+        return Err("PKCS#7: not a SEQUENCE".into());
+    }
+    let (_, _, oid_len) = tlv(content_info)?;
+    let (tag, explicit, _) = tlv(&content_info[oid_len..])?;
+    if tag != 0xa0 {
+        return Err("PKCS#7: missing content".into());
+    }
+    let (_, signed_data, _) = tlv(explicit)?;
+    let mut pos = 0;
+    while pos < signed_data.len() {
+        let (tag, content, len) = tlv(&signed_data[pos..])?;
+        if tag == 0xa0 {
+            let mut certs = Vec::new();
+            let mut p = 0;
+            while p < content.len() {
+                let (_, _, l) = tlv(&content[p..])?;
+                certs.push(content[p..p + l].to_vec());
+                p += l;
+            }
+            return Ok(certs);
+        }
+        pos += len;
+    }
+    Ok(Vec::new())
+}

@@ -1,0 +1,535 @@
+//! SCM wire types (JSON, camelCase), shared by the client and the sandbox. Deserialisation is
+//! tolerant (missing fields default, dates in any SCM form, SAN lists as array or comma string) because
+//! tenants and API versions differ; ids are `i64` because SCM ids exceed 32 bits.
+
+use crate::scm::dates;
+use chrono::NaiveDate;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
+
+/// One organization from `GET /organization/v1`; its departments are used exactly like orgs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    /// The `orgId` to enroll under.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Certificate families the org may issue (`SSL`, `SMIME`, …).
+    #[serde(default, deserialize_with = "null_default")]
+    pub cert_types: Vec<String>,
+    /// Departments; each has its own id usable as `orgId`.
+    #[serde(default, deserialize_with = "null_default")]
+    pub departments: Vec<Department>,
+}
+
+/// A department inside an [`Organization`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Department {
+    /// The `orgId` to enroll under.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Name of the organization it belongs to.
+    #[serde(default)]
+    pub parent_name: Option<String>,
+    /// Certificate families it may issue.
+    #[serde(default, deserialize_with = "null_default")]
+    pub cert_types: Vec<String>,
+}
+
+/// `GET /organization/v1/{id}`: the list entry plus settings such as the SSL Web API flag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationDetails {
+    /// Org or department id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Certificate families.
+    #[serde(default, deserialize_with = "null_default")]
+    pub cert_types: Vec<String>,
+    /// Departments (empty for a department).
+    #[serde(default, deserialize_with = "null_default")]
+    pub departments: Vec<Department>,
+    /// Whether the SSL tab's "Web API" is enabled; without it enroll fails with -1021.
+    #[serde(default)]
+    pub ssl_certs_api_enabled: Option<bool>,
+    /// Parent organization's name, for a department.
+    #[serde(default)]
+    pub parent_name: Option<String>,
+}
+
+/// An SSL certificate type ("profile") from `GET /ssl/v1/types`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SslType {
+    /// The `certType` to enroll with.
+    pub id: i64,
+    /// Display name, e.g. "GÉANT OV SSL".
+    #[serde(default)]
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// Allowed terms in days; never hard-code them (they shrink over the years).
+    #[serde(default, deserialize_with = "null_default")]
+    pub terms: Vec<u32>,
+    /// Allowed key types and sizes/curves, e.g. `{"RSA": ["2048"], "EC": ["P-256"]}`.
+    #[serde(default, deserialize_with = "null_default")]
+    pub key_types: BTreeMap<String, Vec<String>>,
+    /// Whether the profile uses the org's secondary name.
+    #[serde(default)]
+    pub use_secondary_org_name: bool,
+}
+
+/// A custom field definition from `GET /ssl/v1/customFields`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomField {
+    /// Field id.
+    pub id: i64,
+    /// Name to use in enroll's `customFields`.
+    pub name: String,
+    /// Enroll fails with -62 unless every mandatory field is sent.
+    #[serde(default)]
+    pub mandatory: bool,
+}
+
+/// A custom field value sent with enroll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomFieldValue {
+    /// Field name.
+    pub name: String,
+    /// Value.
+    pub value: String,
+}
+
+/// What to enroll; the client turns it into SCM's body (`subjAltNames` joined with `,`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EnrollRequest {
+    /// Organization or department id.
+    pub org_id: i64,
+    /// PEM CSR (armour optional). Its SANs are ignored by SCM.
+    pub csr: String,
+    /// Profile id from `/ssl/v1/types`.
+    pub cert_type: i64,
+    /// Days; one of the profile's terms.
+    pub term: u32,
+    /// Every name the certificate must carry (SCM does not copy them from the CSR).
+    pub subj_alt_names: Vec<String>,
+    /// Free text ≤ 1024 chars; the bridge puts its order marker here for reconciliation.
+    pub comments: Option<String>,
+    /// Email address(es) notified by SCM.
+    pub external_requester: Option<String>,
+    /// Custom field values.
+    pub custom_fields: Vec<CustomFieldValue>,
+}
+
+/// `POST /ssl/v1/enroll` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrollResponse {
+    /// Id for collect, details, revoke.
+    pub ssl_id: i64,
+    /// Token for `POST /ssl/v1/renew/{renewId}`.
+    #[serde(default)]
+    pub renew_id: Option<String>,
+}
+
+/// `POST /ssl/v1/renewById/{id}` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenewResponse {
+    /// The new certificate's id.
+    pub ssl_id: i64,
+}
+
+/// A certificate's state in SCM; unknown values are kept verbatim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertStatus {
+    /// Awaiting an administrator's approval.
+    Requested,
+    /// Approved, not yet sent to the CA.
+    Approved,
+    /// Approved by a super-admin.
+    SaApproved,
+    /// Sent to the CA.
+    Applied,
+    /// Issued: collectable.
+    Issued,
+    /// Declined by an administrator (terminal).
+    Declined,
+    /// Rejected by the CA (terminal).
+    Rejected,
+    /// Invalid (terminal).
+    Invalid,
+    /// Revoked.
+    Revoked,
+    /// Expired.
+    Expired,
+    /// Replaced by a newer certificate.
+    Replaced,
+    /// Created, not yet submitted.
+    Init,
+    /// A status this client does not know.
+    Other(String),
+}
+
+impl CertStatus {
+    /// SCM's spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            CertStatus::Requested => "Requested",
+            CertStatus::Approved => "Approved",
+            CertStatus::SaApproved => "SAApproved",
+            CertStatus::Applied => "Applied",
+            CertStatus::Issued => "Issued",
+            CertStatus::Declined => "Declined",
+            CertStatus::Rejected => "Rejected",
+            CertStatus::Invalid => "Invalid",
+            CertStatus::Revoked => "Revoked",
+            CertStatus::Expired => "Expired",
+            CertStatus::Replaced => "Replaced",
+            CertStatus::Init => "Init",
+            CertStatus::Other(s) => s,
+        }
+    }
+
+    /// Parses SCM's spelling, case-insensitively.
+    pub fn parse(s: &str) -> Self {
+        let all = [
+            CertStatus::Requested,
+            CertStatus::Approved,
+            CertStatus::SaApproved,
+            CertStatus::Applied,
+            CertStatus::Issued,
+            CertStatus::Declined,
+            CertStatus::Rejected,
+            CertStatus::Invalid,
+            CertStatus::Revoked,
+            CertStatus::Expired,
+            CertStatus::Replaced,
+            CertStatus::Init,
+        ];
+        all.into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s))
+            .unwrap_or_else(|| CertStatus::Other(s.to_string()))
+    }
+
+    /// Not issued yet, still moving (Requested, Approved, SAApproved, Applied, Init).
+    pub fn is_pending(&self) -> bool {
+        matches!(
+            self,
+            CertStatus::Requested
+                | CertStatus::Approved
+                | CertStatus::SaApproved
+                | CertStatus::Applied
+                | CertStatus::Init
+        )
+    }
+
+    /// Will never be issued (Declined, Rejected, Invalid).
+    pub fn is_failed(&self) -> bool {
+        matches!(
+            self,
+            CertStatus::Declined | CertStatus::Rejected | CertStatus::Invalid
+        )
+    }
+}
+
+impl Serialize for CertStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for CertStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(CertStatus::parse(&String::deserialize(d)?))
+    }
+}
+
+/// `GET /ssl/v1/{sslId}`: a certificate's details.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateDetails {
+    /// The sslId (the client fills it in when SCM leaves `id` out).
+    #[serde(default)]
+    pub id: i64,
+    /// CN (from the CSR).
+    #[serde(default)]
+    pub common_name: Option<String>,
+    /// Org or department id.
+    #[serde(default)]
+    pub org_id: Option<i64>,
+    /// State.
+    pub status: CertStatus,
+    /// The profile.
+    #[serde(default)]
+    pub cert_type: Option<SslType>,
+    /// Days.
+    #[serde(default)]
+    pub term: Option<u32>,
+    /// Dates (any SCM form; empty → `None`).
+    #[serde(default, deserialize_with = "dates::deserialize_opt")]
+    pub requested: Option<NaiveDate>,
+    /// Approval date.
+    #[serde(default, deserialize_with = "dates::deserialize_opt")]
+    pub approved: Option<NaiveDate>,
+    /// Issue date.
+    #[serde(default, deserialize_with = "dates::deserialize_opt")]
+    pub issued: Option<NaiveDate>,
+    /// Expiry date.
+    #[serde(default, deserialize_with = "dates::deserialize_opt")]
+    pub expires: Option<NaiveDate>,
+    /// Revocation date.
+    #[serde(default, deserialize_with = "dates::deserialize_opt")]
+    pub revoked: Option<NaiveDate>,
+    /// Revocation reason code.
+    #[serde(default)]
+    pub reason_code: Option<i64>,
+    /// Uppercase hex with colons, once issued (`None` when empty).
+    #[serde(default, deserialize_with = "empty_none")]
+    pub serial_number: Option<String>,
+    /// Names on the certificate.
+    #[serde(default, deserialize_with = "names")]
+    pub subject_alternative_names: Vec<String>,
+    /// Enroll's `comments` (where the bridge's order marker lives).
+    #[serde(default)]
+    pub comments: Option<String>,
+    /// Enroll's `externalRequester`.
+    #[serde(default)]
+    pub external_requester: Option<String>,
+    /// How it was requested (e.g. "REST API").
+    #[serde(default)]
+    pub requested_via: Option<String>,
+}
+
+/// One row of `GET /ssl/v1` (list).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListItem {
+    /// The sslId.
+    pub ssl_id: i64,
+    /// CN.
+    #[serde(default)]
+    pub common_name: Option<String>,
+    /// Names.
+    #[serde(default, deserialize_with = "names")]
+    pub subject_alternative_names: Vec<String>,
+    /// Serial, once issued.
+    #[serde(default, deserialize_with = "empty_none")]
+    pub serial_number: Option<String>,
+}
+
+/// Filters and paging for `GET|HEAD /ssl/v1`; `None` fields are not sent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListFilter {
+    /// First row (0-based).
+    pub position: Option<u64>,
+    /// Rows per page (SCM allows up to 200).
+    pub size: Option<u64>,
+    /// Exact CN.
+    pub common_name: Option<String>,
+    /// A name on the certificate.
+    pub subject_alternative_name: Option<String>,
+    /// Serial number.
+    pub serial_number: Option<String>,
+    /// Status (SCM spelling).
+    pub status: Option<String>,
+    /// Org or department.
+    pub org_id: Option<i64>,
+    /// Profile.
+    pub ssl_type_id: Option<i64>,
+    /// `externalRequester`.
+    pub external_requester: Option<String>,
+    /// `requestedVia`.
+    pub requested_via: Option<String>,
+}
+
+impl ListFilter {
+    /// Query pairs in SCM's names.
+    pub fn query(&self) -> Vec<(&'static str, String)> {
+        let mut q = Vec::new();
+        let mut add = |k: &'static str, v: Option<String>| {
+            if let Some(v) = v {
+                q.push((k, v));
+            }
+        };
+        add("position", self.position.map(|v| v.to_string()));
+        add("size", self.size.map(|v| v.to_string()));
+        add("commonName", self.common_name.clone());
+        add(
+            "subjectAlternativeName",
+            self.subject_alternative_name.clone(),
+        );
+        add("serialNumber", self.serial_number.clone());
+        add("status", self.status.clone());
+        add("orgId", self.org_id.map(|v| v.to_string()));
+        add("sslTypeId", self.ssl_type_id.map(|v| v.to_string()));
+        add("externalRequester", self.external_requester.clone());
+        add("requestedVia", self.requested_via.clone());
+        q
+    }
+}
+
+/// A page of a list call plus SCM's `X-Total-Count`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// Rows of this page.
+    pub items: Vec<T>,
+    /// Total rows matching the filter, when SCM sent the header.
+    pub total: Option<u64>,
+}
+
+/// Revocation reasons SCM accepts since mid-2025 (RFC 5280 codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationReason {
+    /// 0.
+    Unspecified = 0,
+    /// 1.
+    KeyCompromise = 1,
+    /// 3.
+    AffiliationChanged = 3,
+    /// 4.
+    Superseded = 4,
+    /// 5.
+    CessationOfOperation = 5,
+}
+
+impl RevocationReason {
+    /// Maps an RFC 5280 code (e.g. from ACME revokeCert); `None` for codes SCM refuses.
+    pub fn from_code(code: i64) -> Option<Self> {
+        Some(match code {
+            0 => Self::Unspecified,
+            1 => Self::KeyCompromise,
+            3 => Self::AffiliationChanged,
+            4 => Self::Superseded,
+            5 => Self::CessationOfOperation,
+            _ => return None,
+        })
+    }
+}
+
+/// A domain row from `GET /domain/v1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Domain {
+    /// Domain id.
+    pub id: i64,
+    /// Name (`*.example.com` for wildcard entries).
+    pub name: String,
+}
+
+/// `GET /domain/v1/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainDetails {
+    /// Domain id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// e.g. `ACTIVE`.
+    #[serde(default)]
+    pub delegation_status: Option<String>,
+    /// e.g. `ACTIVE`.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// `VALIDATED`, `NOT_VALIDATED`, `EXPIRED`.
+    #[serde(default)]
+    pub validation_status: Option<String>,
+    /// When DCV runs out.
+    #[serde(default, deserialize_with = "dates::deserialize_opt")]
+    pub dcv_expiration: Option<NaiveDate>,
+    /// Which orgs may request certificates for it.
+    #[serde(default, deserialize_with = "null_default")]
+    pub delegations: Vec<Delegation>,
+}
+
+/// One delegation of a domain to an org or department.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delegation {
+    /// Org or department id.
+    pub org_id: i64,
+    /// Certificate families.
+    #[serde(default, deserialize_with = "null_default")]
+    pub cert_types: Vec<String>,
+    /// `DOMAIN`, `SUBDOMAIN`, `WILDCARD_1ST_LEVEL`, …
+    #[serde(default, deserialize_with = "null_default")]
+    pub domain_certificate_request_privileges: Vec<String>,
+}
+
+/// `POST /dcv/v2/validation/status` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DcvStatus {
+    /// `VALIDATED`, `NOT_VALIDATED`, `EXPIRED`.
+    pub status: String,
+    /// When the validation expires.
+    #[serde(default, deserialize_with = "dates::deserialize_opt")]
+    pub expiration_date: Option<NaiveDate>,
+}
+
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+fn empty_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
+}
+
+/// SAN lists arrive as an array, a comma-separated string, or null.
+fn names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Names {
+        List(Vec<String>),
+        Joined(String),
+    }
+    Ok(match Option::<Names>::deserialize(d)? {
+        None => Vec::new(),
+        Some(Names::List(v)) => v,
+        Some(Names::Joined(s)) => s
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_tolerate_scm_quirks() {
+        let d: CertificateDetails = serde_json::from_str(
+            r#"{"id": 5000000000, "sslId": 5000000000, "status": "Applied", "requested": "01/31/2025",
+                "approved": "", "expires": "2026-01-31", "serialNumber": "",
+                "subjectAlternativeNames": "a.example, b.example", "extra": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(d.id, 5_000_000_000);
+        assert_eq!(d.status, CertStatus::Applied);
+        assert!(d.status.is_pending());
+        assert_eq!(d.approved, None);
+        assert_eq!(d.serial_number, None);
+        assert_eq!(d.subject_alternative_names, ["a.example", "b.example"]);
+        assert_eq!(d.expires, NaiveDate::from_ymd_opt(2026, 1, 31));
+    }
+
+    #[test]
+    fn unknown_status_is_kept() {
+        assert_eq!(
+            CertStatus::parse("Weird"),
+            CertStatus::Other("Weird".into())
+        );
+        assert_eq!(CertStatus::parse("saapproved"), CertStatus::SaApproved);
+    }
+}
