@@ -33,6 +33,27 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     Ok(AppState { ctx, nonces })
 }
 
+/// Starts this replica's background worker (validation now, issuance later).
+pub fn start_worker(state: &AppState) -> anyhow::Result<crate::issuance::WorkerHandle> {
+    let validator = crate::validation::Validator::new(&state.ctx.config.validation)
+        .context("setting up challenge validation")?;
+    let worker = crate::issuance::Worker {
+        ctx: state.ctx.clone(),
+        validator,
+        id: format!("{}-{}", hostname(), crate::ids::random_b64(6)),
+    };
+    Ok(worker.spawn())
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "bridge".into())
+}
+
 /// Runs the server until SIGTERM/Ctrl-C.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listen = config.server.listen;
@@ -64,12 +85,14 @@ pub async fn serve_plain(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let worker = start_worker(&state)?;
     let store = state.ctx.store.clone();
     let app = crate::web::router(state);
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     housekeeping.abort();
+    worker.shutdown().await;
     store.close().await;
     result.context("HTTP server")
 }
@@ -92,6 +115,7 @@ async fn serve_tls(
             )
         })?;
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let worker = start_worker(&state)?;
     let store = state.ctx.store.clone();
     let app = crate::web::router(state);
     let handle = axum_server::Handle::new();
@@ -106,6 +130,7 @@ async fn serve_tls(
         .serve(app.into_make_service())
         .await;
     housekeeping.abort();
+    worker.shutdown().await;
     store.close().await;
     result.context("HTTPS server")
 }

@@ -44,6 +44,9 @@ pub struct Config {
     /// Certificate profiles by name (`meta.profiles`).
     #[serde(default)]
     pub profiles: std::collections::BTreeMap<String, crate::policy::ProfileConfig>,
+    /// The background workers (validation, enrollment, collection).
+    #[serde(default)]
+    pub issuance: crate::issuance::IssuanceConfig,
 }
 
 /// The HTTP front end.
@@ -141,6 +144,15 @@ pub struct AcmeConfig {
     pub nonce_key: Option<Secret>,
     /// Seconds a nonce stays redeemable.
     pub nonce_lifetime_secs: u64,
+    /// Seconds a new order (and its new authorizations) stays usable before it expires.
+    pub order_lifetime_secs: i64,
+    /// Seconds a validated authorization stays valid.
+    pub authz_valid_secs: i64,
+    /// A valid authorization validated less than this many seconds ago is reused by new orders of the
+    /// same account instead of asking for a new challenge. 0 disables reuse.
+    pub authz_reuse_secs: i64,
+    /// Orders per page of an account's orders list.
+    pub orders_page_size: i64,
 }
 
 impl Default for AcmeConfig {
@@ -152,6 +164,10 @@ impl Default for AcmeConfig {
             caa_identities: vec!["sectigo.com".to_string()],
             nonce_key: None,
             nonce_lifetime_secs: 3600,
+            order_lifetime_secs: 7 * 24 * 3600,
+            authz_valid_secs: 30 * 24 * 3600,
+            authz_reuse_secs: 3600,
+            orders_page_size: 100,
         }
     }
 }
@@ -272,6 +288,16 @@ impl Config {
         if self.acme.nonce_lifetime_secs < 10 {
             return Err(ConfigError::Invalid(
                 "acme.nonce_lifetime_secs must be at least 10".into(),
+            ));
+        }
+        if self.acme.order_lifetime_secs < 60 || self.acme.authz_valid_secs < 60 {
+            return Err(ConfigError::Invalid(
+                "acme.order_lifetime_secs and acme.authz_valid_secs must be at least 60".into(),
+            ));
+        }
+        if !(1..=1000).contains(&self.acme.orders_page_size) {
+            return Err(ConfigError::Invalid(
+                "acme.orders_page_size must be between 1 and 1000".into(),
             ));
         }
         if self.server.max_body_bytes < 1024 {

@@ -165,6 +165,33 @@ impl Error {
         )
     }
 
+    /// The RFC 7807 problem document (also stored on invalid orders and challenges).
+    pub fn problem_document(&self) -> serde_json::Value {
+        let mut body = serde_json::json!({
+            "type": self.kind.urn(),
+            "detail": self.detail,
+            "status": self.status(),
+        });
+        if !self.subproblems.is_empty() {
+            body["subproblems"] = self
+                .subproblems
+                .iter()
+                .map(|s| {
+                    let mut v = serde_json::json!({"type": s.kind.urn(), "detail": s.detail});
+                    if let Some(id) = &s.identifier {
+                        v["identifier"] = serde_json::json!(id);
+                    }
+                    v
+                })
+                .collect();
+        }
+        if self.kind == ProblemType::BadSignatureAlgorithm {
+            // RFC 8555 §6.2: tell the client which algorithms would work.
+            body["algorithms"] = serde_json::json!(crate::jose::ACCEPTED_ALGS);
+        }
+        body
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::malformed(format!("No such {what}.")).with_status(404)
     }

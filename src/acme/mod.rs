@@ -2,9 +2,13 @@
 //! one error type. Knows nothing of HTTP frameworks or SQL; storage goes through `store::Store`.
 
 pub mod account;
+pub mod authz;
 pub mod contact;
 pub mod context;
 pub mod error;
+pub mod order;
+pub mod resources;
+pub mod status;
 pub mod types;
 pub mod urls;
 

@@ -75,3 +75,19 @@ pub struct KeyChangePayload {
     pub account: String,
     pub old_key: Value,
 }
+
+/// newOrder payload (§7.4; `profile` from draft-ietf-acme-profiles).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewOrderRequest {
+    pub identifiers: Vec<Identifier>,
+    pub not_before: Option<String>,
+    pub not_after: Option<String>,
+    pub profile: Option<String>,
+}
+
+/// Authorization update payload (§7.5.2).
+#[derive(Debug, Default, Deserialize)]
+pub struct AuthzUpdateRequest {
+    pub status: Option<String>,
+}

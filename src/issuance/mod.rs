@@ -1,3 +1,10 @@
-//! The durable worker that turns a finalized order into a certificate through SCM.
-//!
-//! Placeholder: lands with the issuance issue.
+//! The durable background work of the bridge: validating challenges now, enrolling and collecting
+//! certificates through SCM next. Jobs live in the store; any replica's worker may run any job, and
+//! a job whose replica died is taken over when its lease expires.
+
+mod config;
+mod validate;
+pub mod worker;
+
+pub use config::IssuanceConfig;
+pub use worker::{Worker, WorkerHandle};

@@ -3,11 +3,17 @@
 //! SQLite backend can implement the same guarantees differently.
 
 mod accounts;
+mod authorizations;
 mod eab;
+mod jobs;
 mod nonces;
+pub mod order_records;
+mod orders;
 pub mod records;
 mod settings;
 
+pub use jobs::JOBS_CHANNEL;
+pub use order_records::*;
 pub use records::*;
 
 use crate::config::DatabaseConfig;
@@ -71,6 +77,16 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Parses a status column, reporting corrupt rows instead of panicking.
+fn parse_status<T>(s: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T> {
+    parse(s).ok_or_else(|| StoreError::Corrupt(format!("{what} status {s:?}")))
+}
+
+/// Decodes a JSON column into a typed value.
+fn from_json<T: serde::de::DeserializeOwned>(v: serde_json::Value, what: &str) -> Result<T> {
+    serde_json::from_value(v).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
 /// Whether an error is a unique-constraint violation (a concurrent writer won the race).

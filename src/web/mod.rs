@@ -12,7 +12,7 @@ pub use state::AppState;
 use crate::acme::urls::paths;
 use axum::routing::{get, post};
 use axum::Router;
-use handlers::{account, directory, health, nonce, unimplemented};
+use handlers::{account, authz, directory, health, nonce, order, unimplemented};
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
@@ -25,7 +25,14 @@ pub fn router(state: AppState) -> Router {
             post(account::account),
         )
         .route(paths::KEY_CHANGE, post(account::key_change))
-        .route(paths::NEW_ORDER, post(unimplemented::not_yet))
+        .route(
+            &format!("{}/{{id}}/orders", paths::ACCOUNT),
+            post(order::list_orders),
+        )
+        .route(paths::NEW_ORDER, post(order::new_order))
+        .route(&format!("{}/{{id}}", paths::ORDER), post(order::get_order))
+        .route(&format!("{}/{{id}}", paths::AUTHZ), post(authz::authorization))
+        .route(&format!("{}/{{id}}", paths::CHALLENGE), post(authz::challenge))
         .route(paths::REVOKE_CERT, post(unimplemented::not_yet))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)

@@ -1,10 +1,9 @@
 //! The one place where ACME errors become HTTP responses: RFC 7807 problem documents with the
 //! RFC 8555 types. (`Replay-Nonce` and `Link` are added by the header middleware like on any response.)
 
-use crate::acme::{Error, ProblemType};
+use crate::acme::Error;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 /// Media type of problem documents.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -12,28 +11,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        let mut body = json!({
-            "type": self.kind.urn(),
-            "detail": self.detail,
-            "status": status.as_u16(),
-        });
-        if !self.subproblems.is_empty() {
-            body["subproblems"] = self
-                .subproblems
-                .iter()
-                .map(|s| {
-                    let mut v = json!({"type": s.kind.urn(), "detail": s.detail});
-                    if let Some(id) = &s.identifier {
-                        v["identifier"] = json!(id);
-                    }
-                    v
-                })
-                .collect();
-        }
-        if self.kind == ProblemType::BadSignatureAlgorithm {
-            // RFC 8555 §6.2: tell the client which algorithms would work.
-            body["algorithms"] = json!(crate::jose::ACCEPTED_ALGS);
-        }
+        let body = self.problem_document();
         if status.is_server_error() {
             tracing::warn!(
                 status = status.as_u16(),

@@ -1,9 +1,11 @@
 //! Thin request handlers: verify the JWS through `web::jws`, call the `acme` layer, shape the response.
 
 pub mod account;
+pub mod authz;
 pub mod directory;
 pub mod health;
 pub mod nonce;
+pub mod order;
 pub mod unimplemented;
 
 use axum::http::{header, HeaderValue};

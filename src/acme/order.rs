@@ -1,0 +1,187 @@
+//! newOrder (§7.4) and the orders list (§7.1.2.1): what an account may order, which authorizations
+//! it needs, and which existing ones it can reuse.
+
+use crate::acme::resources::{order_resource, OrderResource};
+use crate::acme::status::{AuthzStatus, ChallengeStatus, OrderStatus};
+use crate::acme::types::{Identifier, NewOrderRequest};
+use crate::acme::{AcmeContext, Error, Result};
+use crate::policy::{self, NamePattern};
+use crate::store::{Account, Authorization, Challenge, NewOrder, Order, OrderAuthz};
+use chrono::Duration;
+
+/// Bytes of randomness in a challenge token (RFC 8555 §8.3 asks for at least 128 bits).
+const TOKEN_BYTES: usize = 32;
+
+/// Creates an order, or returns an identical pending/ready one of the same account.
+pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> Result<Order> {
+    let req: NewOrderRequest = serde_json::from_slice(payload)
+        .map_err(|e| Error::malformed(format!("newOrder payload is not valid: {e}")))?;
+    if req.not_before.is_some() || req.not_after.is_some() {
+        return Err(Error::malformed(
+            "notBefore and notAfter are not supported: the validity comes from the certificate \
+             profile; remove them from the newOrder request",
+        ));
+    }
+    let eab = match &account.eab_kid {
+        Some(kid) => ctx.store.eab_key(kid).await?,
+        None => None,
+    };
+    // Accounts created without EAB (only possible when the operator turned it off) may order any
+    // name; control of each name is still validated.
+    let patterns = match &eab {
+        Some(k) => NamePattern::parse_all(&k.allowed_patterns)
+            .map_err(|e| Error::internal(format!("EAB key {} has a bad pattern: {e:?}", k.kid)))?,
+        None => vec![NamePattern::any()],
+    };
+    let identifiers = policy::check_new_order(&ctx.config.policy, &patterns, &req.identifiers)?;
+    let allowed_profiles = eab.as_ref().map(|k| k.profiles.clone()).unwrap_or_default();
+    let profile = policy::resolve_profile(
+        &ctx.config.policy,
+        &ctx.config.profiles,
+        req.profile.as_deref(),
+        &allowed_profiles,
+    )?;
+    let now = ctx.now();
+    let key = identifiers_key(&identifiers);
+    if let Some(existing) = ctx
+        .store
+        .find_reusable_order(&account.id, &key, profile.as_deref(), now)
+        .await?
+    {
+        return Ok(existing);
+    }
+
+    let acme_cfg = &ctx.config.acme;
+    let expires_at = now + Duration::seconds(acme_cfg.order_lifetime_secs);
+    let mut authzs = Vec::with_capacity(identifiers.len());
+    let mut all_valid = true;
+    for id in &identifiers {
+        let wildcard = policy::is_wildcard(id);
+        let base = Identifier {
+            kind: id.kind.clone(),
+            value: id.value.trim_start_matches("*.").to_string(),
+        };
+        let reusable = if acme_cfg.authz_reuse_secs > 0 {
+            ctx.store
+                .find_reusable_authz(
+                    &account.id,
+                    &base,
+                    wildcard,
+                    now - Duration::seconds(acme_cfg.authz_reuse_secs),
+                    now,
+                )
+                .await?
+        } else {
+            None
+        };
+        match reusable {
+            Some(authz_id) => authzs.push(OrderAuthz::Reuse(authz_id)),
+            None => {
+                all_valid = false;
+                let authz_id = crate::ids::random_id();
+                let challenges = policy::challenge_types_for(id)
+                    .into_iter()
+                    .map(|t| Challenge {
+                        id: crate::ids::random_id(),
+                        authz_id: authz_id.clone(),
+                        kind: t.as_str().to_string(),
+                        token: crate::ids::random_b64(TOKEN_BYTES),
+                        status: ChallengeStatus::Pending,
+                        validated_at: None,
+                        error: None,
+                        validation_record: None,
+                    })
+                    .collect();
+                authzs.push(OrderAuthz::New(Authorization {
+                    id: authz_id,
+                    account_id: account.id.clone(),
+                    identifier: base,
+                    wildcard,
+                    status: AuthzStatus::Pending,
+                    expires_at,
+                    validated_at: None,
+                    challenges,
+                }));
+            }
+        }
+    }
+    let order = ctx
+        .store
+        .create_order(&NewOrder {
+            id: crate::ids::random_id(),
+            account_id: account.id.clone(),
+            status: if all_valid {
+                OrderStatus::Ready
+            } else {
+                OrderStatus::Pending
+            },
+            identifiers,
+            identifiers_key: key,
+            profile,
+            expires_at,
+            authzs,
+        })
+        .await?;
+    tracing::info!(account = %account.id, order = %order.id, "order created");
+    Ok(order)
+}
+
+/// Sorted `type:value` list: equal for two requests naming the same identifiers in any order.
+fn identifiers_key(ids: &[Identifier]) -> String {
+    let mut parts: Vec<String> = ids.iter().map(|i| format!("{}:{}", i.kind, i.value)).collect();
+    parts.sort();
+    parts.join(",")
+}
+
+/// An order of `account`, rendered; `not found` when it is another account's.
+pub async fn order_for(ctx: &AcmeContext, account: &Account, id: &str) -> Result<(Order, OrderResource)> {
+    let order = ctx
+        .store
+        .order(id)
+        .await?
+        .filter(|o| o.account_id == account.id)
+        .ok_or_else(|| Error::not_found("order"))?;
+    let resource = render(ctx, &order).await?;
+    Ok((order, resource))
+}
+
+/// Renders an order with the current state of its authorizations.
+pub async fn render(ctx: &AcmeContext, order: &Order) -> Result<OrderResource> {
+    let states = ctx.store.authz_states(&order.authz_ids).await?;
+    Ok(order_resource(ctx, order, &states))
+}
+
+/// One page of the account's orders list and the cursor of the next page, if any.
+pub async fn orders_page(
+    ctx: &AcmeContext,
+    account: &Account,
+    cursor: Option<&str>,
+) -> Result<(Vec<String>, Option<String>)> {
+    let size = ctx.config.acme.orders_page_size;
+    let mut ids = ctx
+        .store
+        .account_order_ids(&account.id, cursor, size + 1)
+        .await?;
+    let next = if ids.len() as i64 > size {
+        ids.truncate(size as usize);
+        ids.last().cloned()
+    } else {
+        None
+    };
+    Ok((ids.iter().map(|id| ctx.urls.order(id)).collect(), next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_key_ignores_order() {
+        let a = Identifier { kind: "dns".into(), value: "a.example".into() };
+        let b = Identifier { kind: "dns".into(), value: "b.example".into() };
+        assert_eq!(
+            identifiers_key(&[a.clone(), b.clone()]),
+            identifiers_key(&[b, a])
+        );
+    }
+}

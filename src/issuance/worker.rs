@@ -1,0 +1,163 @@
+//! The worker loop: claim due jobs (woken by LISTEN/NOTIFY, or by polling for scheduled retries and
+//! expired leases), run them concurrently up to `issuance.workers`, and reschedule failures.
+
+use crate::acme::AcmeContext;
+use crate::store::Job;
+use crate::validation::Validator;
+use chrono::Duration as ChronoDuration;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+/// What a job handler needs.
+#[derive(Clone)]
+pub struct Worker {
+    pub ctx: AcmeContext,
+    pub validator: Validator,
+    /// Identifies this replica's leases.
+    pub id: String,
+}
+
+/// Stops the worker and waits for it.
+pub struct WorkerHandle {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    /// Stops claiming, abandons in-flight jobs (their transactions roll back) and releases their
+    /// leases so another replica can take them at once.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// How a job ended, as the loop sees it.
+pub enum Outcome {
+    /// Finished; the handler already removed the job in its final transaction.
+    Done,
+    /// Try again later (an internal fault such as a lost database connection).
+    Retry(String),
+}
+
+impl Worker {
+    /// Starts the loop on the current runtime.
+    pub fn spawn(self) -> WorkerHandle {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(self.run(stopped));
+        WorkerHandle { stop, task }
+    }
+
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        let cfg = self.ctx.config.issuance.clone();
+        let slots = Arc::new(Semaphore::new(cfg.workers.max(1)));
+        let mut running = JoinSet::new();
+        let mut listener = match self.ctx.store.job_listener().await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot LISTEN for jobs; falling back to polling");
+                None
+            }
+        };
+        let poll = Duration::from_millis(cfg.poll_interval_ms.max(10));
+        loop {
+            if *stopped.borrow() {
+                break;
+            }
+            let free = slots.available_permits();
+            let mut claimed = 0;
+            if free > 0 {
+                let now = self.ctx.now();
+                let lease = now + ChronoDuration::seconds(cfg.lease_secs);
+                match self
+                    .ctx
+                    .store
+                    .claim_jobs(&self.id, free as i64, now, lease)
+                    .await
+                {
+                    Ok(jobs) => {
+                        claimed = jobs.len();
+                        for job in jobs {
+                            let permit = slots.clone().acquire_owned().await.expect("open");
+                            let w = self.clone();
+                            running.spawn(async move {
+                                w.handle(job).await;
+                                drop(permit);
+                            });
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "claiming jobs failed"),
+                }
+            }
+            // Reap finished tasks without blocking.
+            while running.try_join_next().is_some() {}
+            if claimed > 0 && slots.available_permits() > 0 {
+                continue; // there may be more due jobs
+            }
+            tokio::select! {
+                _ = stopped.changed() => {}
+                _ = tokio::time::sleep(poll) => {}
+                n = async {
+                    match listener.as_mut() {
+                        Some(l) => l.recv().await.map(|_| ()),
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    if let Err(e) = n {
+                        tracing::warn!(error = %e, "job listener failed; polling until it reconnects");
+                    }
+                }
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+            }
+        }
+        running.abort_all();
+        while running.join_next().await.is_some() {}
+        match self.ctx.store.release_jobs(&self.id).await {
+            Ok(n) if n > 0 => tracing::info!(released = n, "released leased jobs"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "releasing leased jobs failed"),
+        }
+    }
+
+    async fn handle(&self, job: Job) {
+        let span = tracing::info_span!("job", id = job.id, kind = %job.kind, subject = %job.subject_id);
+        let _enter = span.enter();
+        drop(_enter);
+        let outcome = match job.kind.as_str() {
+            "validate" => super::validate::run(self, &job).await,
+            other => {
+                tracing::error!(kind = other, "unknown job kind; dropping it");
+                let _ = self.ctx.store.drop_job(job.id).await;
+                Outcome::Done
+            }
+        };
+        if let Outcome::Retry(why) = outcome {
+            let delay = retry_delay(job.attempts);
+            tracing::warn!(job = job.id, kind = %job.kind, attempts = job.attempts, error = %why, "job will be retried");
+            let at = self.ctx.now() + delay;
+            if let Err(e) = self.ctx.store.retry_job(job.id, at, &why).await {
+                tracing::warn!(error = %e, "rescheduling a job failed; its lease will expire");
+            }
+        }
+    }
+}
+
+/// Backoff for internal failures: 1 s doubling to 5 minutes.
+fn retry_delay(attempts: i32) -> ChronoDuration {
+    let exp = attempts.clamp(1, 10) as u32 - 1;
+    ChronoDuration::seconds((1i64 << exp).min(300))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn retry_delay_doubles_to_a_cap() {
+        use super::retry_delay;
+        assert_eq!(retry_delay(1).num_seconds(), 1);
+        assert_eq!(retry_delay(2).num_seconds(), 2);
+        assert_eq!(retry_delay(5).num_seconds(), 16);
+        assert_eq!(retry_delay(40).num_seconds(), 300);
+    }
+}

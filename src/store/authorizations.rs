@@ -1,0 +1,307 @@
+//! Authorizations and challenges, and the transactions that start and finish validations.
+
+use super::{
+    parse_status, Authorization, Challenge, Result, StartChallenge, Store,
+    ValidationOutcome,
+};
+use crate::acme::status::{AuthzStatus, ChallengeStatus};
+use crate::acme::types::Identifier;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Row, Transaction};
+
+const AUTHZ_COLUMNS: &str = "id, account_id, identifier_type, identifier_value, wildcard, status, \
+                             expires_at, validated_at";
+const CHALLENGE_COLUMNS: &str =
+    "id, authz_id, type, token, status, validated_at, error, validation_record";
+
+fn authz_from_row(row: &PgRow) -> Result<Authorization> {
+    let status: String = row.try_get("status")?;
+    Ok(Authorization {
+        id: row.try_get("id")?,
+        account_id: row.try_get("account_id")?,
+        identifier: Identifier {
+            kind: row.try_get("identifier_type")?,
+            value: row.try_get("identifier_value")?,
+        },
+        wildcard: row.try_get("wildcard")?,
+        status: parse_status(&status, AuthzStatus::parse, "authorization")?,
+        expires_at: row.try_get("expires_at")?,
+        validated_at: row.try_get("validated_at")?,
+        challenges: Vec::new(),
+    })
+}
+
+fn challenge_from_row(row: &PgRow) -> Result<Challenge> {
+    let status: String = row.try_get("status")?;
+    Ok(Challenge {
+        id: row.try_get("id")?,
+        authz_id: row.try_get("authz_id")?,
+        kind: row.try_get("type")?,
+        token: row.try_get("token")?,
+        status: parse_status(&status, ChallengeStatus::parse, "challenge")?,
+        validated_at: row.try_get("validated_at")?,
+        error: row.try_get("error")?,
+        validation_record: row.try_get("validation_record")?,
+    })
+}
+
+impl Store {
+    pub(super) async fn insert_authorization(
+        tx: &mut Transaction<'_, Postgres>,
+        a: &Authorization,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO authorizations (id, account_id, identifier_type, identifier_value, wildcard, \
+             status, expires_at, validated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&a.id)
+        .bind(&a.account_id)
+        .bind(&a.identifier.kind)
+        .bind(&a.identifier.value)
+        .bind(a.wildcard)
+        .bind(a.status.as_str())
+        .bind(a.expires_at)
+        .bind(a.validated_at)
+        .execute(&mut **tx)
+        .await?;
+        for (position, c) in a.challenges.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO challenges (id, authz_id, type, token, status, position) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&c.id)
+            .bind(&a.id)
+            .bind(&c.kind)
+            .bind(&c.token)
+            .bind(c.status.as_str())
+            .bind(position as i32)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The authorization with its challenges.
+    pub async fn authorization(&self, id: &str) -> Result<Option<Authorization>> {
+        let Some(row) = sqlx::query(&format!(
+            "SELECT {AUTHZ_COLUMNS} FROM authorizations WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let mut authz = authz_from_row(&row)?;
+        let rows = sqlx::query(&format!(
+            "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE authz_id = $1 ORDER BY position"
+        ))
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        authz.challenges = rows.iter().map(challenge_from_row).collect::<Result<_>>()?;
+        Ok(Some(authz))
+    }
+
+    /// The statuses and expiries of several authorizations (for order status).
+    pub async fn authz_states(&self, ids: &[String]) -> Result<Vec<(AuthzStatus, DateTime<Utc>)>> {
+        let rows = sqlx::query(
+            "SELECT a.status, a.expires_at FROM unnest($1::TEXT[]) WITH ORDINALITY AS i(id, n) \
+             JOIN authorizations a ON a.id = i.id ORDER BY i.n",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let s: String = r.try_get("status")?;
+                Ok((
+                    parse_status(&s, AuthzStatus::parse, "authorization")?,
+                    r.try_get("expires_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// A valid authorization of this account for this identifier, validated after `since` and not
+    /// expiring before `until`.
+    pub async fn find_reusable_authz(
+        &self,
+        account_id: &str,
+        identifier: &Identifier,
+        wildcard: bool,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<String>> {
+        let id = sqlx::query_scalar(
+            "SELECT id FROM authorizations WHERE account_id = $1 AND identifier_type = $2 \
+             AND identifier_value = $3 AND wildcard = $4 AND status = 'valid' \
+             AND validated_at > $5 AND expires_at > $6 ORDER BY validated_at DESC LIMIT 1",
+        )
+        .bind(account_id)
+        .bind(&identifier.kind)
+        .bind(&identifier.value)
+        .bind(wildcard)
+        .bind(since)
+        .bind(until)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// The challenge with this id.
+    pub async fn challenge(&self, id: &str) -> Result<Option<Challenge>> {
+        let row = sqlx::query(&format!(
+            "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(challenge_from_row).transpose()
+    }
+
+    /// Moves a pending challenge of a pending, unexpired authorization to `processing` and records
+    /// its validation job, in one transaction (the job cannot be lost, nor run twice).
+    pub async fn start_challenge(&self, challenge_id: &str, now: DateTime<Utc>) -> Result<StartChallenge> {
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE challenges c SET status = 'processing' FROM authorizations a \
+             WHERE c.id = $1 AND c.status = 'pending' AND a.id = c.authz_id \
+             AND a.status = 'pending' AND a.expires_at > $2 \
+             AND NOT EXISTS (SELECT 1 FROM challenges o WHERE o.authz_id = c.authz_id \
+                             AND o.status = 'processing')",
+        )
+        .bind(challenge_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(StartChallenge::Unchanged);
+        }
+        Self::enqueue_job(&mut tx, "validate", challenge_id, now).await?;
+        tx.commit().await?;
+        Ok(StartChallenge::Started)
+    }
+
+    /// Records a validation's outcome on the challenge, its authorization and every order waiting on
+    /// it, and deletes the job — one transaction, so a crash leaves either nothing or everything.
+    pub async fn finish_validation(
+        &self,
+        job_id: i64,
+        challenge_id: &str,
+        outcome: &ValidationOutcome,
+        valid_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let authz_id: Option<String> = sqlx::query_scalar(
+            "SELECT authz_id FROM challenges WHERE id = $1 AND status = 'processing' FOR UPDATE",
+        )
+        .bind(challenge_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(authz_id) = authz_id {
+            match outcome {
+                ValidationOutcome::Valid { record } => {
+                    sqlx::query(
+                        "UPDATE challenges SET status = 'valid', validated_at = $2, \
+                         validation_record = $3 WHERE id = $1",
+                    )
+                    .bind(challenge_id)
+                    .bind(now)
+                    .bind(record)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE authorizations SET status = 'valid', validated_at = $2, expires_at = $3 \
+                         WHERE id = $1 AND status = 'pending'",
+                    )
+                    .bind(&authz_id)
+                    .bind(now)
+                    .bind(valid_until)
+                    .execute(&mut *tx)
+                    .await?;
+                    // Orders whose authorizations are now all valid become ready.
+                    sqlx::query(
+                        "UPDATE orders o SET status = 'ready', updated_at = $2 \
+                         WHERE o.status = 'pending' AND o.id IN \
+                           (SELECT order_id FROM order_authorizations WHERE authz_id = $1) \
+                         AND NOT EXISTS (SELECT 1 FROM order_authorizations oa \
+                             JOIN authorizations a ON a.id = oa.authz_id \
+                             WHERE oa.order_id = o.id AND a.status <> 'valid')",
+                    )
+                    .bind(&authz_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                ValidationOutcome::Invalid { error, record } => {
+                    sqlx::query(
+                        "UPDATE challenges SET status = 'invalid', error = $2, validation_record = $3 \
+                         WHERE id = $1",
+                    )
+                    .bind(challenge_id)
+                    .bind(error)
+                    .bind(record)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE authorizations SET status = 'invalid' WHERE id = $1 AND status = 'pending'",
+                    )
+                    .bind(&authz_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE orders SET status = 'invalid', error = $2, updated_at = $3 \
+                         WHERE status IN ('pending', 'ready') AND id IN \
+                           (SELECT order_id FROM order_authorizations WHERE authz_id = $1)",
+                    )
+                    .bind(&authz_id)
+                    .bind(error)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        sqlx::query("DELETE FROM jobs WHERE id = $1")
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deactivates a pending or valid authorization of this account (§7.5.2); orders waiting on it
+    /// become invalid. Returns false if it was not in a state that can be deactivated.
+    pub async fn deactivate_authz(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "UPDATE authorizations SET status = 'deactivated' WHERE id = $1 \
+             AND status IN ('pending', 'valid')",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let error = serde_json::json!({
+            "type": "urn:ietf:params:acme:error:unauthorized",
+            "detail": "an authorization of this order was deactivated by the client",
+        });
+        sqlx::query(
+            "UPDATE orders SET status = 'invalid', error = $2, updated_at = $3 \
+             WHERE status IN ('pending', 'ready') AND id IN \
+               (SELECT order_id FROM order_authorizations WHERE authz_id = $1)",
+        )
+        .bind(id)
+        .bind(error)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}

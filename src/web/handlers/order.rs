@@ -1,0 +1,62 @@
+//! Order endpoints: newOrder (§7.4), the order URL, the account's orders list (§7.1.2.1).
+
+use crate::acme::{order, Error, Result};
+use crate::web::handlers::json_at;
+use crate::web::jws::SignedRequest;
+use crate::web::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+/// `POST /acme/new-order`.
+pub async fn new_order(State(state): State<AppState>, req: SignedRequest) -> Result<Response> {
+    let r = req.for_account(&state).await?;
+    let ctx = &state.ctx;
+    let created = order::new_order(ctx, &r.account, &r.payload).await?;
+    let resource = order::render(ctx, &created).await?;
+    Ok(json_at(StatusCode::CREATED, &ctx.urls.order(&created.id), &resource))
+}
+
+/// `POST /acme/order/{id}` (POST-as-GET).
+pub async fn get_order(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: SignedRequest,
+) -> Result<Response> {
+    let account = req.post_as_get(&state).await?;
+    let (o, resource) = order::order_for(&state.ctx, &account, &id).await?;
+    Ok(json_at(StatusCode::OK, &state.ctx.urls.order(&o.id), &resource))
+}
+
+/// Query of the orders list.
+#[derive(Debug, Deserialize)]
+pub struct Cursor {
+    cursor: Option<String>,
+}
+
+/// `POST /acme/acct/{id}/orders` (POST-as-GET), paginated with `Link: rel="next"`.
+pub async fn list_orders(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<Cursor>,
+    req: SignedRequest,
+) -> Result<Response> {
+    let account = req.post_as_get(&state).await?;
+    if account.id != id {
+        return Err(Error::unauthorized(
+            "the orders list belongs to a different account than the signer",
+        ));
+    }
+    let ctx = &state.ctx;
+    let cursor = q.cursor.filter(|c| crate::ids::is_plausible_id(c));
+    let (orders, next) = order::orders_page(ctx, &account, cursor.as_deref()).await?;
+    let mut resp = axum::Json(serde_json::json!({ "orders": orders })).into_response();
+    if let Some(next) = next {
+        let link = format!("<{}?cursor={next}>;rel=\"next\"", ctx.urls.account_orders(&account.id));
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            resp.headers_mut().append(header::LINK, v);
+        }
+    }
+    Ok(resp)
+}
