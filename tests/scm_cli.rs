@@ -117,7 +117,8 @@ fn orgs_types_and_check_against_a_sandbox_process() {
 #[test]
 fn check_explains_each_misconfiguration_in_one_line() {
     let sb = start_sandbox(None);
-    let cases: &[(&[(&str, &str)], &[&str])] = &[
+    type Env<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(Env, &[&str])] = &[
         // Organization without the SSL Web API (SCM's -1021).
         (
             &[
