@@ -146,3 +146,25 @@ async fn control_api_drives_the_sandbox() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+#[tokio::test]
+async fn sandbox_serves_https_with_a_given_certificate() {
+    let dir = std::env::temp_dir().join(format!("scm-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
+    let sb = sandbox(SandboxConfig {
+        tls_cert: Some(dir.join("cert.pem")),
+        tls_key: Some(dir.join("key.pem")),
+        ..Default::default()
+    });
+    assert_eq!(sb.base_url().scheme(), "https");
+    let mut cfg = sb.scm_config();
+    cfg.ca_file = Some(dir.join("cert.pem"));
+    let c = acme_sectigo_bridge::scm::ScmClient::new(&cfg).unwrap();
+    assert_eq!(c.organizations().await.unwrap().len(), 2);
+    // Without trusting the certificate the client refuses to talk.
+    let untrusted = acme_sectigo_bridge::scm::ScmClient::new(&sb.scm_config()).unwrap();
+    assert!(untrusted.organizations().await.is_err());
+}
