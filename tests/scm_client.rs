@@ -66,8 +66,10 @@ async fn discovery_calls() {
 
 #[tokio::test]
 async fn enroll_refusals_in_scm_order() {
-    let mut cfg = SandboxConfig::default();
-    cfg.allow_any_domain = false;
+    let mut cfg = SandboxConfig {
+        allow_any_domain: false,
+        ..Default::default()
+    };
     cfg.domains = vec![
         DomainConfig {
             id: 1,

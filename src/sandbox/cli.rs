@@ -28,25 +28,18 @@ pub async fn run(config: &crate::config::Config, args: SandboxArgs) -> anyhow::R
     }
     let handle = Sandbox::bind(cfg, args.listen)?;
     let base = handle.base_url();
+    // Printing is best effort: a closed stdout (a test that read the first line) must not stop us.
+    let banner = format!(
+        "SCM sandbox listening on {base}\n  customerUri: {c}   login: {l}   password: {p}\n  \
+         root CA:     {root}/root.pem\n  point the bridge at it: BRIDGE_SCM__BASE_URL={base} \
+         BRIDGE_SCM__CUSTOMER_URI={c} BRIDGE_SCM__LOGIN={l} BRIDGE_SCM__PASSWORD={p}\n",
+        c = handle.customer_uri(),
+        l = handle.login(),
+        p = handle.password(),
+        root = handle.control_url(),
+    );
     let mut out = std::io::stdout().lock();
-    writeln!(out, "SCM sandbox listening on {base}")?;
-    writeln!(
-        out,
-        "  customerUri: {}   login: {}   password: {}",
-        handle.customer_uri(),
-        handle.login(),
-        handle.password()
-    )?;
-    writeln!(out, "  root CA:     {}/root.pem", handle.control_url())?;
-    writeln!(
-        out,
-        "  point the bridge at it: BRIDGE_SCM__BASE_URL={base} BRIDGE_SCM__CUSTOMER_URI={} \
-         BRIDGE_SCM__LOGIN={} BRIDGE_SCM__PASSWORD={}",
-        handle.customer_uri(),
-        handle.login(),
-        handle.password()
-    )?;
-    out.flush()?;
+    let _ = out.write_all(banner.as_bytes()).and_then(|_| out.flush());
     drop(out);
     shutdown_signal().await;
     handle.shutdown().await;
