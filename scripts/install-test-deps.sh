@@ -41,6 +41,8 @@ pip_missing=()
 pip_need() { # pip_need IMPORT_NAME PACKAGE
   python3 -c "import $1" >/dev/null 2>&1 || pip_missing+=("$2")
 }
+# Sectigo's REST API as a third party wrapped it (the sandbox must serve it unchanged).
+pip_need cert_manager cert-manager
 if [ ${#pip_missing[@]} -gt 0 ]; then
   echo "install-test-deps: pip installing ${pip_missing[*]}"
   python3 -m pip install -q "${pip_missing[@]}" 2>/dev/null \

@@ -112,8 +112,24 @@ async fn health_and_readiness() {
     assert_eq!(h.status(), 200);
     let r = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    // Closing the pool makes the database unreachable for this replica: readiness must say so.
-    app.store.close().await;
+    // Make the database refuse this replica: new connections are not allowed and the existing ones
+    // are killed, as when the database server goes away. Readiness must say so.
+    let mut admin = common::db::admin_connection().await;
+    for sql in [
+        format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", app.db.name),
+        format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+            app.db.name
+        ),
+    ] {
+        sqlx::query(&sql).execute(&mut admin).await.unwrap();
+    }
     let r = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), 503);
+    sqlx::query(&format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", app.db.name))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let r = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "ready again once the database is back");
 }

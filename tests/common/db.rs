@@ -9,6 +9,14 @@ pub fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
 }
 
+/// A connection to the server's admin database.
+pub async fn admin_connection() -> PgConnection {
+    let admin = admin_url();
+    PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin}: {e}"))
+}
+
 /// A database that exists for one test and is dropped afterwards.
 pub struct TestDb {
     pub name: String,
