@@ -1,0 +1,106 @@
+//! Challenge servers on 127.0.0.1, random ports.
+
+use axum::Router;
+use rcgen::{CertificateParams, CustomExtension, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+/// Serves `router` on 127.0.0.1 at a random port.
+pub async fn spawn_http(router: Router) -> SocketAddr {
+    spawn_http_with(|_| router).await
+}
+
+/// Serves the router `make` builds for the port it will listen on (for absolute redirects).
+pub async fn spawn_http_with(make: impl FnOnce(u16) -> Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = make(addr.port());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    addr
+}
+
+/// An http-01 responder: `/.well-known/acme-challenge/{token}` answers `body`.
+pub fn challenge_router(token: &str, body: &str) -> Router {
+    let body = body.to_string();
+    Router::new().route(
+        &format!("/.well-known/acme-challenge/{token}"),
+        axum::routing::get(move || async move { body }),
+    )
+}
+
+/// What a tls-alpn-01 test server presents.
+pub struct TlsChallenge {
+    /// Subject alternative names (`127.0.0.1` becomes an iPAddress SAN).
+    pub sans: Vec<String>,
+    /// acmeIdentifier value is SHA-256 of this; none = no extension.
+    pub key_authorization: Option<String>,
+    /// ALPN protocols the server accepts (empty = it ignores ALPN).
+    pub alpn: Vec<Vec<u8>>,
+}
+
+impl TlsChallenge {
+    pub fn new(san: &str, key_authorization: &str) -> Self {
+        Self {
+            sans: vec![san.to_string()],
+            key_authorization: Some(key_authorization.to_string()),
+            alpn: vec![b"acme-tls/1".to_vec()],
+        }
+    }
+}
+
+/// Handle of a tls-alpn-01 server: its address and the SNI names it has seen.
+pub struct TlsServer {
+    pub addr: SocketAddr,
+    pub sni_seen: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+/// Serves a self-signed challenge certificate per `c` with tokio-rustls.
+pub async fn spawn_tls_alpn(c: TlsChallenge) -> TlsServer {
+    let mut params = CertificateParams::new(c.sans.clone()).unwrap();
+    if let Some(ka) = &c.key_authorization {
+        let digest = Sha256::digest(ka.as_bytes());
+        params.custom_extensions = vec![CustomExtension::new_acme_identifier(&digest)];
+    }
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(cert.der().to_vec())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .unwrap();
+    config.alpn_protocols = c.alpn;
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sni_seen = Arc::new(Mutex::new(Vec::new()));
+    let seen = sni_seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    let sni = tls.get_ref().1.server_name().map(str::to_string);
+                    seen.lock().unwrap().push(sni);
+                    // Keep the connection open briefly; the validator only needs the handshake.
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+            });
+        }
+    });
+    TlsServer { addr, sni_seen }
+}
