@@ -3,6 +3,8 @@
 use axum::Router;
 use rcgen::{CertificateParams, CustomExtension, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -42,6 +44,10 @@ pub struct TlsChallenge {
     pub key_authorization: Option<String>,
     /// ALPN protocols the server accepts (empty = it ignores ALPN).
     pub alpn: Vec<Vec<u8>>,
+    /// Speak only TLS 1.2 (exercises the TLS 1.2 signature check).
+    pub tls12_only: bool,
+    /// Sign the handshake with a key other than the certificate's (an impostor).
+    pub wrong_signing_key: bool,
 }
 
 impl TlsChallenge {
@@ -50,6 +56,8 @@ impl TlsChallenge {
             sans: vec![san.to_string()],
             key_authorization: Some(key_authorization.to_string()),
             alpn: vec![b"acme-tls/1".to_vec()],
+            tls12_only: false,
+            wrong_signing_key: false,
         }
     }
 }
@@ -70,32 +78,46 @@ pub async fn spawn_tls_alpn(c: TlsChallenge) -> TlsServer {
     let key = KeyPair::generate().unwrap();
     let cert = params.self_signed(&key).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    // rustls' own certificate loading refuses the unknown critical acmeIdentifier extension, so
+    // the certificate is served through a resolver that does not parse it.
+    let sni_seen = Arc::new(Mutex::new(Vec::new()));
+    let signer = if c.wrong_signing_key {
+        KeyPair::generate().unwrap()
+    } else {
+        key
+    };
+    let signing_key = provider
+        .key_provider
+        .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+            signer.serialize_der(),
+        )))
+        .unwrap();
+    let certified = CertifiedKey::new(vec![CertificateDer::from(cert.der().to_vec())], signing_key);
+    let versions: &[&rustls::SupportedProtocolVersion] = if c.tls12_only {
+        &[&rustls::version::TLS12]
+    } else {
+        rustls::DEFAULT_VERSIONS
+    };
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .unwrap()
         .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from(cert.der().to_vec())],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        )
-        .unwrap();
+        .with_cert_resolver(Arc::new(RecordingResolver {
+            key: Arc::new(certified),
+            sni_seen: sni_seen.clone(),
+        }));
     config.alpn_protocols = c.alpn;
     let acceptor = TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let sni_seen = Arc::new(Mutex::new(Vec::new()));
-    let seen = sni_seen.clone();
     tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
                 return;
             };
             let acceptor = acceptor.clone();
-            let seen = seen.clone();
             tokio::spawn(async move {
-                if let Ok(tls) = acceptor.accept(tcp).await {
-                    let sni = tls.get_ref().1.server_name().map(str::to_string);
-                    seen.lock().unwrap().push(sni);
+                if let Ok(_tls) = acceptor.accept(tcp).await {
                     // Keep the connection open briefly; the validator only needs the handshake.
                     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 }
@@ -103,4 +125,20 @@ pub async fn spawn_tls_alpn(c: TlsChallenge) -> TlsServer {
         }
     });
     TlsServer { addr, sni_seen }
+}
+
+/// Serves one certificate and records the SNI of every ClientHello (before the handshake ends, so
+/// tests can assert on it as soon as validation returns).
+#[derive(Debug)]
+struct RecordingResolver {
+    key: Arc<CertifiedKey>,
+    sni_seen: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+impl ResolvesServerCert for RecordingResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let sni = hello.server_name().map(str::to_string);
+        self.sni_seen.lock().unwrap().push(sni);
+        Some(self.key.clone())
+    }
 }
