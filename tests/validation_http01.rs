@@ -41,6 +41,21 @@ async fn succeeds_for_a_name_with_trailing_newline() {
 }
 
 #[tokio::test]
+async fn refused_addresses_of_a_name_are_skipped() {
+    let dns = DnsServer::start().await;
+    dns.add_a("mixed.example.com", "10.11.12.13".parse().unwrap());
+    dns.add_a("mixed.example.com", LOOPBACK);
+    let http = spawn_http(challenge_router(TOKEN, KEY_AUTHZ)).await;
+    let v = validator(dns.addr, http.port(), closed_port(), true);
+    let rec = v
+        .validate(Http01, &dns_id("mixed.example.com"), TOKEN, KEY_AUTHZ)
+        .await
+        .unwrap();
+    assert_eq!(rec.addresses_resolved.len(), 2);
+    assert_eq!(rec.address_used, Some(LOOPBACK));
+}
+
+#[tokio::test]
 async fn succeeds_for_an_ip_identifier() {
     let dns = DnsServer::start().await;
     let http = spawn_http(challenge_router(TOKEN, KEY_AUTHZ)).await;

@@ -174,8 +174,13 @@ impl TlsAlpn<'_> {
             ))
         })?
         .map_err(|e| {
-            let hint = if e.to_string().contains("NoApplicationProtocol") {
+            let text = e.to_string();
+            let hint = if text.contains("NoApplicationProtocol") {
                 " The server does not offer ALPN protocol acme-tls/1."
+            } else if text.contains("BadSignature") {
+                " The handshake was not signed with the key of the certificate presented."
+            } else if text.contains("corrupt message") {
+                " The service on that port does not seem to speak TLS."
             } else {
                 ""
             };
