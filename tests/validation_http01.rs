@@ -8,7 +8,7 @@ use axum::response::Redirect;
 use axum::routing::get;
 use axum::Router;
 use common_validation::dns::DnsServer;
-use common_validation::servers::{challenge_router, spawn_http, spawn_http_with};
+use common_validation::servers::{challenge_router, spawn_http, spawn_http_with, spawn_https};
 use common_validation::*;
 use std::net::IpAddr;
 
@@ -98,6 +98,35 @@ async fn follows_redirects_across_hosts_and_records_each_hop() {
     let json = serde_json::to_value(&rec).unwrap();
     assert_eq!(json["addressUsed"], "127.0.0.1");
     assert_eq!(json["redirects"][0]["hostname"], "other.example.com");
+}
+
+#[tokio::test]
+async fn follows_a_redirect_to_https_on_the_tls_port_without_checking_the_certificate() {
+    let dns = DnsServer::start().await;
+    dns.add_a("web.example.com", LOOPBACK);
+    let https = spawn_https(
+        Router::new().route("/secure", get(|| async { KEY_AUTHZ })),
+        "web.example.com",
+    )
+    .await;
+    let tls_port = https.port();
+    let http = spawn_http(Router::new().route(
+        &format!("/.well-known/acme-challenge/{TOKEN}"),
+        get(move || async move {
+            Redirect::temporary(&format!("https://web.example.com:{tls_port}/secure"))
+        }),
+    ))
+    .await;
+    let v = validator(dns.addr, http.port(), tls_port, true);
+    let rec = v
+        .validate(Http01, &dns_id("web.example.com"), TOKEN, KEY_AUTHZ)
+        .await
+        .unwrap();
+    assert_eq!(
+        rec.redirects[0].url.as_deref(),
+        Some(format!("https://web.example.com:{tls_port}/secure").as_str())
+    );
+    assert_eq!(rec.redirects[0].address_used, Some(LOOPBACK));
 }
 
 #[tokio::test]

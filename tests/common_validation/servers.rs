@@ -142,3 +142,34 @@ impl ResolvesServerCert for RecordingResolver {
         Some(self.key.clone())
     }
 }
+
+/// Serves `router` over HTTPS on 127.0.0.1 at a random port, with a self-signed certificate for
+/// `name` (validation must not care that it is untrusted).
+pub async fn spawn_https(router: Router, name: &str) -> SocketAddr {
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec![name.to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(cert.der().to_vec())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let tls = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config));
+    tokio::spawn(async move {
+        let _ = axum_server::from_tcp_rustls(listener, tls)
+            .serve(router.into_make_service())
+            .await;
+    });
+    addr
+}
