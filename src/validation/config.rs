@@ -73,4 +73,23 @@ mod tests {
         assert_eq!(c.allowed_networks[0].to_string(), "10.0.0.0/8");
         assert!(toml::from_str::<ValidationConfig>("http_prot = 1").is_err());
     }
+
+    #[test]
+    fn environment_overrides_reach_the_section() {
+        let env = [
+            ("BRIDGE_VALIDATION__HTTP_PORT", "5002"),
+            (
+                "BRIDGE_VALIDATION__ALLOWED_NETWORKS",
+                "[\"127.0.0.0/8\", \"::1/128\"]",
+            ),
+            ("BRIDGE_VALIDATION__DNS_RESOLVERS", "[\"127.0.0.1:8053\"]"),
+            ("BRIDGE_POLICY__ALLOW_WILDCARDS", "false"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let c = crate::config::Config::load_with_env(None, env).unwrap();
+        assert_eq!(c.validation.http_port, 5002);
+        assert_eq!(c.validation.allowed_networks.len(), 2);
+        assert_eq!(c.validation.dns_resolvers[0].port(), 8053);
+        assert!(!c.policy.allow_wildcards);
+    }
 }

@@ -295,6 +295,8 @@ fn request_error(
 ) -> ValidationError {
     let text = chain(e);
     let lower = text.to_ascii_lowercase();
+    // The root cause ("Connection refused (os error 111)") says it all for connect failures.
+    let cause = root_cause(e);
     if url.scheme() == "https" && (lower.contains("tls") || lower.contains("certificate")) {
         return ValidationError::tls(format!(
             "TLS error fetching {url} from {host} ({}): {text}.",
@@ -309,15 +311,27 @@ fn request_error(
     }
     let what = if e.is_connect() {
         format!(
-            "Could not connect to {host} ({}) on port {port} to fetch {url}",
+            "Could not connect to {host} ({}) on port {port} to fetch {url}: {cause}",
             usable.join(", ")
         )
     } else {
-        format!("Fetching {url} from {host} ({}) failed", usable.join(", "))
+        format!(
+            "Fetching {url} from {host} ({}) failed: {text}",
+            usable.join(", ")
+        )
     };
     ValidationError::connection(format!(
-        "{what}: {text}. Check that a web server answers there and is reachable from the Internet."
+        "{what}. Check that a web server answers there and is reachable from the Internet."
     ))
+}
+
+/// The innermost source of an error.
+fn root_cause(e: &reqwest::Error) -> String {
+    let mut last: &dyn std::error::Error = e;
+    while let Some(s) = last.source() {
+        last = s;
+    }
+    last.to_string()
 }
 
 /// An error and its sources on one line (reqwest's own message hides the cause).

@@ -81,7 +81,7 @@ impl Validator {
         check_applicable(kind, id, token)?;
         let cfg = &self.inner.cfg;
         let deadline = Instant::now() + cfg.timeout();
-        let dns = self.inner.dns.session();
+        let dns = self.inner.dns.session(deadline);
         let host = target::Host::of(&id.kind, &id.value);
         let work = async {
             match kind {
@@ -112,7 +112,10 @@ impl Validator {
                 }
             }
         };
-        let result = match tokio::time::timeout_at(deadline, work).await {
+        // Every step is bounded by `deadline` and reports which step timed out; this outer bound is
+        // only a backstop.
+        let backstop = deadline + std::time::Duration::from_millis(500);
+        let result = match tokio::time::timeout_at(backstop, work).await {
             Ok(r) => r,
             Err(_) => Err(timed_out(kind, id, cfg.timeout_secs)),
         };

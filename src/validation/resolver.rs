@@ -14,6 +14,7 @@ use hickory_resolver::proto::xfer::Protocol;
 use hickory_resolver::proto::ProtoErrorKind;
 use hickory_resolver::{Name, ResolveError, ResolveErrorKind, TokioResolver};
 use std::net::IpAddr;
+use tokio::time::{timeout_at, Instant};
 
 /// Resolver settings shared by all validations; [`DnsSettings::session`] makes a resolver for one.
 #[derive(Debug, Clone)]
@@ -57,8 +58,8 @@ impl DnsSettings {
         })
     }
 
-    /// A resolver with an empty cache for one validation.
-    pub(crate) fn session(&self) -> DnsSession {
+    /// A resolver with an empty cache for one validation whose lookups end by `deadline`.
+    pub(crate) fn session(&self, deadline: Instant) -> DnsSession {
         let resolver = TokioResolver::builder_with_config(
             self.config.clone(),
             TokioConnectionProvider::default(),
@@ -68,6 +69,7 @@ impl DnsSettings {
         DnsSession {
             resolver,
             description: self.description.clone(),
+            deadline,
         }
     }
 }
@@ -76,16 +78,16 @@ impl DnsSettings {
 pub(crate) struct DnsSession {
     resolver: TokioResolver,
     description: String,
+    deadline: Instant,
 }
 
 impl DnsSession {
     /// A and AAAA records of `host` (CNAMEs followed), deduplicated, IPv6 first.
     pub(crate) async fn lookup_ips(&self, host: &str) -> Result<Vec<IpAddr>, ValidationError> {
         let name = fqdn(host)?;
-        let found = self
-            .resolver
-            .lookup_ip(name)
+        let found = timeout_at(self.deadline, self.resolver.lookup_ip(name))
             .await
+            .map_err(|_| self.timed_out("A/AAAA", host))?
             .map_err(|e| self.describe(&e, "A/AAAA", host))?;
         let mut v6: Vec<IpAddr> = found.iter().filter(IpAddr::is_ipv6).collect();
         let v4: Vec<IpAddr> = found.iter().filter(IpAddr::is_ipv4).collect();
@@ -108,10 +110,9 @@ impl DnsSession {
     /// The TXT records at `name` (CNAMEs followed), each record's strings concatenated.
     pub(crate) async fn lookup_txt(&self, name: &str) -> Result<Vec<String>, ValidationError> {
         let fq = fqdn(name)?;
-        let found = self
-            .resolver
-            .txt_lookup(fq)
+        let found = timeout_at(self.deadline, self.resolver.txt_lookup(fq))
             .await
+            .map_err(|_| self.timed_out("TXT", name))?
             .map_err(|e| self.describe(&e, "TXT", name))?;
         Ok(found
             .iter()
@@ -124,6 +125,14 @@ impl DnsSession {
                 String::from_utf8_lossy(&bytes).into_owned()
             })
             .collect())
+    }
+
+    fn timed_out(&self, rtype: &str, name: &str) -> ValidationError {
+        ValidationError::dns(format!(
+            "DNS problem: query timed out looking up {rtype} for {name} (asked {}); the name's DNS \
+             servers did not answer in time.",
+            self.description
+        ))
     }
 
     fn describe(&self, e: &ResolveError, rtype: &str, name: &str) -> ValidationError {
@@ -151,10 +160,7 @@ impl DnsSession {
                     code.to_str()
                 ),
             },
-            Some(ProtoErrorKind::Timeout) => format!(
-                "DNS problem: query timed out looking up {rtype} for {name} (asked {by}); the \
-                 name's DNS servers did not answer in time."
-            ),
+            Some(ProtoErrorKind::Timeout) => return self.timed_out(rtype, name),
             _ => format!("DNS problem: could not look up {rtype} for {name} (asked {by}): {e}."),
         };
         ValidationError::dns(detail)

@@ -90,7 +90,7 @@ pub(crate) async fn resolve_checked(
 fn refused(host: &Host, refusals: &[RefusedAddress]) -> ValidationError {
     let list: Vec<String> = refusals.iter().map(ToString::to_string).collect();
     let what = match host {
-        Host::Ip(_) => format!("{host} is in a refused network: {}", list.join(", ")),
+        Host::Ip(_) => format!("The address {} is in a refused network", list.join(", ")),
         Host::Name(_) => format!(
             "{host} resolves only to addresses in refused networks: {}",
             list.join(", ")

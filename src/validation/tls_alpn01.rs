@@ -8,8 +8,8 @@ use super::resolver::DnsSession;
 use super::target::{resolve_checked, Host};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 use sha2::{Digest, Sha256};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -38,7 +38,9 @@ pub(crate) fn client_config() -> Result<Arc<rustls::ClientConfig>, rustls::Error
     Ok(Arc::new(config))
 }
 
-/// Accepts any certificate chain but verifies that the server holds the certificate's key.
+/// Accepts any certificate chain (RFC 8737 challenge certificates are self-signed and carry an
+/// unknown critical extension) but verifies the handshake signature, so the server must hold the
+/// certificate's private key.
 #[derive(Debug)]
 struct AnyCertificate(Arc<CryptoProvider>);
 
@@ -60,12 +62,23 @@ impl ServerCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        let spki = spki_of(cert)?;
+        let key = webpki::RawPublicKeyEntity::try_from(&spki)
+            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+        let algs = &self.0.signature_verification_algorithms;
+        let candidates = algs
+            .mapping
+            .iter()
+            .filter(|(scheme, _)| *scheme == dss.scheme)
+            .flat_map(|(_, algs)| algs.iter());
+        for alg in candidates {
+            if key.verify_signature(*alg, message, dss.signature()).is_ok() {
+                return Ok(HandshakeSignatureValid::assertion());
+            }
+        }
+        Err(rustls::Error::InvalidCertificate(
+            CertificateError::BadSignature,
+        ))
     }
 
     fn verify_tls13_signature(
@@ -74,9 +87,9 @@ impl ServerCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
+        rustls::crypto::verify_tls13_signature_with_raw_key(
             message,
-            cert,
+            &spki_of(cert)?,
             dss,
             &self.0.signature_verification_algorithms,
         )
@@ -85,6 +98,16 @@ impl ServerCertVerifier for AnyCertificate {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
     }
+}
+
+/// The public key of `cert`. Signatures are checked against the bare key because webpki's
+/// certificate parser refuses the challenge certificate's critical acmeIdentifier extension.
+fn spki_of(cert: &CertificateDer<'_>) -> Result<SubjectPublicKeyInfoDer<'static>, rustls::Error> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
+        .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+    Ok(SubjectPublicKeyInfoDer::from(
+        parsed.tbs_certificate.subject_pki.raw.to_vec(),
+    ))
 }
 
 /// The SNI of an IP identifier (RFC 8738 §6): its reverse-DNS name.
@@ -151,8 +174,13 @@ impl TlsAlpn<'_> {
             ))
         })?
         .map_err(|e| {
-            let hint = if e.to_string().contains("NoApplicationProtocol") {
+            let text = e.to_string();
+            let hint = if text.contains("NoApplicationProtocol") {
                 " The server does not offer ALPN protocol acme-tls/1."
+            } else if text.contains("BadSignature") {
+                " The handshake was not signed with the key of the certificate presented."
+            } else if text.contains("corrupt message") {
+                " The service on that port does not seem to speak TLS."
             } else {
                 ""
             };
