@@ -300,6 +300,12 @@ impl Config {
                 "acme.orders_page_size must be between 1 and 1000".into(),
             ));
         }
+        crate::policy::validate_profiles(&self.policy, &self.profiles)
+            .map_err(ConfigError::Invalid)?;
+        if let Some(scm) = &self.scm {
+            scm.validate()
+                .map_err(|e| ConfigError::Invalid(format!("[scm]: {e}")))?;
+        }
         if self.server.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "server.max_body_bytes must be at least 1024".into(),

@@ -126,10 +126,13 @@ async fn health_and_readiness() {
     }
     let r = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), 503);
-    sqlx::query(&format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", app.db.name))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    sqlx::query(&format!(
+        "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+        app.db.name
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
     let r = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), 200, "ready again once the database is back");
 }

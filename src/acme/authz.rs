@@ -1,6 +1,8 @@
 //! Authorizations and challenges (§7.5): fetching, deactivating, and asking for validation.
 
-use crate::acme::resources::{authz_resource, challenge_resource, AuthzResource, ChallengeResource};
+use crate::acme::resources::{
+    authz_resource, challenge_resource, AuthzResource, ChallengeResource,
+};
 use crate::acme::types::AuthzUpdateRequest;
 use crate::acme::{AcmeContext, Error, Result};
 use crate::store::{Account, Authorization, StartChallenge};
@@ -63,7 +65,9 @@ pub async fn respond_to_challenge(
         .map_err(|_| Error::not_found("challenge"))?;
     if !payload.is_empty() {
         let _: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(payload)
-            .map_err(|_| Error::malformed("a challenge response must be the empty JSON object {}"))?;
+            .map_err(|_| {
+                Error::malformed("a challenge response must be the empty JSON object {}")
+            })?;
         match ctx.store.start_challenge(id, ctx.now()).await? {
             StartChallenge::Started => {
                 tracing::info!(challenge = %id, authz = %authz.id, kind = %challenge.kind, "validation requested")
@@ -76,5 +80,8 @@ pub async fn respond_to_challenge(
         .challenge(id)
         .await?
         .ok_or_else(|| Error::not_found("challenge"))?;
-    Ok((challenge_resource(ctx, &challenge), ctx.urls.authz(&authz.id)))
+    Ok((
+        challenge_resource(ctx, &challenge),
+        ctx.urls.authz(&authz.id),
+    ))
 }

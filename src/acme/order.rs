@@ -128,13 +128,20 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
 
 /// Sorted `type:value` list: equal for two requests naming the same identifiers in any order.
 fn identifiers_key(ids: &[Identifier]) -> String {
-    let mut parts: Vec<String> = ids.iter().map(|i| format!("{}:{}", i.kind, i.value)).collect();
+    let mut parts: Vec<String> = ids
+        .iter()
+        .map(|i| format!("{}:{}", i.kind, i.value))
+        .collect();
     parts.sort();
     parts.join(",")
 }
 
 /// An order of `account`, rendered; `not found` when it is another account's.
-pub async fn order_for(ctx: &AcmeContext, account: &Account, id: &str) -> Result<(Order, OrderResource)> {
+pub async fn order_for(
+    ctx: &AcmeContext,
+    account: &Account,
+    id: &str,
+) -> Result<(Order, OrderResource)> {
     let order = ctx
         .store
         .order(id)
@@ -177,8 +184,14 @@ mod tests {
 
     #[test]
     fn identifiers_key_ignores_order() {
-        let a = Identifier { kind: "dns".into(), value: "a.example".into() };
-        let b = Identifier { kind: "dns".into(), value: "b.example".into() };
+        let a = Identifier {
+            kind: "dns".into(),
+            value: "a.example".into(),
+        };
+        let b = Identifier {
+            kind: "dns".into(),
+            value: "b.example".into(),
+        };
         assert_eq!(
             identifiers_key(&[a.clone(), b.clone()]),
             identifiers_key(&[b, a])

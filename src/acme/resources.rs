@@ -82,7 +82,11 @@ pub fn order_resource(
         status: status.as_str(),
         expires: ts(order.expires_at),
         identifiers: order.identifiers.clone(),
-        authorizations: order.authz_ids.iter().map(|id| ctx.urls.authz(id)).collect(),
+        authorizations: order
+            .authz_ids
+            .iter()
+            .map(|id| ctx.urls.authz(id))
+            .collect(),
         finalize: ctx.urls.finalize(&order.id),
         certificate: order
             .certificate_id

@@ -58,7 +58,11 @@ status_enum!(
 );
 
 /// An authorization's status as clients see it: pending and valid ones expire.
-pub fn authz_status(stored: AuthzStatus, expires: DateTime<Utc>, now: DateTime<Utc>) -> AuthzStatus {
+pub fn authz_status(
+    stored: AuthzStatus,
+    expires: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AuthzStatus {
     match stored {
         AuthzStatus::Pending | AuthzStatus::Valid if expires <= now => AuthzStatus::Expired,
         s => s,
@@ -114,12 +118,18 @@ mod tests {
     #[test]
     fn authorizations_expire_at_their_deadline() {
         let exp = t0() + Duration::hours(1);
-        assert_eq!(authz_status(AuthzStatus::Pending, exp, t0()), AuthzStatus::Pending);
+        assert_eq!(
+            authz_status(AuthzStatus::Pending, exp, t0()),
+            AuthzStatus::Pending
+        );
         assert_eq!(
             authz_status(AuthzStatus::Valid, exp, exp - Duration::seconds(1)),
             AuthzStatus::Valid
         );
-        assert_eq!(authz_status(AuthzStatus::Valid, exp, exp), AuthzStatus::Expired);
+        assert_eq!(
+            authz_status(AuthzStatus::Valid, exp, exp),
+            AuthzStatus::Expired
+        );
         assert_eq!(
             authz_status(AuthzStatus::Pending, exp, exp + Duration::days(1)),
             AuthzStatus::Expired
@@ -171,12 +181,25 @@ mod tests {
             OrderStatus::Invalid
         );
         // An authorization expiring after the order became ready invalidates it too.
-        let authz = authz_status(Valid, t0() + Duration::minutes(5), t0() + Duration::minutes(10));
+        let authz = authz_status(
+            Valid,
+            t0() + Duration::minutes(5),
+            t0() + Duration::minutes(10),
+        );
         assert_eq!(
-            order_status(OrderStatus::Ready, exp, &[authz], t0() + Duration::minutes(10)),
+            order_status(
+                OrderStatus::Ready,
+                exp,
+                &[authz],
+                t0() + Duration::minutes(10)
+            ),
             OrderStatus::Invalid
         );
-        for s in [OrderStatus::Processing, OrderStatus::Valid, OrderStatus::Invalid] {
+        for s in [
+            OrderStatus::Processing,
+            OrderStatus::Valid,
+            OrderStatus::Invalid,
+        ] {
             assert_eq!(order_status(s, exp, &[Expired], exp + Duration::days(9)), s);
         }
     }

@@ -38,7 +38,12 @@ async fn attempt(w: &Worker, job: &Job) -> Result<(), crate::store::StoreError> 
         Some(kind) => {
             match w
                 .validator
-                .validate(kind, &authz.identifier, &challenge.token, &key_authorization)
+                .validate(
+                    kind,
+                    &authz.identifier,
+                    &challenge.token,
+                    &key_authorization,
+                )
                 .await
             {
                 Ok(record) => {

@@ -122,7 +122,8 @@ impl Worker {
     }
 
     async fn handle(&self, job: Job) {
-        let span = tracing::info_span!("job", id = job.id, kind = %job.kind, subject = %job.subject_id);
+        let span =
+            tracing::info_span!("job", id = job.id, kind = %job.kind, subject = %job.subject_id);
         let _enter = span.enter();
         drop(_enter);
         let outcome = match job.kind.as_str() {

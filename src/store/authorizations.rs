@@ -1,8 +1,7 @@
 //! Authorizations and challenges, and the transactions that start and finish validations.
 
 use super::{
-    parse_status, Authorization, Challenge, Result, StartChallenge, Store,
-    ValidationOutcome,
+    parse_status, Authorization, Challenge, Result, StartChallenge, Store, ValidationOutcome,
 };
 use crate::acme::status::{AuthzStatus, ChallengeStatus};
 use crate::acme::types::Identifier;
@@ -163,7 +162,11 @@ impl Store {
 
     /// Moves a pending challenge of a pending, unexpired authorization to `processing` and records
     /// its validation job, in one transaction (the job cannot be lost, nor run twice).
-    pub async fn start_challenge(&self, challenge_id: &str, now: DateTime<Utc>) -> Result<StartChallenge> {
+    pub async fn start_challenge(
+        &self,
+        challenge_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StartChallenge> {
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE challenges c SET status = 'processing' FROM authorizations a \

@@ -1,14 +1,13 @@
 //! Orders and the links to their authorizations.
 
-use super::{
-    from_json, parse_status, NewOrder, Order, OrderAuthz, Result, Store,
-};
+use super::{from_json, parse_status, NewOrder, Order, OrderAuthz, Result, Store};
 use crate::acme::status::OrderStatus;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
 
-const ORDER_COLUMNS: &str = "o.id, o.account_id, o.status, o.identifiers, o.profile, o.expires_at, \
+const ORDER_COLUMNS: &str =
+    "o.id, o.account_id, o.status, o.identifiers, o.profile, o.expires_at, \
      o.error, o.certificate_id, o.created_at, \
      ARRAY(SELECT oa.authz_id FROM order_authorizations oa WHERE oa.order_id = o.id \
            ORDER BY oa.position) AS authz_ids";
@@ -69,19 +68,23 @@ impl Store {
     }
 
     async fn order_in(tx: &mut Transaction<'_, Postgres>, id: &str) -> Result<Option<Order>> {
-        let row = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1"))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
         row.as_ref().map(order_from_row).transpose()
     }
 
     /// The order with this id.
     pub async fn order(&self, id: &str) -> Result<Option<Order>> {
-        let row = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(order_from_row).transpose()
     }
 

@@ -31,8 +31,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route(paths::NEW_ORDER, post(order::new_order))
         .route(&format!("{}/{{id}}", paths::ORDER), post(order::get_order))
-        .route(&format!("{}/{{id}}", paths::AUTHZ), post(authz::authorization))
-        .route(&format!("{}/{{id}}", paths::CHALLENGE), post(authz::challenge))
+        .route(
+            &format!("{}/{{id}}", paths::AUTHZ),
+            post(authz::authorization),
+        )
+        .route(
+            &format!("{}/{{id}}", paths::CHALLENGE),
+            post(authz::challenge),
+        )
         .route(paths::REVOKE_CERT, post(unimplemented::not_yet))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)

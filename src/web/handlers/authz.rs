@@ -16,7 +16,11 @@ pub async fn authorization(
 ) -> Result<Response> {
     let r = req.for_account(&state).await?;
     let resource = authz::update_authz(&state.ctx, &r.account, &id, &r.payload).await?;
-    Ok(json_at(StatusCode::OK, &state.ctx.urls.authz(&id), &resource))
+    Ok(json_at(
+        StatusCode::OK,
+        &state.ctx.urls.authz(&id),
+        &resource,
+    ))
 }
 
 /// `POST /acme/chall/{id}`: fetch, or `{}` to request validation. Carries `Link: <authz>;rel="up"`.

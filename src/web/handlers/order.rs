@@ -15,7 +15,11 @@ pub async fn new_order(State(state): State<AppState>, req: SignedRequest) -> Res
     let ctx = &state.ctx;
     let created = order::new_order(ctx, &r.account, &r.payload).await?;
     let resource = order::render(ctx, &created).await?;
-    Ok(json_at(StatusCode::CREATED, &ctx.urls.order(&created.id), &resource))
+    Ok(json_at(
+        StatusCode::CREATED,
+        &ctx.urls.order(&created.id),
+        &resource,
+    ))
 }
 
 /// `POST /acme/order/{id}` (POST-as-GET).
@@ -26,7 +30,11 @@ pub async fn get_order(
 ) -> Result<Response> {
     let account = req.post_as_get(&state).await?;
     let (o, resource) = order::order_for(&state.ctx, &account, &id).await?;
-    Ok(json_at(StatusCode::OK, &state.ctx.urls.order(&o.id), &resource))
+    Ok(json_at(
+        StatusCode::OK,
+        &state.ctx.urls.order(&o.id),
+        &resource,
+    ))
 }
 
 /// Query of the orders list.
@@ -53,7 +61,10 @@ pub async fn list_orders(
     let (orders, next) = order::orders_page(ctx, &account, cursor.as_deref()).await?;
     let mut resp = axum::Json(serde_json::json!({ "orders": orders })).into_response();
     if let Some(next) = next {
-        let link = format!("<{}?cursor={next}>;rel=\"next\"", ctx.urls.account_orders(&account.id));
+        let link = format!(
+            "<{}?cursor={next}>;rel=\"next\"",
+            ctx.urls.account_orders(&account.id)
+        );
         if let Ok(v) = HeaderValue::from_str(&link) {
             resp.headers_mut().append(header::LINK, v);
         }
