@@ -37,9 +37,14 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
 pub fn start_worker(state: &AppState) -> anyhow::Result<crate::issuance::WorkerHandle> {
     let validator = crate::validation::Validator::new(&state.ctx.config.validation)
         .context("setting up challenge validation")?;
+    let scm = match &state.ctx.config.scm {
+        Some(cfg) => Some(crate::scm::ScmClient::new(cfg).context("setting up the SCM client")?),
+        None => None,
+    };
     let worker = crate::issuance::Worker {
         ctx: state.ctx.clone(),
         validator,
+        scm,
         id: format!("{}-{}", hostname(), crate::ids::random_b64(6)),
     };
     Ok(worker.spawn())

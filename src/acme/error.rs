@@ -150,6 +150,11 @@ impl Error {
         )
     }
 
+    /// A failure on our side whose detail the client should see (e.g. SCM's reason for a decline).
+    pub fn internal_visible(detail: impl Into<String>) -> Self {
+        Self::new(ProblemType::ServerInternal, detail)
+    }
+
     pub fn malformed(detail: impl Into<String>) -> Self {
         Self::new(ProblemType::Malformed, detail)
     }

@@ -3,9 +3,12 @@
 
 pub mod account;
 pub mod authz;
+pub mod certificate;
 pub mod contact;
 pub mod context;
+pub mod csr;
 pub mod error;
+pub mod finalize;
 pub mod order;
 pub mod resources;
 pub mod status;

@@ -14,6 +14,18 @@ pub struct IssuanceConfig {
     /// Milliseconds between checks for due jobs when no notification arrives (scheduled retries,
     /// expired leases).
     pub poll_interval_ms: u64,
+    /// Seconds finalize waits for the worker before answering, so a quickly issued certificate is
+    /// already `valid` in the finalize response (clients that never poll a `processing` order work).
+    pub finalize_wait_secs: u64,
+    /// First interval between SCM collect polls, in seconds; doubles on every pending answer.
+    pub collect_initial_secs: i64,
+    /// Longest interval between collect polls, in seconds.
+    pub collect_max_secs: i64,
+    /// Give up on a certificate that has not been issued after this many seconds (the order becomes
+    /// invalid). Waiting for an SCM administrator's approval can take days, so the default is long.
+    pub collect_deadline_secs: i64,
+    /// Include the root certificate in the chain handed to clients.
+    pub include_root: bool,
 }
 
 impl Default for IssuanceConfig {
@@ -22,6 +34,11 @@ impl Default for IssuanceConfig {
             workers: 8,
             lease_secs: 120,
             poll_interval_ms: 1000,
+            finalize_wait_secs: 10,
+            collect_initial_secs: 2,
+            collect_max_secs: 60,
+            collect_deadline_secs: 14 * 24 * 3600,
+            include_root: false,
         }
     }
 }

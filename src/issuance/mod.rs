@@ -2,7 +2,9 @@
 //! certificates through SCM next. Jobs live in the store; any replica's worker may run any job, and
 //! a job whose replica died is taken over when its lease expires.
 
+pub mod chain;
 mod config;
+mod issue;
 mod validate;
 pub mod worker;
 

@@ -15,6 +15,8 @@ use tokio::task::JoinSet;
 pub struct Worker {
     pub ctx: AcmeContext,
     pub validator: Validator,
+    /// SCM (or the sandbox); `None` when not configured: issue jobs then wait.
+    pub scm: Option<crate::scm::ScmClient>,
     /// Identifies this replica's leases.
     pub id: String,
 }
@@ -128,6 +130,7 @@ impl Worker {
         drop(_enter);
         let outcome = match job.kind.as_str() {
             "validate" => super::validate::run(self, &job).await,
+            crate::store::ISSUE_JOB => super::issue::run(self, &job).await,
             other => {
                 tracing::error!(kind = other, "unknown job kind; dropping it");
                 let _ = self.ctx.store.drop_job(job.id).await;

@@ -5,6 +5,8 @@
 mod accounts;
 mod authorizations;
 mod eab;
+mod issuance;
+pub mod issuance_records;
 mod jobs;
 mod nonces;
 pub mod order_records;
@@ -12,6 +14,8 @@ mod orders;
 pub mod records;
 mod settings;
 
+pub use issuance::ISSUE_JOB;
+pub use issuance_records::*;
 pub use jobs::JOBS_CHANNEL;
 pub use order_records::*;
 pub use records::*;

@@ -12,7 +12,7 @@ pub use state::AppState;
 use crate::acme::urls::paths;
 use axum::routing::{get, post};
 use axum::Router;
-use handlers::{account, authz, directory, health, nonce, order, unimplemented};
+use handlers::{account, authz, certificate, directory, health, nonce, order, unimplemented};
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
@@ -31,6 +31,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route(paths::NEW_ORDER, post(order::new_order))
         .route(&format!("{}/{{id}}", paths::ORDER), post(order::get_order))
+        .route(
+            &format!("{}/{{id}}/finalize", paths::ORDER),
+            post(order::finalize),
+        )
+        .route(
+            &format!("{}/{{id}}", paths::CERTIFICATE),
+            post(certificate::download),
+        )
         .route(
             &format!("{}/{{id}}", paths::AUTHZ),
             post(authz::authorization),

@@ -59,11 +59,17 @@ impl TestApp {
 
     /// Creates an EAB key directly in the store; returns (kid, hmac bytes).
     pub async fn eab_key(&self, single_use: bool) -> (String, Vec<u8>) {
+        self.eab_key_with(vec!["*.example.test".into()], single_use)
+            .await
+    }
+
+    /// As [`TestApp::eab_key`], with the given name patterns.
+    pub async fn eab_key_with(&self, patterns: Vec<String>, single_use: bool) -> (String, Vec<u8>) {
         let key = EabKey {
             kid: format!("kid-{}", acme_sectigo_bridge::ids::random_id()),
             hmac_key: acme_sectigo_bridge::ids::random_bytes(32),
             label: "test".into(),
-            allowed_patterns: vec!["*.example.test".into()],
+            allowed_patterns: patterns,
             scm_org_id: None,
             profiles: vec![],
             trust_scm_dcv: false,

@@ -4,3 +4,4 @@
 pub mod app;
 pub mod client;
 pub mod db;
+pub mod flow;

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod authz;
+pub mod certificate;
 pub mod directory;
 pub mod health;
 pub mod nonce;

@@ -1,5 +1,6 @@
 //! Order endpoints: newOrder (§7.4), the order URL, the account's orders list (§7.1.2.1).
 
+use crate::acme::finalize as finalize_rules;
 use crate::acme::{order, Error, Result};
 use crate::web::handlers::json_at;
 use crate::web::jws::SignedRequest;
@@ -29,12 +30,32 @@ pub async fn get_order(
     req: SignedRequest,
 ) -> Result<Response> {
     let account = req.post_as_get(&state).await?;
-    let (o, resource) = order::order_for(&state.ctx, &account, &id).await?;
-    Ok(json_at(
-        StatusCode::OK,
-        &state.ctx.urls.order(&o.id),
-        &resource,
-    ))
+    let (o, _) = order::order_for(&state.ctx, &account, &id).await?;
+    order_response(&state, &o).await
+}
+
+/// `POST /acme/order/{id}/finalize`.
+pub async fn finalize(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: SignedRequest,
+) -> Result<Response> {
+    let r = req.for_account(&state).await?;
+    let o = finalize_rules::finalize(&state.ctx, &r.account, &id, &r.payload).await?;
+    order_response(&state, &o).await
+}
+
+/// An order with `Location`, and `Retry-After` while it is processing (§7.4).
+async fn order_response(state: &AppState, o: &crate::store::Order) -> Result<Response> {
+    let ctx = &state.ctx;
+    let resource = order::render(ctx, o).await?;
+    let mut resp = json_at(StatusCode::OK, &ctx.urls.order(&o.id), &resource);
+    if resource.status == "processing" {
+        let secs = finalize_rules::retry_after(ctx, o).await?;
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    Ok(resp)
 }
 
 /// Query of the orders list.

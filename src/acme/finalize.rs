@@ -1,0 +1,154 @@
+//! finalize (§7.4): check the CSR, claim the order for issuance and hand it to the worker; then
+//! wait briefly so a certificate SCM issues at once is already in the answer.
+
+use crate::acme::csr::{check_csr, CheckedCsr};
+use crate::acme::order::order_for;
+use crate::acme::status::OrderStatus;
+use crate::acme::{AcmeContext, Error, ProblemType, Result};
+use crate::store::{Account, Enrollment, FinalizeOutcome, Order};
+use std::time::Duration;
+
+#[derive(serde::Deserialize)]
+struct FinalizeRequest {
+    csr: String,
+}
+
+/// Where in SCM the certificate is requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScmTarget {
+    pub org_id: i64,
+    pub cert_type: i64,
+    pub term: i64,
+}
+
+/// The SCM org from the account's EAB key (else `[scm] org_id`), type and term from the order's
+/// profile (else `[scm] cert_type`/`term`).
+pub async fn scm_target(ctx: &AcmeContext, account: &Account, order: &Order) -> Result<ScmTarget> {
+    let scm = ctx.config.scm.as_ref().ok_or_else(|| {
+        Error::internal("finalize needs [scm] (or the sandbox) configured; none is")
+    })?;
+    let eab_org = match &account.eab_kid {
+        Some(kid) => ctx.store.eab_key(kid).await?.and_then(|k| k.scm_org_id),
+        None => None,
+    };
+    let org_id = eab_org.or(scm.org_id).ok_or_else(|| {
+        Error::internal("no SCM organization: set --org-id on the EAB key or [scm] org_id")
+    })?;
+    let (cert_type, term) = match order
+        .profile
+        .as_ref()
+        .and_then(|p| ctx.config.profiles.get(p))
+    {
+        Some(p) => (p.scm_cert_type, p.term_days),
+        None => (
+            scm.cert_type.ok_or_else(|| {
+                Error::internal("no SCM certificate type: configure [profiles] or [scm] cert_type")
+            })?,
+            i64::from(scm.term.ok_or_else(|| {
+                Error::internal("no SCM term: configure [profiles] or [scm] term")
+            })?),
+        ),
+    };
+    Ok(ScmTarget {
+        org_id,
+        cert_type,
+        term,
+    })
+}
+
+/// Finalizes an order of `account` and returns it as it stands after the fast-path wait.
+pub async fn finalize(
+    ctx: &AcmeContext,
+    account: &Account,
+    order_id: &str,
+    payload: &[u8],
+) -> Result<Order> {
+    let (order, resource) = order_for(ctx, account, order_id).await?;
+    if resource.status != OrderStatus::Ready.as_str() {
+        return Err(Error::new(
+            ProblemType::OrderNotReady,
+            format!(
+                "the order is {}, not ready: {}",
+                resource.status,
+                match resource.status {
+                    "pending" => "complete its authorizations first",
+                    "processing" | "valid" => "it has already been finalized",
+                    _ => "create a new order",
+                }
+            ),
+        ));
+    }
+    let req: FinalizeRequest = serde_json::from_slice(payload)
+        .map_err(|_| Error::malformed("finalize needs {\"csr\": base64url DER}"))?;
+    let der = crate::jose::b64_decode(&req.csr)
+        .map_err(|_| Error::new(ProblemType::BadCsr, "csr is not unpadded base64url"))?;
+    let csr: CheckedCsr = check_csr(&der, &order.identifiers)?;
+    if ctx
+        .store
+        .account_by_thumbprint(&csr.key_thumbprint)
+        .await?
+        .is_some()
+    {
+        return Err(Error::new(
+            ProblemType::BadCsr,
+            "the CSR's key is an ACME account key; use a separate key for the certificate",
+        ));
+    }
+    let target = scm_target(ctx, account, &order).await?;
+    let enrollment = Enrollment {
+        order_id: order.id.clone(),
+        csr_der: csr.der,
+        marker: format!("acme-sectigo-bridge order {}", order.id),
+        org_id: target.org_id,
+        cert_type: target.cert_type,
+        term: target.term,
+        subj_alt_names: order.identifiers.iter().map(|i| i.value.clone()).collect(),
+        common_name: csr.common_name,
+        enroll_started_at: None,
+        enroll_attempts: 0,
+        ssl_id: None,
+        renew_id: None,
+        collect_attempts: 0,
+        next_poll_at: None,
+        finalized_at: ctx.now(),
+    };
+    match ctx.store.start_finalize(&enrollment, ctx.now()).await? {
+        FinalizeOutcome::Started => {
+            tracing::info!(order = %order.id, org = target.org_id, cert_type = target.cert_type, "order finalized")
+        }
+        FinalizeOutcome::NotReady => {
+            return Err(Error::new(
+                ProblemType::OrderNotReady,
+                "the order is no longer ready: it was finalized concurrently or expired",
+            ))
+        }
+    }
+    wait_for_issuance(ctx, &order.id).await
+}
+
+/// Polls the order until it leaves `processing` or `issuance.finalize_wait_secs` pass.
+async fn wait_for_issuance(ctx: &AcmeContext, order_id: &str) -> Result<Order> {
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_secs(ctx.config.issuance.finalize_wait_secs);
+    let mut pause = Duration::from_millis(20);
+    loop {
+        let order = ctx
+            .store
+            .order(order_id)
+            .await?
+            .ok_or_else(|| Error::internal("finalized order vanished"))?;
+        if order.status != OrderStatus::Processing || tokio::time::Instant::now() >= deadline {
+            return Ok(order);
+        }
+        tokio::time::sleep(pause.min(deadline - tokio::time::Instant::now())).await;
+        pause = (pause * 2).min(Duration::from_millis(250));
+    }
+}
+
+/// Seconds a client should wait before polling a processing order again.
+pub async fn retry_after(ctx: &AcmeContext, order: &Order) -> Result<u64> {
+    let next = ctx.store.issue_job_run_at(&order.id).await?;
+    Ok(next
+        .map(|t| (t - ctx.now()).num_seconds().clamp(1, 60) as u64)
+        .unwrap_or(1))
+}

@@ -1,0 +1,258 @@
+//! The `issue` job: enroll exactly once (design.md §3.4), collect with backoff until SCM issues
+//! (§3.5), then store the chain and make the order valid. Every step is resumable: the enrollment
+//! row says how far the order got, so a crash or another replica picks up where this one stopped.
+
+use super::chain::build_chain;
+use super::worker::{Outcome, Worker};
+use crate::acme::{Error, ProblemType};
+use crate::scm::{CollectFormat, EnrollRequest, ErrorClass, ListFilter, ScmClient, ScmError};
+use crate::store::{Certificate, Enrollment, Job};
+use chrono::Duration;
+use x509_parser::prelude::{FromDer, X509CertificationRequest};
+
+enum EnrollStep {
+    Enrolled(i64),
+    Failed(Error),
+    Later(String),
+}
+
+pub(super) async fn run(w: &Worker, job: &Job) -> Outcome {
+    match step(w, job).await {
+        Ok(o) => o,
+        Err(e) => Outcome::Retry(e),
+    }
+}
+
+async fn step(w: &Worker, job: &Job) -> Result<Outcome, String> {
+    let store = &w.ctx.store;
+    let Some(scm) = w.scm.as_ref() else {
+        return Err("no SCM is configured: [scm] or the sandbox".into());
+    };
+    let Some(e) = store
+        .enrollment(&job.subject_id)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        store.drop_job(job.id).await.map_err(|e| e.to_string())?;
+        return Ok(Outcome::Done);
+    };
+    let order = store.order(&e.order_id).await.map_err(|e| e.to_string())?;
+    if order.as_ref().map(|o| o.status) != Some(crate::acme::status::OrderStatus::Processing) {
+        store.drop_job(job.id).await.map_err(|e| e.to_string())?;
+        return Ok(Outcome::Done);
+    }
+    let order = order.expect("checked");
+    let cfg = &w.ctx.config.issuance;
+    if w.ctx.now() - e.finalized_at > Duration::seconds(cfg.collect_deadline_secs) {
+        let err = Error::internal_visible(format!(
+            "SCM did not issue the certificate within {} hours; create a new order",
+            cfg.collect_deadline_secs / 3600
+        ));
+        return fail(w, job, &e, err).await;
+    }
+    let ssl_id = match e.ssl_id {
+        Some(id) => id,
+        None => match enroll_once(w, scm, &e).await? {
+            EnrollStep::Enrolled(id) => id,
+            EnrollStep::Failed(err) => return fail(w, job, &e, err).await,
+            EnrollStep::Later(why) => return Ok(Outcome::Retry(why)),
+        },
+    };
+    collect(w, scm, job, &e, ssl_id, &order.account_id).await
+}
+
+async fn fail(w: &Worker, job: &Job, e: &Enrollment, err: Error) -> Result<Outcome, String> {
+    tracing::warn!(order = %e.order_id, detail = %err.detail, "issuance failed");
+    w.ctx
+        .store
+        .fail_issuance(job.id, &e.order_id, &err.problem_document())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Outcome::Done)
+}
+
+async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<EnrollStep, String> {
+    let store = &w.ctx.store;
+    if e.enroll_started_at.is_some() {
+        // An earlier attempt's outcome is unknown: adopt what it created before enrolling again.
+        match find_by_marker(scm, e).await {
+            Ok(Some(id)) => {
+                tracing::info!(order = %e.order_id, ssl_id = id, "adopted the certificate of an earlier enroll");
+                store
+                    .record_ssl_id(&e.order_id, id, None)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                return Ok(EnrollStep::Enrolled(id));
+            }
+            Ok(None) => {
+                tracing::info!(order = %e.order_id, "earlier enroll created nothing; enrolling again")
+            }
+            Err(err) => {
+                return Ok(EnrollStep::Later(format!(
+                    "looking up an earlier enroll: {err}"
+                )))
+            }
+        }
+    }
+    store
+        .mark_enroll_started(&e.order_id, w.ctx.now())
+        .await
+        .map_err(|e| e.to_string())?;
+    let req = EnrollRequest {
+        org_id: e.org_id,
+        csr: csr_pem(&e.csr_der),
+        cert_type: e.cert_type,
+        term: e.term as u32,
+        subj_alt_names: e.subj_alt_names.clone(),
+        comments: Some(e.marker.clone()),
+        external_requester: None,
+        custom_fields: Vec::new(),
+    };
+    match scm.enroll(&req).await {
+        Ok(r) => {
+            tracing::info!(order = %e.order_id, ssl_id = r.ssl_id, "enrolled in SCM");
+            store
+                .record_ssl_id(&e.order_id, r.ssl_id, r.renew_id.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(EnrollStep::Enrolled(r.ssl_id))
+        }
+        Err(err) if err.may_have_taken_effect() => Ok(EnrollStep::Later(format!(
+            "enroll outcome unknown ({err}); will look for the order's marker in SCM"
+        ))),
+        Err(err) => {
+            // A definite answer: SCM created nothing.
+            store
+                .clear_enroll_started(&e.order_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            match err.class() {
+                ErrorClass::Permanent => Ok(EnrollStep::Failed(scm_refusal(&err))),
+                ErrorClass::Auth => {
+                    tracing::error!(error = %err, "SCM refused the bridge's credentials; check [scm]");
+                    Ok(EnrollStep::Later(err.to_string()))
+                }
+                _ => Ok(EnrollStep::Later(err.to_string())),
+            }
+        }
+    }
+}
+
+/// Looks for a certificate request carrying the order's marker in its comments.
+async fn find_by_marker(scm: &ScmClient, e: &Enrollment) -> Result<Option<i64>, ScmError> {
+    let name = e
+        .common_name
+        .clone()
+        .or_else(|| e.subj_alt_names.first().cloned());
+    let filter = ListFilter {
+        size: Some(200),
+        common_name: e.common_name.clone(),
+        subject_alternative_name: if e.common_name.is_none() { name } else { None },
+        org_id: Some(e.org_id),
+        ..Default::default()
+    };
+    let mut items = scm.list(&filter).await?.items;
+    items.sort_by_key(|i| std::cmp::Reverse(i.ssl_id));
+    for item in items.iter().take(50) {
+        let d = scm.details(item.ssl_id).await?;
+        if d.comments.as_deref().is_some_and(|c| c.contains(&e.marker)) {
+            return Ok(Some(item.ssl_id));
+        }
+    }
+    Ok(None)
+}
+
+async fn collect(
+    w: &Worker,
+    scm: &ScmClient,
+    job: &Job,
+    e: &Enrollment,
+    ssl_id: i64,
+    account_id: &str,
+) -> Result<Outcome, String> {
+    let store = &w.ctx.store;
+    let cfg = &w.ctx.config.issuance;
+    match scm.collect(ssl_id, CollectFormat::X509).await {
+        Ok(collected) => {
+            let ders = collected.certificates()?;
+            let csr_key = csr_thumbprint(&e.csr_der)?;
+            let chain = build_chain(&ders, &csr_key, cfg.include_root)?;
+            let cert = Certificate {
+                id: crate::ids::random_id(),
+                order_id: e.order_id.clone(),
+                account_id: account_id.to_string(),
+                chain_pem: chain.pem,
+                serial: chain.serial,
+                key_thumbprint: chain.key_thumbprint,
+                ssl_id,
+                not_after: chain.not_after,
+                revoked_at: None,
+                revocation_reason: None,
+            };
+            store
+                .complete_issuance(job.id, &cert)
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::info!(order = %e.order_id, ssl_id, serial = %cert.serial, "certificate issued");
+            Ok(Outcome::Done)
+        }
+        Err(err) => match err.class() {
+            ErrorClass::Pending | ErrorClass::AwaitingApproval => {
+                // Collect says little about declines: ask for the status now and then.
+                if e.collect_attempts % 3 == 2 {
+                    let d = scm.details(ssl_id).await.map_err(|e| e.to_string())?;
+                    if d.status.is_failed() {
+                        let err = Error::internal_visible(format!(
+                            "SCM did not issue the certificate: its request is {:?} in SCM (sslId {ssl_id})",
+                            d.status
+                        ));
+                        return fail(w, job, e, err).await;
+                    }
+                }
+                let wait = if err.class() == ErrorClass::AwaitingApproval {
+                    cfg.collect_max_secs
+                } else {
+                    let exp = e.collect_attempts.clamp(0, 20) as u32;
+                    (cfg.collect_initial_secs.max(1) << exp.min(20)).min(cfg.collect_max_secs)
+                };
+                let at = w.ctx.now() + Duration::seconds(wait);
+                store
+                    .schedule_collect(job.id, &e.order_id, at, &err.to_string())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(Outcome::Done)
+            }
+            ErrorClass::Permanent => fail(w, job, e, scm_refusal(&err)).await,
+            ErrorClass::Retryable | ErrorClass::Auth => Ok(Outcome::Retry(err.to_string())),
+        },
+    }
+}
+
+/// SCM's definite refusal as the order's problem, quoting its code and description.
+fn scm_refusal(err: &ScmError) -> Error {
+    let kind = match err.code() {
+        Some(-107 | -737 | -1137 | -1010) => ProblemType::RejectedIdentifier,
+        Some(-9 | -10 | -138 | -141 | -13 | -194 | -170) => ProblemType::BadCsr,
+        _ => ProblemType::ServerInternal,
+    };
+    Error::new(kind, format!("SCM refused the certificate request: {err}"))
+}
+
+fn csr_pem(der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE REQUEST-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).expect("ASCII"));
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE REQUEST-----\n");
+    out
+}
+
+fn csr_thumbprint(der: &[u8]) -> Result<String, String> {
+    let (_, csr) = X509CertificationRequest::from_der(der).map_err(|e| e.to_string())?;
+    let (k, _) = crate::jose::spki::jwk_from_spki(&csr.certification_request_info.subject_pki)
+        .map_err(|e| e.to_string())?;
+    Ok(k.thumbprint())
+}

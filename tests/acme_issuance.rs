@@ -1,0 +1,226 @@
+//! finalize → SCM enroll → collect → certificate, against the SCM sandbox over real HTTP.
+
+mod common;
+
+use acme_sectigo_bridge::sandbox::{Behavior, Faults, Issuance, SandboxConfig};
+use common::flow::{csr, csr_with_key, finalize, wait_status, Env};
+use serde_json::json;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+/// The chain's certificates (DER), leaf first.
+fn pem_certs(pem: &str) -> Vec<Vec<u8>> {
+    acme_sectigo_bridge::scm::certificates_in(pem.as_bytes()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finalize_issues_through_scm_and_the_chain_is_leaf_first() {
+    let env = Env::start().await;
+    let c = env.client().await;
+    let (_, order) = env.ready_order(&c, &["127.0.0.1", "127.0.0.2"]).await;
+    let (der, _key) = csr(&["127.0.0.1", "127.0.0.2"], None);
+    let r = finalize(&c, &order, &der).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    // SCM issues at once, so the fast path answers with a valid order.
+    assert_eq!(r.body["status"], "valid", "{r:?}");
+    let cert_url = r.body["certificate"].as_str().unwrap();
+    let dl = c.post(cert_url, None).await;
+    assert_eq!(dl.status, 200);
+    assert_eq!(
+        dl.header("content-type"),
+        Some("application/pem-certificate-chain")
+    );
+    let chain = pem_certs(dl.body.as_str().unwrap());
+    assert_eq!(chain.len(), 2, "leaf and intermediate, no root by default");
+    let (_, leaf) = X509Certificate::from_der(&chain[0]).unwrap();
+    let (_, inter) = X509Certificate::from_der(&chain[1]).unwrap();
+    assert_eq!(leaf.issuer(), inter.subject(), "leaf first, issuer next");
+    let (_, parsed_csr) = x509_parser::prelude::X509CertificationRequest::from_der(&der).unwrap();
+    assert_eq!(
+        leaf.public_key().raw,
+        parsed_csr.certification_request_info.subject_pki.raw,
+        "the leaf carries the CSR's key"
+    );
+    let mut names: Vec<String> = leaf
+        .subject_alternative_name()
+        .unwrap()
+        .unwrap()
+        .value
+        .general_names
+        .iter()
+        .map(|g| format!("{g:?}"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(env.sandbox.enrollment_count(), 1);
+
+    // A second finalize cannot start a second issuance.
+    let again = finalize(&c, &order, &der).await;
+    assert_eq!(again.status, 403);
+    assert_eq!(again.problem_type(), "orderNotReady");
+    assert_eq!(env.sandbox.enrollment_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_csrs_are_refused_and_enroll_nothing() {
+    let env = Env::start().await;
+    let c = env.client().await;
+    let (_, order) = env.ready_order(&c, &["127.0.0.1"]).await;
+    // Names differ from the order.
+    let (der, _) = csr(&["127.0.0.1", "127.0.0.9"], None);
+    let r = finalize(&c, &order, &der).await;
+    assert_eq!(r.problem_type(), "badCSR", "{r:?}");
+    assert!(r.body["detail"].as_str().unwrap().contains("127.0.0.9"));
+    // CN not among the identifiers.
+    let (der, _) = csr(&["127.0.0.1"], Some("127.0.0.5"));
+    assert_eq!(finalize(&c, &order, &der).await.problem_type(), "badCSR");
+    // Not a CSR.
+    let r = c
+        .post(
+            order["finalize"].as_str().unwrap(),
+            Some(&json!({"csr": "AAAA"})),
+        )
+        .await;
+    assert_eq!(r.problem_type(), "badCSR");
+    // A tampered signature.
+    let (mut der, _) = csr(&["127.0.0.1"], None);
+    let n = der.len();
+    der[n - 3] ^= 0x55;
+    assert_eq!(finalize(&c, &order, &der).await.problem_type(), "badCSR");
+    assert_eq!(env.sandbox.enrollment_count(), 0);
+    // The order is still ready: a good CSR works.
+    let (der, _) = csr(&["127.0.0.1"], None);
+    let r = finalize(&c, &order, &der).await;
+    assert_eq!(r.body["status"], "valid", "{r:?}");
+    assert_eq!(env.sandbox.enrollment_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finalize_before_ready_is_order_not_ready() {
+    let env = Env::start().await;
+    let c = env.client().await;
+    let r = c
+        .post(
+            &env.app.url("/acme/new-order"),
+            Some(&json!({"identifiers": [{"type": "ip", "value": "127.0.0.1"}]})),
+        )
+        .await;
+    let (der, _) = csr(&["127.0.0.1"], None);
+    let r = finalize(&c, &r.body, &der).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.problem_type(), "orderNotReady");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_collect_keeps_processing_with_retry_after_then_valid() {
+    let env = Env::start_with(SandboxConfig::default(), |c| {
+        c.issuance.finalize_wait_secs = 0;
+    })
+    .await;
+    env.sandbox.set_behavior(Behavior {
+        issuance: Some(Issuance::AfterPolls(3)),
+        ..Default::default()
+    });
+    let c = env.client().await;
+    let (url, order) = env.ready_order(&c, &["127.0.0.1"]).await;
+    let (der, _) = csr(&["127.0.0.1"], None);
+    let r = finalize(&c, &order, &der).await;
+    assert_eq!(r.body["status"], "processing", "{r:?}");
+    assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    let done = wait_status(&c, &url, &["valid"]).await;
+    assert!(done["certificate"].is_string());
+    assert_eq!(env.sandbox.enrollment_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_enroll_response_is_reconciled_without_a_second_enrollment() {
+    let env = Env::start().await;
+    let c = env.client().await;
+    let (url, order) = env.ready_order(&c, &["127.0.0.1"]).await;
+    env.sandbox.set_faults(Faults {
+        drop_enroll_response_next: 1,
+        ..Default::default()
+    });
+    let (der, _) = csr(&["127.0.0.1"], None);
+    let r = finalize(&c, &order, &der).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    wait_status(&c, &url, &["valid"]).await;
+    assert_eq!(
+        env.sandbox.enrollment_count(),
+        1,
+        "the lost enroll must be adopted, not repeated"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scm_refusal_makes_the_order_invalid_with_scms_reason() {
+    let env = Env::start().await;
+    let c = env.client().await;
+    let (url, order) = env.ready_order(&c, &["127.0.0.1"]).await;
+    // Org 1003 of the demo tenant has the Web API switched off: SCM answers -1021.
+    env.sandbox.set_behavior(Behavior {
+        web_api: Some(false),
+        org_id: Some(1001),
+        ..Default::default()
+    });
+    let (der, _) = csr(&["127.0.0.1"], None);
+    finalize(&c, &order, &der).await;
+    let r = c.post(&url, None).await;
+    let body = if r.body["status"] == "processing" {
+        wait_status(&c, &url, &["invalid"]).await
+    } else {
+        r.body
+    };
+    assert_eq!(body["status"], "invalid", "{body}");
+    let detail = body["error"]["detail"].as_str().unwrap();
+    assert!(detail.contains("-1021"), "{detail}");
+    assert_eq!(env.sandbox.enrollment_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_then_valid_and_decline_then_invalid() {
+    let env = Env::start_with(SandboxConfig::default(), |c| {
+        c.issuance.finalize_wait_secs = 0;
+    })
+    .await;
+    env.sandbox.set_behavior(Behavior {
+        requires_approval: Some(true),
+        org_id: Some(1001),
+        ..Default::default()
+    });
+    let c = env.client().await;
+    let key = rcgen::KeyPair::generate().unwrap();
+
+    let (url, order) = env.ready_order(&c, &["127.0.0.1"]).await;
+    let r = finalize(&c, &order, &csr_with_key(&["127.0.0.1"], None, &key)).await;
+    assert_eq!(r.body["status"], "processing");
+    let ssl_id = wait_for_ssl_id(&env, &url).await;
+    env.sandbox.approve(ssl_id).unwrap();
+    wait_status(&c, &url, &["valid"]).await;
+
+    let (url, order) = env.ready_order(&c, &["127.0.0.2"]).await;
+    finalize(&c, &order, &csr_with_key(&["127.0.0.2"], None, &key)).await;
+    let ssl_id = wait_for_ssl_id(&env, &url).await;
+    env.sandbox.decline(ssl_id).unwrap();
+    let body = wait_status(&c, &url, &["invalid"]).await;
+    assert!(
+        body["error"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Declined"),
+        "{body}"
+    );
+}
+
+/// The SCM id the worker stored for an order.
+async fn wait_for_ssl_id(env: &Env, order_url: &str) -> i64 {
+    let id = order_url.rsplit('/').next().unwrap();
+    for _ in 0..200 {
+        if let Some(e) = env.app.store.enrollment(id).await.unwrap() {
+            if let Some(s) = e.ssl_id {
+                return s;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no sslId recorded for {order_url}");
+}
