@@ -11,6 +11,7 @@ pub mod error;
 pub mod finalize;
 pub mod order;
 pub mod resources;
+pub mod revocation;
 pub mod status;
 pub mod types;
 pub mod urls;

@@ -5,6 +5,7 @@
 pub mod chain;
 mod config;
 mod issue;
+mod revoke;
 mod validate;
 pub mod worker;
 

@@ -131,6 +131,7 @@ impl Worker {
         let outcome = match job.kind.as_str() {
             "validate" => super::validate::run(self, &job).await,
             crate::store::ISSUE_JOB => super::issue::run(self, &job).await,
+            crate::store::REVOKE_JOB => super::revoke::run(self, &job).await,
             other => {
                 tracing::error!(kind = other, "unknown job kind; dropping it");
                 let _ = self.ctx.store.drop_job(job.id).await;

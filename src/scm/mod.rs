@@ -22,4 +22,6 @@ pub use collect::{certificates_in, CollectFormat, CollectStyle, Collected};
 pub use config::ScmConfig;
 pub use discovery::DomainFilter;
 pub use error::{ErrorClass, ScmError, TransportKind};
-pub use types::{CertStatus, CertificateDetails, EnrollRequest, EnrollResponse, ListFilter};
+pub use types::{
+    CertStatus, CertificateDetails, EnrollRequest, EnrollResponse, ListFilter, RevocationReason,
+};

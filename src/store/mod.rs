@@ -12,6 +12,7 @@ mod nonces;
 pub mod order_records;
 mod orders;
 pub mod records;
+mod revocation;
 mod settings;
 
 pub use issuance::ISSUE_JOB;
@@ -19,6 +20,7 @@ pub use issuance_records::*;
 pub use jobs::JOBS_CHANNEL;
 pub use order_records::*;
 pub use records::*;
+pub use revocation::{RevocationState, REVOKE_JOB};
 
 use crate::config::DatabaseConfig;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -155,6 +155,21 @@ impl SignedRequest {
         Ok(r.account)
     }
 
+    /// revokeCert accepts either (§7.6): an account's kid or the certificate's own key as jwk.
+    pub async fn kid_or_jwk(
+        self,
+        state: &AppState,
+    ) -> Result<(crate::acme::revocation::Revoker, Vec<u8>)> {
+        use crate::acme::revocation::Revoker;
+        if self.jws.header.kid.is_some() {
+            let r = self.for_account(state).await?;
+            Ok((Revoker::Account(r.account), r.payload))
+        } else {
+            let r = self.self_authenticated(state).await?;
+            Ok((Revoker::CertificateKey(r.key), r.payload))
+        }
+    }
+
     /// A request signed by the key it carries as `jwk` (newAccount; revokeCert by certificate key).
     pub async fn self_authenticated(self, state: &AppState) -> Result<KeyRequest> {
         self.check_alg_and_url()?;

@@ -12,7 +12,7 @@ pub use state::AppState;
 use crate::acme::urls::paths;
 use axum::routing::{get, post};
 use axum::Router;
-use handlers::{account, authz, certificate, directory, health, nonce, order, unimplemented};
+use handlers::{account, authz, certificate, directory, health, nonce, order, revocation};
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
@@ -47,7 +47,7 @@ pub fn router(state: AppState) -> Router {
             &format!("{}/{{id}}", paths::CHALLENGE),
             post(authz::challenge),
         )
-        .route(paths::REVOKE_CERT, post(unimplemented::not_yet))
+        .route(paths::REVOKE_CERT, post(revocation::revoke_cert))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -45,6 +45,20 @@ impl TestKey {
         }
     }
 
+    /// The key of a certificate (PKCS#8 P-256), e.g. to revoke with the certificate's own key.
+    pub fn from_p256_pkcs8(der: &[u8]) -> Self {
+        let pair = josekit::jwk::alg::ec::EcKeyPair::from_der(
+            der,
+            Some(josekit::jwk::alg::ec::EcCurve::P256),
+        )
+        .unwrap();
+        Self {
+            alg: "ES256",
+            private: pair.to_jwk_key_pair(),
+            weak_rsa: None,
+        }
+    }
+
     /// A 1024-bit RSA key (too weak for the server; for negative tests).
     pub fn rsa_1024() -> Self {
         let rsa = openssl::rsa::Rsa::generate(1024).unwrap();

@@ -7,7 +7,7 @@ pub mod directory;
 pub mod health;
 pub mod nonce;
 pub mod order;
-pub mod unimplemented;
+pub mod revocation;
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};

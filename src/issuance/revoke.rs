@@ -1,0 +1,75 @@
+//! The `revoke` job: ask SCM to revoke, and record the certificate revoked only once SCM confirms.
+//! SCM saying "already revoked" (-102/-159) is reconciled against its status, not ignored.
+
+use super::worker::{Outcome, Worker};
+use crate::acme::Error;
+use crate::scm::{CertStatus, ErrorClass, RevocationReason};
+use crate::store::{Job, RevocationState};
+
+pub(super) async fn run(w: &Worker, job: &Job) -> Outcome {
+    match attempt(w, job).await {
+        Ok(()) => Outcome::Done,
+        Err(e) => Outcome::Retry(e),
+    }
+}
+
+async fn attempt(w: &Worker, job: &Job) -> Result<(), String> {
+    let store = &w.ctx.store;
+    let scm = w.scm.as_ref().ok_or("no SCM configured")?;
+    let cert = store
+        .certificate(&job.subject_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let state = store
+        .revocation_state(&job.subject_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (Some(cert), RevocationState::Requested { reason }) = (cert, state) else {
+        return store.drop_job(job.id).await.map_err(|e| e.to_string());
+    };
+    let reason =
+        RevocationReason::from_code(i64::from(reason)).unwrap_or(RevocationReason::Unspecified);
+    let now = w.ctx.now();
+    match scm
+        .revoke(cert.ssl_id, reason, "revoked through ACME revokeCert")
+        .await
+    {
+        Ok(()) => {
+            tracing::info!(certificate = %cert.id, ssl_id = cert.ssl_id, "revoked in SCM");
+            store
+                .complete_revocation(job.id, &cert.id, now)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Err(err) if matches!(err.code(), Some(-102 | -159 | -110)) => {
+            // SCM says it cannot revoke: find out whether that is because it already is.
+            let d = scm.details(cert.ssl_id).await.map_err(|e| e.to_string())?;
+            if d.status == CertStatus::Revoked {
+                tracing::warn!(certificate = %cert.id, "SCM already had the certificate revoked; recording it");
+                store
+                    .complete_revocation(job.id, &cert.id, now)
+                    .await
+                    .map_err(|e| e.to_string())
+            } else {
+                let problem = Error::internal_visible(format!(
+                    "SCM refused the revocation ({err}) although the certificate is {:?} there",
+                    d.status
+                ))
+                .problem_document();
+                store
+                    .fail_revocation(job.id, &cert.id, &problem)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        }
+        Err(err) if err.class() == ErrorClass::Permanent => {
+            let problem = Error::internal_visible(format!("SCM refused the revocation: {err}"))
+                .problem_document();
+            store
+                .fail_revocation(job.id, &cert.id, &problem)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Err(err) => Err(err.to_string()),
+    }
+}
