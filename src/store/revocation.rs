@@ -7,6 +7,14 @@ use serde_json::Value;
 /// The job kind that revokes a certificate in SCM.
 pub const REVOKE_JOB: &str = "revoke";
 
+/// revoked_at, revocation_requested_at, requested_reason, revocation_error.
+type RevocationRow = (
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<i32>,
+    Option<Value>,
+);
+
 /// Where a revocation stands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RevocationState {
@@ -47,12 +55,7 @@ impl Store {
 
     /// The revocation state of a certificate.
     pub async fn revocation_state(&self, cert_id: &str) -> Result<RevocationState> {
-        let row: Option<(
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
-            Option<i32>,
-            Option<Value>,
-        )> = sqlx::query_as(
+        let row: Option<RevocationRow> = sqlx::query_as(
             "SELECT revoked_at, revocation_requested_at, requested_reason, revocation_error \
                  FROM certificates WHERE id = $1",
         )
