@@ -29,7 +29,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
             .context("loading the nonce key")?,
     };
     let nonces = NonceKey::new(key, Duration::from_secs(config.acme.nonce_lifetime_secs));
-    let ctx = AcmeContext::new(store, Arc::new(config));
+    let scm = match &config.scm {
+        Some(cfg) => Some(crate::scm::ScmClient::new(cfg).context("setting up the SCM client")?),
+        None => None,
+    };
+    let ctx = AcmeContext::new(store, Arc::new(config), scm);
     Ok(AppState { ctx, nonces })
 }
 
@@ -37,14 +41,10 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
 pub fn start_worker(state: &AppState) -> anyhow::Result<crate::issuance::WorkerHandle> {
     let validator = crate::validation::Validator::new(&state.ctx.config.validation)
         .context("setting up challenge validation")?;
-    let scm = match &state.ctx.config.scm {
-        Some(cfg) => Some(crate::scm::ScmClient::new(cfg).context("setting up the SCM client")?),
-        None => None,
-    };
     let worker = crate::issuance::Worker {
         ctx: state.ctx.clone(),
         validator,
-        scm,
+        scm: state.ctx.scm.clone(),
         id: format!("{}-{}", hostname(), crate::ids::random_b64(6)),
     };
     Ok(worker.spawn())

@@ -153,6 +153,8 @@ pub struct AcmeConfig {
     pub authz_reuse_secs: i64,
     /// Orders per page of an account's orders list.
     pub orders_page_size: i64,
+    /// Seconds SCM's answers about domain validation are reused (EAB keys with `--trust-scm-dcv`).
+    pub scm_dcv_cache_secs: u64,
 }
 
 impl Default for AcmeConfig {
@@ -168,6 +170,7 @@ impl Default for AcmeConfig {
             authz_valid_secs: 30 * 24 * 3600,
             authz_reuse_secs: 3600,
             orders_page_size: 100,
+            scm_dcv_cache_secs: 300,
         }
     }
 }

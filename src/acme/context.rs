@@ -12,17 +12,29 @@ pub struct AcmeContext {
     pub store: Store,
     pub urls: Urls,
     pub config: Arc<Config>,
+    /// SCM (or the sandbox), when configured.
+    pub scm: Option<crate::scm::ScmClient>,
+    /// Cached SCM domain validation, for EAB keys that trust it.
+    pub dcv: Option<Arc<crate::acme::dcv_trust::DcvTrust>>,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
 }
 
 impl AcmeContext {
-    /// A context on the wall clock.
-    pub fn new(store: Store, config: Arc<Config>) -> Self {
+    /// A context on the wall clock; `scm` is the client built from `[scm]`, if any.
+    pub fn new(store: Store, config: Arc<Config>, scm: Option<crate::scm::ScmClient>) -> Self {
         let urls = Urls::new(&config.server.base_url());
+        let dcv = scm.as_ref().map(|c| {
+            Arc::new(crate::acme::dcv_trust::DcvTrust::new(
+                c.clone(),
+                std::time::Duration::from_secs(config.acme.scm_dcv_cache_secs),
+            ))
+        });
         Self {
             store,
             urls,
             config,
+            scm,
+            dcv,
             clock: Arc::new(Utc::now),
         }
     }

@@ -7,6 +7,7 @@ pub mod certificate;
 pub mod contact;
 pub mod context;
 pub mod csr;
+pub mod dcv_trust;
 pub mod error;
 pub mod finalize;
 pub mod order;

@@ -77,7 +77,8 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
         match reusable {
             Some(authz_id) => authzs.push(OrderAuthz::Reuse(authz_id)),
             None => {
-                all_valid = false;
+                let trusted = trusted_by_scm(ctx, eab.as_ref(), &base, wildcard).await;
+                all_valid &= trusted;
                 let authz_id = crate::ids::random_id();
                 let challenges = policy::challenge_types_for(id)
                     .into_iter()
@@ -97,9 +98,17 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
                     account_id: account.id.clone(),
                     identifier: base,
                     wildcard,
-                    status: AuthzStatus::Pending,
-                    expires_at,
-                    validated_at: None,
+                    status: if trusted {
+                        AuthzStatus::Valid
+                    } else {
+                        AuthzStatus::Pending
+                    },
+                    expires_at: if trusted {
+                        now + Duration::seconds(acme_cfg.authz_valid_secs)
+                    } else {
+                        expires_at
+                    },
+                    validated_at: trusted.then_some(now),
                     challenges,
                 }));
             }
@@ -124,6 +133,28 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
         .await?;
     tracing::info!(account = %account.id, order = %order.id, "order created");
     Ok(order)
+}
+
+/// Whether the account's EAB key trusts SCM's domain validation and SCM covers this name.
+async fn trusted_by_scm(
+    ctx: &AcmeContext,
+    eab: Option<&crate::store::EabKey>,
+    base: &Identifier,
+    wildcard: bool,
+) -> bool {
+    let (Some(key), Some(dcv)) = (eab, ctx.dcv.as_ref()) else {
+        return false;
+    };
+    if !key.trust_scm_dcv || base.kind != "dns" {
+        return false;
+    }
+    let org = key
+        .scm_org_id
+        .or(ctx.config.scm.as_ref().and_then(|s| s.org_id));
+    match org {
+        Some(org) => dcv.covers(org, &base.value, wildcard).await,
+        None => false,
+    }
 }
 
 /// Sorted `type:value` list: equal for two requests naming the same identifiers in any order.

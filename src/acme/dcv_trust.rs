@@ -1,0 +1,164 @@
+//! Trusting SCM's own domain validation (design.md §3.7): for accounts whose EAB key says so, a name
+//! under a domain that SCM reports validated and delegated to the key's organization is authorized
+//! without a challenge — what Sectigo's own ACME service does. SCM's answers are cached, so a burst
+//! of orders costs SCM a few calls, not one per order.
+//!
+//! This is the one place a request handler waits on SCM (newOrder must know whether an authorization
+//! starts out valid); any SCM failure falls back to ordinary challenges.
+
+use crate::scm::{DomainFilter, ScmClient, ScmError};
+use chrono::Utc;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// What SCM says about one domain entry, for one organization.
+#[derive(Debug, Clone)]
+struct DomainFacts {
+    validated: bool,
+    /// Privileges delegated to the org (`DOMAIN`, `SUBDOMAIN`, `WILDCARD_1ST_LEVEL`…).
+    privileges: Vec<String>,
+}
+
+/// Cached look-ups of SCM's domain validation.
+pub struct DcvTrust {
+    scm: ScmClient,
+    ttl: Duration,
+    cache: Mutex<HashMap<(i64, String), (Instant, Option<DomainFacts>)>>,
+}
+
+impl DcvTrust {
+    /// A cache of SCM answers kept for `ttl`.
+    pub fn new(scm: ScmClient, ttl: Duration) -> Self {
+        Self {
+            scm,
+            ttl,
+            cache: Mutex::default(),
+        }
+    }
+
+    /// Whether SCM's validation covers `name` (a base name; `wildcard` for `*.name`) for `org_id`.
+    /// SCM errors count as "not covered" (the client then gets challenges).
+    pub async fn covers(&self, org_id: i64, name: &str, wildcard: bool) -> bool {
+        for (domain, needed) in candidates(name, wildcard) {
+            match self.facts(org_id, &domain).await {
+                Ok(Some(f)) if f.validated && f.privileges.iter().any(|p| needed.allows(p)) => {
+                    return true
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, domain, "SCM domain look-up failed; asking for a challenge instead");
+                    return false;
+                }
+            }
+        }
+        false
+    }
+
+    async fn facts(&self, org_id: i64, domain: &str) -> Result<Option<DomainFacts>, ScmError> {
+        let key = (org_id, domain.to_string());
+        if let Some((at, facts)) = self.cache.lock().expect("lock").get(&key) {
+            if at.elapsed() < self.ttl {
+                return Ok(facts.clone());
+            }
+        }
+        let filter = DomainFilter {
+            name: Some(domain.to_string()),
+            org_id: Some(org_id),
+            ..Default::default()
+        };
+        let found = self.scm.domains(&filter).await?;
+        let facts = match found
+            .items
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(domain))
+        {
+            None => None,
+            Some(d) => {
+                let details = self.scm.domain(d.id).await?;
+                let today = Utc::now().date_naive();
+                let validated = details.validation_status.as_deref() == Some("VALIDATED")
+                    && details.dcv_expiration.is_none_or(|e| e >= today);
+                let privileges = details
+                    .delegations
+                    .iter()
+                    .filter(|del| del.org_id == org_id)
+                    .flat_map(|del| del.domain_certificate_request_privileges.clone())
+                    .collect();
+                Some(DomainFacts {
+                    validated,
+                    privileges,
+                })
+            }
+        };
+        self.cache
+            .lock()
+            .expect("lock")
+            .insert(key, (Instant::now(), facts.clone()));
+        Ok(facts)
+    }
+}
+
+/// Which delegated privilege a candidate domain entry must carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needed {
+    /// The entry is the name itself.
+    Domain,
+    /// The entry is a parent of the name.
+    Subdomain,
+    /// The name is a wildcard below the entry.
+    Wildcard,
+}
+
+impl Needed {
+    fn allows(self, privilege: &str) -> bool {
+        match self {
+            Needed::Domain => privilege == "DOMAIN",
+            Needed::Subdomain => privilege == "SUBDOMAIN",
+            Needed::Wildcard => privilege.starts_with("WILDCARD"),
+        }
+    }
+}
+
+/// The SCM domain entries that could cover a name, most specific first.
+fn candidates(name: &str, wildcard: bool) -> Vec<(String, Needed)> {
+    let mut out = Vec::new();
+    if wildcard {
+        out.push((format!("*.{name}"), Needed::Domain));
+        out.push((name.to_string(), Needed::Wildcard));
+    } else {
+        out.push((name.to_string(), Needed::Domain));
+    }
+    let mut rest = name;
+    while let Some((_, parent)) = rest.split_once('.') {
+        if !parent.contains('.') {
+            break; // never trust a bare TLD
+        }
+        out.push((parent.to_string(), Needed::Subdomain));
+        rest = parent;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_walk_up_to_the_registrable_domain() {
+        let c = candidates("a.b.example.com", false);
+        let names: Vec<_> = c.iter().map(|(d, n)| (d.as_str(), *n)).collect();
+        assert_eq!(
+            names,
+            vec![
+                ("a.b.example.com", Needed::Domain),
+                ("b.example.com", Needed::Subdomain),
+                ("example.com", Needed::Subdomain)
+            ]
+        );
+        let w = candidates("x.example.com", true);
+        assert_eq!(w[0], ("*.x.example.com".into(), Needed::Domain));
+        assert_eq!(w[1], ("x.example.com".into(), Needed::Wildcard));
+        assert_eq!(w[2], ("example.com".into(), Needed::Subdomain));
+    }
+}
