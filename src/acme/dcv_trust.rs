@@ -20,11 +20,14 @@ struct DomainFacts {
     privileges: Vec<String>,
 }
 
+/// When an answer was fetched, and the answer (`None`: SCM has no such domain for the org).
+type Cached = (Instant, Option<DomainFacts>);
+
 /// Cached look-ups of SCM's domain validation.
 pub struct DcvTrust {
     scm: ScmClient,
     ttl: Duration,
-    cache: Mutex<HashMap<(i64, String), (Instant, Option<DomainFacts>)>>,
+    cache: Mutex<HashMap<(i64, String), Cached>>,
 }
 
 impl DcvTrust {
@@ -78,7 +81,7 @@ impl DcvTrust {
                 let details = self.scm.domain(d.id).await?;
                 let today = Utc::now().date_naive();
                 let validated = details.validation_status.as_deref() == Some("VALIDATED")
-                    && details.dcv_expiration.is_none_or(|e| e >= today);
+                    && details.dcv_expiration.map_or(true, |e| e >= today);
                 let privileges = details
                     .delegations
                     .iter()
