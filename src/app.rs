@@ -90,6 +90,7 @@ pub async fn serve_plain(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let admin = start_admin(&state).await?;
     let worker = start_worker(&state)?;
     let store = state.ctx.store.clone();
     let app = crate::web::router(state);
@@ -97,6 +98,9 @@ pub async fn serve_plain(
         .with_graceful_shutdown(shutdown)
         .await;
     housekeeping.abort();
+    if let Some(a) = admin {
+        a.abort();
+    }
     worker.shutdown().await;
     store.close().await;
     result.context("HTTP server")
@@ -120,6 +124,7 @@ async fn serve_tls(
             )
         })?;
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let admin = start_admin(&state).await?;
     let worker = start_worker(&state)?;
     let store = state.ctx.store.clone();
     let app = crate::web::router(state);
@@ -135,9 +140,27 @@ async fn serve_tls(
         .serve(app.into_make_service())
         .await;
     housekeeping.abort();
+    if let Some(a) = admin {
+        a.abort();
+    }
     worker.shutdown().await;
     store.close().await;
     result.context("HTTPS server")
+}
+
+/// Serves `/metrics` on `server.metrics_listen` when configured.
+async fn start_admin(state: &AppState) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(addr) = state.ctx.config.server.metrics_listen else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the metrics listener {addr}"))?;
+    let app = crate::web::admin_router(state.clone());
+    tracing::info!(listen = %addr, "metrics at /metrics");
+    Ok(Some(tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    })))
 }
 
 /// Periodic clean-up any replica may do: forget redemptions of nonces that expired anyway.

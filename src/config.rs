@@ -63,6 +63,8 @@ pub struct ServerConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// Address of the admin listener serving `/metrics` (Prometheus); off when absent.
+    pub metrics_listen: Option<SocketAddr>,
     /// Largest JWS body accepted; larger ones are refused before parsing.
     pub max_body_bytes: usize,
     /// Seconds to let in-flight requests finish after SIGTERM.
@@ -76,6 +78,7 @@ impl Default for ServerConfig {
             external_url: None,
             tls_cert: None,
             tls_key: None,
+            metrics_listen: None,
             max_body_bytes: 64 * 1024,
             shutdown_grace_secs: 10,
         }

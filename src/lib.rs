@@ -8,6 +8,7 @@ pub mod config;
 pub mod ids;
 pub mod issuance;
 pub mod jose;
+pub mod metrics;
 pub mod policy;
 pub mod sandbox;
 pub mod scm;

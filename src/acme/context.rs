@@ -16,6 +16,8 @@ pub struct AcmeContext {
     pub scm: Option<crate::scm::ScmClient>,
     /// Cached SCM domain validation, for EAB keys that trust it.
     pub dcv: Option<Arc<crate::acme::dcv_trust::DcvTrust>>,
+    /// Counters and histograms of this replica.
+    pub metrics: Arc<crate::metrics::Metrics>,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
 }
 
@@ -35,6 +37,7 @@ impl AcmeContext {
             config,
             scm,
             dcv,
+            metrics: Arc::default(),
             clock: Arc::new(Utc::now),
         }
     }

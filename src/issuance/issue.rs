@@ -193,6 +193,9 @@ async fn collect(
                 .complete_issuance(job.id, &cert)
                 .await
                 .map_err(|e| e.to_string())?;
+            if let Ok(elapsed) = (w.ctx.now() - e.finalized_at).to_std() {
+                w.ctx.metrics.observe_issuance(elapsed);
+            }
             tracing::info!(order = %e.order_id, ssl_id, serial = %cert.serial, "certificate issued");
             Ok(Outcome::Done)
         }

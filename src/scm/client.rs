@@ -26,6 +26,7 @@ struct Inner {
     /// `None` with client-certificate authentication.
     password: Option<Secret>,
     limit: Semaphore,
+    stats: super::stats::CallStats,
 }
 
 impl fmt::Debug for ScmClient {
@@ -92,6 +93,7 @@ impl ScmClient {
                     cfg.password.clone()
                 },
                 limit: Semaphore::new(cfg.max_concurrent_requests.max(1)),
+                stats: Default::default(),
             }),
         })
     }
@@ -102,7 +104,28 @@ impl ScmClient {
     }
 
     /// Sends one request and reads the whole response; non-2xx becomes [`ScmError::Api`].
+    /// Calls made so far by operation and outcome.
+    pub fn call_counts(&self) -> Vec<((String, &'static str), u64)> {
+        self.inner.stats.snapshot()
+    }
+
     pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Body<'_>,
+        mutating: bool,
+    ) -> Result<Reply, ScmError> {
+        let m = method.clone();
+        let result = self
+            .send_uncounted(method, path, query, body, mutating)
+            .await;
+        self.inner.stats.record(&m, path, &result);
+        result
+    }
+
+    async fn send_uncounted(
         &self,
         method: Method,
         path: &str,

@@ -15,6 +15,7 @@ pub mod dates;
 pub mod discovery;
 pub mod error;
 pub mod ssl;
+pub mod stats;
 pub mod types;
 
 pub use client::ScmClient;

@@ -112,6 +112,14 @@ impl Store {
         Ok(n)
     }
 
+    /// Unfinished jobs by kind (metrics).
+    pub async fn jobs_by_kind(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query_as("SELECT kind, count(*) FROM jobs GROUP BY kind ORDER BY kind")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows)
+    }
+
     /// A listener woken by every job insertion on any replica.
     pub async fn job_listener(&self) -> Result<sqlx::postgres::PgListener> {
         let mut l = sqlx::postgres::PgListener::connect_with(&self.pool).await?;

@@ -31,6 +31,22 @@ pub async fn acme_headers(State(state): State<AppState>, req: Request, next: Nex
     resp
 }
 
+/// Counts each routed request by route template and status, with its latency (metrics).
+pub async fn record_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let endpoint = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    state
+        .ctx
+        .metrics
+        .observe_request(&endpoint, resp.status().as_u16(), started.elapsed());
+    resp
+}
+
 /// Wraps each request in a span with a request id, and logs its outcome.
 pub async fn request_span(req: Request, next: Next) -> Response {
     let id = crate::ids::random_b64(9);

@@ -14,6 +14,13 @@ use axum::routing::{get, post};
 use axum::Router;
 use handlers::{account, authz, certificate, directory, health, nonce, order, revocation};
 
+/// The admin application (`server.metrics_listen`): Prometheus metrics.
+pub fn admin_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .with_state(state)
+}
+
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let acme = Router::new()
@@ -48,6 +55,10 @@ pub fn router(state: AppState) -> Router {
             post(authz::challenge),
         )
         .route(paths::REVOKE_CERT, post(revocation::revoke_cert))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::record_metrics,
+        ))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -20,3 +20,21 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str)
         }
     }
 }
+
+/// Prometheus metrics of this replica.
+pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    let ctx = &state.ctx;
+    let scm = ctx
+        .scm
+        .as_ref()
+        .map(|c| c.call_counts())
+        .unwrap_or_default();
+    let jobs = ctx.store.jobs_by_kind().await.unwrap_or_default();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        ctx.metrics.render(&scm, &jobs),
+    )
+}

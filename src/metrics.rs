@@ -1,0 +1,157 @@
+//! Prometheus metrics, rendered by hand in the text exposition format (a handful of series does not
+//! justify a metrics framework). Served on `server.metrics_listen`, away from the ACME port.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the latency histogram buckets.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// Upper bounds (seconds) of the issuance-duration buckets: seconds to days.
+const ISSUANCE_BUCKETS: &[f64] = &[1.0, 5.0, 15.0, 60.0, 300.0, 1800.0, 3600.0, 86400.0];
+
+#[derive(Debug, Clone)]
+struct Histogram {
+    bounds: &'static [f64],
+    counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Self {
+            bounds,
+            counts: vec![0; bounds.len()],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    fn observe(&mut self, v: f64) {
+        for (i, b) in self.bounds.iter().enumerate() {
+            if v <= *b {
+                self.counts[i] += 1;
+            }
+        }
+        self.sum += v;
+        self.count += 1;
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (b, c) in self.bounds.iter().zip(&self.counts) {
+            out.push_str(&format!("{name}_bucket{{{labels}{sep}le=\"{b}\"}} {c}\n"));
+        }
+        out.push_str(&format!(
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}\n",
+            self.count
+        ));
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        out.push_str(&format!(
+            "{name}_sum{braces} {}\n{name}_count{braces} {}\n",
+            self.sum, self.count
+        ));
+    }
+}
+
+/// The process's metrics; shared by the HTTP front end and the worker.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    latency: Mutex<BTreeMap<String, Histogram>>,
+    issuance: Mutex<Option<Histogram>>,
+}
+
+impl Metrics {
+    /// One ACME request to `endpoint` (the route template) answered with `status`.
+    pub fn observe_request(&self, endpoint: &str, status: u16, elapsed: Duration) {
+        *self
+            .requests
+            .lock()
+            .expect("lock")
+            .entry((endpoint.to_string(), status))
+            .or_default() += 1;
+        self.latency
+            .lock()
+            .expect("lock")
+            .entry(endpoint.to_string())
+            .or_insert_with(|| Histogram::new(LATENCY_BUCKETS))
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Time from finalize to a valid order.
+    pub fn observe_issuance(&self, elapsed: Duration) {
+        self.issuance
+            .lock()
+            .expect("lock")
+            .get_or_insert_with(|| Histogram::new(ISSUANCE_BUCKETS))
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Prometheus text; `scm_calls` and `jobs` are read at scrape time from their owners.
+    pub fn render(
+        &self,
+        scm_calls: &[((String, &'static str), u64)],
+        jobs: &[(String, i64)],
+    ) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP acme_requests_total ACME requests by endpoint and HTTP status.\n# TYPE acme_requests_total counter\n");
+        for ((endpoint, status), n) in self.requests.lock().expect("lock").iter() {
+            out.push_str(&format!(
+                "acme_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\"}} {n}\n"
+            ));
+        }
+        out.push_str("# HELP acme_request_duration_seconds ACME request latency.\n# TYPE acme_request_duration_seconds histogram\n");
+        for (endpoint, h) in self.latency.lock().expect("lock").iter() {
+            h.render(
+                &mut out,
+                "acme_request_duration_seconds",
+                &format!("endpoint=\"{endpoint}\""),
+            );
+        }
+        out.push_str("# HELP scm_calls_total Calls to SCM by operation and outcome.\n# TYPE scm_calls_total counter\n");
+        for ((op, outcome), n) in scm_calls {
+            out.push_str(&format!(
+                "scm_calls_total{{operation=\"{op}\",outcome=\"{outcome}\"}} {n}\n"
+            ));
+        }
+        out.push_str("# HELP issuance_duration_seconds Time from finalize to a valid order.\n# TYPE issuance_duration_seconds histogram\n");
+        if let Some(h) = self.issuance.lock().expect("lock").as_ref() {
+            h.render(&mut out, "issuance_duration_seconds", "");
+        }
+        out.push_str("# HELP jobs_waiting Jobs recorded and not finished, by kind.\n# TYPE jobs_waiting gauge\n");
+        for (kind, n) in jobs {
+            out.push_str(&format!("jobs_waiting{{kind=\"{kind}\"}} {n}\n"));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_cumulative_buckets() {
+        let m = Metrics::default();
+        m.observe_request("/acme/new-order", 201, Duration::from_millis(7));
+        m.observe_request("/acme/new-order", 201, Duration::from_millis(70));
+        let text = m.render(&[(("ssl.enroll".into(), "ok"), 3)], &[("issue".into(), 2)]);
+        assert!(text.contains("acme_requests_total{endpoint=\"/acme/new-order\",status=\"201\"} 2"));
+        assert!(text.contains(
+            "acme_request_duration_seconds_bucket{endpoint=\"/acme/new-order\",le=\"0.01\"} 1"
+        ));
+        assert!(text.contains(
+            "acme_request_duration_seconds_bucket{endpoint=\"/acme/new-order\",le=\"0.1\"} 2"
+        ));
+        assert!(text.contains("scm_calls_total{operation=\"ssl.enroll\",outcome=\"ok\"} 3"));
+        assert!(text.contains("jobs_waiting{kind=\"issue\"} 2"));
+    }
+}

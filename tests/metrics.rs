@@ -1,0 +1,56 @@
+//! The admin listener's Prometheus metrics after one issuance: ACME requests by route, SCM calls by
+//! operation (an immediately issued certificate costs one enroll and one collect), issuance time.
+
+mod common;
+
+use acme_sectigo_bridge::sandbox::SandboxConfig;
+use common::flow::{csr, finalize, Env};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_scm_calls_and_issuance() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = Env::start_with(SandboxConfig::default(), move |c| {
+        c.server.metrics_listen = Some(format!("127.0.0.1:{port}").parse().unwrap());
+    })
+    .await;
+    let c = env.client().await;
+    let (_, order) = env.ready_order(&c, &["127.0.0.1"]).await;
+    let (der, _) = csr(&["127.0.0.1"], None);
+    assert_eq!(finalize(&c, &order, &der).await.body["status"], "valid");
+
+    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("acme_requests_total{endpoint=\"/acme/new-order\",status=\"201\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("scm_calls_total{operation=\"ssl.enroll\",outcome=\"ok\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("scm_calls_total{operation=\"ssl.collect\",outcome=\"ok\"} 1"),
+        "{text}"
+    );
+    let scm_calls: u64 = text
+        .lines()
+        .filter(|l| l.starts_with("scm_calls_total{operation=\"ssl."))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(scm_calls, 2, "enroll + one collect: {text}");
+    assert!(text.contains("issuance_duration_seconds_count 1"), "{text}");
+    assert!(
+        text.contains(
+            "acme_request_duration_seconds_bucket{endpoint=\"/acme/order/{id}/finalize\""
+        ),
+        "{text}"
+    );
+}
