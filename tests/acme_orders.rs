@@ -68,7 +68,9 @@ async fn new_order_is_created_and_an_identical_pending_one_is_returned() {
         .map(|a| a.as_str().unwrap())
         .collect();
     assert_eq!(authzs.len(), 2);
-    assert!(authzs.iter().all(|a| a.starts_with(&app.url("/acme/authz/"))));
+    assert!(authzs
+        .iter()
+        .all(|a| a.starts_with(&app.url("/acme/authz/"))));
     assert_ne!(authzs[0], authzs[1]);
     let a = c.fetch(authzs[0]).await;
     assert_eq!(a["identifier"], dns("a.example.test"));
@@ -205,14 +207,20 @@ async fn profiles_are_listed_chosen_and_checked() {
     let r = c.new_order_with(&names, json!({"profile": "ev"})).await;
     assert_eq!(r.status, 400, "{r:?}");
     assert_eq!(r.problem_type(), "invalidProfile");
-    assert!(r.body["detail"].as_str().unwrap().contains("dv, ov"), "{r:?}");
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("dv, ov"),
+        "{r:?}"
+    );
     assert_eq!(stored_rows(&app).await, (0, 0, 0));
 
     let (default_loc, o) = c.order(&names).await;
     assert_eq!(o["profile"], "dv");
     let (ov_loc, o) = c.order_with_profile(&names, "ov").await;
     assert_eq!(o["profile"], "ov");
-    assert_ne!(ov_loc, default_loc, "the profile is part of what makes orders identical");
+    assert_ne!(
+        ov_loc, default_loc,
+        "the profile is part of what makes orders identical"
+    );
     let (dv_loc, _) = c.order_with_profile(&names, "dv").await;
     assert_eq!(dv_loc, default_loc);
 
@@ -220,13 +228,17 @@ async fn profiles_are_listed_chosen_and_checked() {
     let (kid, hmac) = app.eab_key_for(&["*.example.test"], &["dv"], false).await;
     let mut limited = Client::new(&app);
     assert_eq!(limited.register(Some((&kid, &hmac))).await.status, 201);
-    let r = limited.new_order_with(&names, json!({"profile": "ov"})).await;
+    let r = limited
+        .new_order_with(&names, json!({"profile": "ov"}))
+        .await;
     assert_eq!(r.problem_type(), "invalidProfile", "{r:?}");
 }
 
 impl Client<'_> {
     async fn order_with_profile(&self, ids: &[Value], profile: &str) -> (String, Value) {
-        let r = self.new_order_with(ids, json!({ "profile": profile })).await;
+        let r = self
+            .new_order_with(ids, json!({ "profile": profile }))
+            .await;
         assert!(matches!(r.status, 200 | 201), "{r:?}");
         (r.location().unwrap().to_string(), r.body)
     }
@@ -252,7 +264,10 @@ async fn challenges_offered_depend_on_the_identifier() {
     let plain = c.fetch(urls[1].as_str().unwrap()).await;
     assert_eq!(plain["identifier"], dns("plain.example.test"));
     assert!(plain.get("wildcard").is_none() || plain["wildcard"] == false);
-    assert_eq!(challenge_types(&plain), ["http-01", "dns-01", "tls-alpn-01"]);
+    assert_eq!(
+        challenge_types(&plain),
+        ["http-01", "dns-01", "tls-alpn-01"]
+    );
     let addr = c.fetch(urls[2].as_str().unwrap()).await;
     assert_eq!(addr["identifier"], ip("127.0.0.1"));
     assert_eq!(challenge_types(&addr), ["http-01", "tls-alpn-01"]);
@@ -358,9 +373,7 @@ async fn deactivating_an_authorization_invalidates_its_order() {
         .order(&[dns("d1.example.test"), dns("d2.example.test")])
         .await;
     let (authz_url, _) = c.first_authz(&o).await;
-    let r = c
-        .post(&authz_url, Some(&json!({"status": "valid"})))
-        .await;
+    let r = c.post(&authz_url, Some(&json!({"status": "valid"}))).await;
     assert_eq!(r.status, 400, "{r:?}");
     assert_eq!(r.problem_type(), "malformed");
 
@@ -398,4 +411,29 @@ async fn deactivating_an_authorization_invalidates_its_order() {
         .order(&[dns("d1.example.test"), dns("d2.example.test")])
         .await;
     assert_ne!(again, loc);
+}
+
+#[tokio::test]
+async fn an_order_whose_authorization_expired_is_not_returned_again() {
+    let app = app_with(|_| {}).await;
+    let c = client(&app, &["*.example.test"]).await;
+    let names = [dns("x1.example.test"), dns("x2.example.test")];
+    let (loc, o) = c.order(&names).await;
+    let (authz_url, _) = c.first_authz(&o).await;
+    // Time passes for one authorization (the status rules evaluate expiry when read).
+    let authz_id = authz_url.rsplit('/').next().unwrap();
+    let mut conn = app.db.connect().await;
+    sqlx::query("UPDATE authorizations SET expires_at = now() - interval '1 second' WHERE id = $1")
+        .bind(authz_id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(c.fetch(&authz_url).await["status"], "expired");
+    let order = c.fetch(&loc).await;
+    assert_eq!(order["status"], "invalid", "{order}");
+    // The same names again: a fresh, usable order, not the dead one.
+    let (again, o2) = c.order(&names).await;
+    assert_ne!(again, loc, "an invalid order was handed out again");
+    assert_eq!(o2["status"], "pending");
+    assert_ne!(o2["authorizations"][0], o["authorizations"][0]);
 }

@@ -119,7 +119,10 @@ impl Client<'_> {
 
     /// The first authorization of an order.
     pub async fn first_authz(&self, order: &Value) -> (String, Value) {
-        let url = order["authorizations"][0].as_str().expect("authz").to_string();
+        let url = order["authorizations"][0]
+            .as_str()
+            .expect("authz")
+            .to_string();
         let body = self.fetch(&url).await;
         (url, body)
     }
