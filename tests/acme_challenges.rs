@@ -356,12 +356,12 @@ async fn concurrent_responses_to_one_authorization_start_one_validation() {
     }
     let (order_url, order) = c.order(&ids).await;
     let mut authzs = Vec::new();
-    for i in 0..names.len() {
+    for (i, name) in names.iter().enumerate() {
         let (url, a) = authz(&c, &order, i).await;
         let ch = challenge(&a, "http-01");
         e.http.serve(token(ch), &c.key_authorization(token(ch)));
         e.dns.add_txt(
-            &format!("_acme-challenge.{}", names[i]),
+            &format!("_acme-challenge.{name}"),
             &dns01_txt_value(&c.key_authorization(token(challenge(&a, "dns-01")))),
         );
         authzs.push((url, a));
