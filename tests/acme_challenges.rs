@@ -2,114 +2,16 @@
 //! through the real server, the durable worker validates over real HTTP, DNS and TLS on loopback,
 //! and the outcome reaches the challenge, its authorization and the order.
 
+mod acme_env;
 mod common;
 mod common_validation;
 
+use acme_env::*;
 use acme_sectigo_bridge::validation::dns01_txt_value;
-use common::acme::{challenge, dns, ip, links, spawn_validating, Targets};
-use common::app::TestApp;
-use common::client::{Client, Reply};
+use common::acme::{challenge, dns, ip, links};
 use common_validation::closed_port;
-use common_validation::dns::DnsServer;
-use common_validation::responders::{Forwarder, Http01Responder};
 use common_validation::servers::{spawn_tls_alpn, TlsChallenge};
 use serde_json::{json, Value};
-
-const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
-
-/// A bridge plus the DNS, http-01 and tls-alpn-01 servers its validator is pointed at.
-struct Env {
-    app: TestApp,
-    dns: DnsServer,
-    http: Http01Responder,
-    tls: Forwarder,
-}
-
-/// `allow_loopback: false` leaves `allowed_networks` empty; `http_port` overrides the responder's.
-async fn env(allow_loopback: bool, http_port: Option<u16>) -> Env {
-    let dns = DnsServer::start().await;
-    let http = Http01Responder::start().await;
-    let tls = Forwarder::start().await;
-    let targets = Targets {
-        dns: dns.addr,
-        http_port: http_port.unwrap_or(http.addr.port()),
-        tls_port: tls.addr.port(),
-        allow_loopback,
-    };
-    let app = spawn_validating(targets, |_| {}).await;
-    Env {
-        app,
-        dns,
-        http,
-        tls,
-    }
-}
-
-async fn client(app: &TestApp) -> Client<'_> {
-    let (kid, hmac) = app
-        .eab_key_for(&["*.example.test", "127.0.0.0/8"], &[], false)
-        .await;
-    let mut c = Client::new(app);
-    let r = c.register(Some((&kid, &hmac))).await;
-    assert_eq!(r.status, 201, "{r:?}");
-    c
-}
-
-/// POSTs `{}` to a challenge: 200, `Link: <authz>;rel="up"`, and validation under way or done.
-async fn respond(c: &Client<'_>, chall: &Value, authz_url: &str) -> Reply {
-    let url = chall["url"].as_str().unwrap();
-    let r = c.post(url, Some(&json!({}))).await;
-    assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(links(&r, "up"), [authz_url], "{r:?}");
-    assert_eq!(r.body["url"], url);
-    assert_eq!(r.body["type"], chall["type"]);
-    assert_eq!(r.body["token"], chall["token"]);
-    let status = r.body["status"].as_str().unwrap();
-    assert!(matches!(status, "processing" | "valid"), "{r:?}");
-    r
-}
-
-/// The URL and object of the `index`th authorization of an order.
-async fn authz(c: &Client<'_>, order: &Value, index: usize) -> (String, Value) {
-    let url = order["authorizations"][index].as_str().unwrap().to_string();
-    let body = c.fetch(&url).await;
-    (url, body)
-}
-
-fn token(chall: &Value) -> &str {
-    chall["token"].as_str().unwrap()
-}
-
-/// Asserts a settled authorization is valid with only `kind` listed, validated, with a record.
-fn assert_valid(authz: &Value, kind: &str) -> Value {
-    assert_eq!(authz["status"], "valid", "{authz}");
-    let challenges = authz["challenges"].as_array().unwrap();
-    assert_eq!(
-        challenges.len(),
-        1,
-        "only the valid challenge is listed: {authz}"
-    );
-    let ch = &challenges[0];
-    assert_eq!(ch["type"], kind);
-    assert_eq!(ch["status"], "valid");
-    assert!(ch["validated"].is_string(), "{ch}");
-    assert!(ch.get("error").is_none(), "{ch}");
-    ch["validationRecord"][0].clone()
-}
-
-/// Asserts challenge, authorization and order all ended invalid with a `want` problem.
-async fn assert_invalid(c: &Client<'_>, order_url: &str, authz_url: &str, kind: &str, want: &str) {
-    let authz = c.settle(authz_url).await;
-    assert_eq!(authz["status"], "invalid", "{authz}");
-    let ch = challenge(&authz, kind);
-    assert_eq!(ch["status"], "invalid", "{authz}");
-    let urn = format!("urn:ietf:params:acme:error:{want}");
-    assert_eq!(ch["error"]["type"], urn, "{ch}");
-    assert!(!ch["error"]["detail"].as_str().unwrap().is_empty());
-    let order = c.settle(order_url).await;
-    assert_eq!(order["status"], "invalid", "{order}");
-    assert_eq!(order["error"]["type"], urn, "{order}");
-}
 
 #[tokio::test]
 async fn http01_validates_and_later_orders_reuse_the_authorizations() {
@@ -405,4 +307,44 @@ async fn concurrent_responses_to_one_authorization_start_one_validation() {
         "one challenge per authorization is validated: {started:?}"
     );
     assert_ne!(c.settle(&order_url).await["status"], "pending");
+}
+
+#[tokio::test]
+async fn a_validation_finishing_after_the_authorization_expired_does_not_revive_it() {
+    let e = env(true, None).await;
+    let c = client(&e.app).await;
+    e.dns.add_a("late.example.test", LOOPBACK);
+    let (order_url, order) = c.order(&[dns("late.example.test")]).await;
+    let (url, a) = authz(&c, &order, 0).await;
+    let ch = challenge(&a, "http-01");
+    e.http.serve(token(ch), &c.key_authorization(token(ch)));
+    let held = e.http.hold().await;
+    respond(&c, ch, &url).await;
+    let deadline = std::time::Instant::now() + common::acme::WAIT;
+    while e.http.hits() == 0 {
+        assert!(std::time::Instant::now() < deadline, "never validated");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The authorization's deadline passes while the worker waits for the answer.
+    let mut conn = e.app.db.connect().await;
+    sqlx::query("UPDATE authorizations SET expires_at = now() - interval '1 second' WHERE id = $1")
+        .bind(url.rsplit('/').next().unwrap())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(held);
+    while e.app.db.count("jobs").await > 0 {
+        assert!(std::time::Instant::now() < deadline, "job never finished");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let a = c.fetch(&url).await;
+    assert_eq!(
+        a["status"], "expired",
+        "an expired authorization stays expired: {a}"
+    );
+    assert_eq!(c.fetch(&order_url).await["status"], "invalid");
+    // Nor is it reused by a new order.
+    let (_, again) = c.order(&[dns("late.example.test")]).await;
+    assert_eq!(again["status"], "pending", "{again}");
+    assert_ne!(again["authorizations"][0], url.as_str());
 }

@@ -2,49 +2,28 @@
 //! §7.5): what is created, what is refused (and that nothing is stored then), which challenges are
 //! offered, who may see what, and deactivation.
 
+mod acme_env;
 mod common;
 mod common_validation;
 
-use common::acme::{challenge_types, dns, ip, links, spawn_validating, Targets};
+use acme_env::{client_for, stored_rows};
+use common::acme::{challenge_types, dns, ip, links};
 use common::app::TestApp;
 use common::client::Client;
 use common_validation::closed_port;
-use common_validation::dns::DnsServer;
 use serde_json::{json, Value};
 
 /// A bridge with the validator pointed at a (silent) test DNS server: these tests never validate.
 async fn app_with(tweak: impl FnOnce(&mut acme_sectigo_bridge::config::Config)) -> TestApp {
-    let dns = DnsServer::start().await;
-    let targets = Targets {
-        dns: dns.addr,
-        http_port: closed_port(),
-        tls_port: closed_port(),
-        allow_loopback: true,
-    };
-    spawn_validating(targets, tweak).await
-}
-
-/// A registered client whose EAB key allows `patterns`.
-async fn client<'a>(app: &'a TestApp, patterns: &[&str]) -> Client<'a> {
-    let (kid, hmac) = app.eab_key_for(patterns, &[], false).await;
-    let mut c = Client::new(app);
-    let r = c.register(Some((&kid, &hmac))).await;
-    assert_eq!(r.status, 201, "{r:?}");
-    c
-}
-
-async fn stored_rows(app: &TestApp) -> (i64, i64, i64) {
-    (
-        app.db.count("orders").await,
-        app.db.count("authorizations").await,
-        app.db.count("challenges").await,
-    )
+    acme_env::env_with(true, Some(closed_port()), tweak)
+        .await
+        .app
 }
 
 #[tokio::test]
 async fn new_order_is_created_and_an_identical_pending_one_is_returned() {
     let app = app_with(|_| {}).await;
-    let c = client(&app, &["*.example.test"]).await;
+    let c = client_for(&app, &["*.example.test"]).await;
     let before = chrono::Utc::now();
     let r = c
         .new_order_with(&[dns("a.example.test"), dns("b.example.test")], json!({}))
@@ -89,7 +68,7 @@ async fn new_order_is_created_and_an_identical_pending_one_is_returned() {
     assert_eq!(stored_rows(&app).await, (1, 2, 6));
 
     // Another account ordering the same names gets its own order.
-    let other = client(&app, &["*.example.test"]).await;
+    let other = client_for(&app, &["*.example.test"]).await;
     let (other_loc, _) = other
         .order(&[dns("a.example.test"), dns("b.example.test")])
         .await;
@@ -100,7 +79,7 @@ async fn new_order_is_created_and_an_identical_pending_one_is_returned() {
 #[tokio::test]
 async fn names_outside_the_eab_patterns_are_rejected_with_one_subproblem_each() {
     let app = app_with(|_| {}).await;
-    let c = client(&app, &["*.example.test"]).await;
+    let c = client_for(&app, &["*.example.test"]).await;
     let r = c
         .new_order_with(
             &[
@@ -131,7 +110,7 @@ async fn names_outside_the_eab_patterns_are_rejected_with_one_subproblem_each() 
 #[tokio::test]
 async fn malformed_names_and_not_before_are_refused_without_storing() {
     let app = app_with(|_| {}).await;
-    let c = client(&app, &["*.example.test"]).await;
+    let c = client_for(&app, &["*.example.test"]).await;
     let r = c
         .new_order_with(
             &[
@@ -202,7 +181,7 @@ async fn profiles_are_listed_chosen_and_checked() {
         dir["meta"]["profiles"],
         json!({"dv": "Domain validated", "ov": "Organization"})
     );
-    let c = client(&app, &["*.example.test"]).await;
+    let c = client_for(&app, &["*.example.test"]).await;
     let names = [dns("p.example.test")];
     let r = c.new_order_with(&names, json!({"profile": "ev"})).await;
     assert_eq!(r.status, 400, "{r:?}");
@@ -234,20 +213,10 @@ async fn profiles_are_listed_chosen_and_checked() {
     assert_eq!(r.problem_type(), "invalidProfile", "{r:?}");
 }
 
-impl Client<'_> {
-    async fn order_with_profile(&self, ids: &[Value], profile: &str) -> (String, Value) {
-        let r = self
-            .new_order_with(ids, json!({ "profile": profile }))
-            .await;
-        assert!(matches!(r.status, 200 | 201), "{r:?}");
-        (r.location().unwrap().to_string(), r.body)
-    }
-}
-
 #[tokio::test]
 async fn challenges_offered_depend_on_the_identifier() {
     let app = app_with(|_| {}).await;
-    let c = client(&app, &["*.example.test", "127.0.0.0/8"]).await;
+    let c = client_for(&app, &["*.example.test", "127.0.0.0/8"]).await;
     let (_, o) = c
         .order(&[
             dns("*.w.example.test"),
@@ -290,12 +259,12 @@ async fn challenges_offered_depend_on_the_identifier() {
 #[tokio::test]
 async fn resources_of_another_account_are_not_found() {
     let app = app_with(|_| {}).await;
-    let owner = client(&app, &["*.example.test"]).await;
+    let owner = client_for(&app, &["*.example.test"]).await;
     let (loc, o) = owner.order(&[dns("mine.example.test")]).await;
     let (authz_url, authz) = owner.first_authz(&o).await;
     let chall_url = authz["challenges"][0]["url"].as_str().unwrap().to_string();
 
-    let stranger = client(&app, &["*.example.test"]).await;
+    let stranger = client_for(&app, &["*.example.test"]).await;
     for url in [&loc, &authz_url, &chall_url] {
         let r = stranger.post(url, None).await;
         assert_eq!(r.status, 404, "{url}: {r:?}");
@@ -320,7 +289,7 @@ async fn resources_of_another_account_are_not_found() {
 #[tokio::test]
 async fn get_instead_of_post_as_get_is_a_405_problem() {
     let app = app_with(|_| {}).await;
-    let c = client(&app, &["*.example.test"]).await;
+    let c = client_for(&app, &["*.example.test"]).await;
     let (loc, o) = c.order(&[dns("get.example.test")]).await;
     let authz_url = o["authorizations"][0].as_str().unwrap();
     for url in [loc.as_str(), authz_url] {
@@ -335,7 +304,7 @@ async fn get_instead_of_post_as_get_is_a_405_problem() {
 #[tokio::test]
 async fn orders_list_is_paginated_with_link_next() {
     let app = app_with(|c| c.acme.orders_page_size = 2).await;
-    let c = client(&app, &["*.example.test"]).await;
+    let c = client_for(&app, &["*.example.test"]).await;
     let mut created = Vec::new();
     for name in ["l1.example.test", "l2.example.test", "l3.example.test"] {
         created.push(c.order(&[dns(name)]).await.0);
@@ -360,7 +329,7 @@ async fn orders_list_is_paginated_with_link_next() {
     assert_eq!(r.problem_type(), "unauthorized");
 
     // Another account's list is not shown to this one.
-    let other = client(&app, &["*.example.test"]).await;
+    let other = client_for(&app, &["*.example.test"]).await;
     let r = other.post(&list_url, None).await;
     assert_eq!(r.problem_type(), "unauthorized", "{r:?}");
 }
@@ -368,7 +337,7 @@ async fn orders_list_is_paginated_with_link_next() {
 #[tokio::test]
 async fn deactivating_an_authorization_invalidates_its_order() {
     let app = app_with(|_| {}).await;
-    let c = client(&app, &["*.example.test"]).await;
+    let c = client_for(&app, &["*.example.test"]).await;
     let (loc, o) = c
         .order(&[dns("d1.example.test"), dns("d2.example.test")])
         .await;
@@ -416,7 +385,7 @@ async fn deactivating_an_authorization_invalidates_its_order() {
 #[tokio::test]
 async fn an_order_whose_authorization_expired_is_not_returned_again() {
     let app = app_with(|_| {}).await;
-    let c = client(&app, &["*.example.test"]).await;
+    let c = client_for(&app, &["*.example.test"]).await;
     let names = [dns("x1.example.test"), dns("x2.example.test")];
     let (loc, o) = c.order(&names).await;
     let (authz_url, _) = c.first_authz(&o).await;

@@ -201,6 +201,10 @@ impl Store {
 
     /// Records a validation's outcome on the challenge, its authorization and every order waiting on
     /// it, and deletes the job — one transaction, so a crash leaves either nothing or everything.
+    ///
+    /// Only a pending authorization that has not expired by `now` takes the outcome: `expired` is
+    /// final (RFC 8555 §7.1.6), and a late success must not revive it with a fresh expiry (it would
+    /// then be reused by new orders) nor a late failure overwrite it.
     pub async fn finish_validation(
         &self,
         job_id: i64,
@@ -230,7 +234,7 @@ impl Store {
                     .await?;
                     let authz = sqlx::query(
                         "UPDATE authorizations SET status = 'valid', validated_at = $2, expires_at = $3 \
-                         WHERE id = $1 AND status = 'pending'",
+                         WHERE id = $1 AND status = 'pending' AND expires_at > $2",
                     )
                     .bind(&authz_id)
                     .bind(now)
@@ -264,9 +268,11 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                     let authz = sqlx::query(
-                        "UPDATE authorizations SET status = 'invalid' WHERE id = $1 AND status = 'pending'",
+                        "UPDATE authorizations SET status = 'invalid' WHERE id = $1 \
+                         AND status = 'pending' AND expires_at > $2",
                     )
                     .bind(&authz_id)
+                    .bind(now)
                     .execute(&mut *tx)
                     .await?;
                     // Only an authorization that was still pending fails its orders: one already

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedRwLockWriteGuard, RwLock};
 
 /// An http-01 responder on 127.0.0.1: answers `/.well-known/acme-challenge/{token}` with the body
 /// set for that token (404 otherwise) and counts the requests it got.
@@ -17,15 +18,21 @@ pub struct Http01Responder {
     pub addr: SocketAddr,
     bodies: Arc<Mutex<HashMap<String, String>>>,
     hits: Arc<AtomicUsize>,
+    gate: Arc<RwLock<()>>,
 }
 
-type Shared = (Arc<Mutex<HashMap<String, String>>>, Arc<AtomicUsize>);
+type Shared = (
+    Arc<Mutex<HashMap<String, String>>>,
+    Arc<AtomicUsize>,
+    Arc<RwLock<()>>,
+);
 
 async fn respond(
-    State((bodies, hits)): State<Shared>,
+    State((bodies, hits, gate)): State<Shared>,
     Path(token): Path<String>,
 ) -> (StatusCode, String) {
     hits.fetch_add(1, Ordering::SeqCst);
+    let _open = gate.read().await;
     match bodies.lock().unwrap().get(&token) {
         Some(b) => (StatusCode::OK, b.clone()),
         None => (StatusCode::NOT_FOUND, "no such token".into()),
@@ -36,14 +43,25 @@ impl Http01Responder {
     pub async fn start() -> Self {
         let bodies: Arc<Mutex<HashMap<String, String>>> = Arc::default();
         let hits = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(RwLock::new(()));
         let router = Router::new()
             .route(
                 "/.well-known/acme-challenge/{token}",
                 axum::routing::get(respond),
             )
-            .with_state((bodies.clone(), hits.clone()));
+            .with_state((bodies.clone(), hits.clone(), gate.clone()));
         let addr = super::servers::spawn_http(router).await;
-        Self { addr, bodies, hits }
+        Self {
+            addr,
+            bodies,
+            hits,
+            gate,
+        }
+    }
+
+    /// Holds every response (requests are still counted) until the guard is dropped.
+    pub async fn hold(&self) -> OwnedRwLockWriteGuard<()> {
+        self.gate.clone().write_owned().await
     }
 
     /// Serves `body` for `token` from now on.
