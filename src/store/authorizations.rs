@@ -162,12 +162,24 @@ impl Store {
 
     /// Moves a pending challenge of a pending, unexpired authorization to `processing` and records
     /// its validation job, in one transaction (the job cannot be lost, nor run twice).
+    ///
+    /// The authorization row is locked first: without it, concurrent responses to different
+    /// challenges of one authorization each saw no sibling `processing` (their updates were not yet
+    /// committed) and all started, so one authorization got several validations whose outcomes
+    /// could contradict each other.
     pub async fn start_challenge(
         &self,
         challenge_id: &str,
         now: DateTime<Utc>,
     ) -> Result<StartChallenge> {
         let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "SELECT a.id FROM authorizations a JOIN challenges c ON c.authz_id = a.id \
+             WHERE c.id = $1 FOR UPDATE OF a",
+        )
+        .bind(challenge_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         let updated = sqlx::query(
             "UPDATE challenges c SET status = 'processing' FROM authorizations a \
              WHERE c.id = $1 AND c.status = 'pending' AND a.id = c.authz_id \
@@ -189,6 +201,10 @@ impl Store {
 
     /// Records a validation's outcome on the challenge, its authorization and every order waiting on
     /// it, and deletes the job — one transaction, so a crash leaves either nothing or everything.
+    ///
+    /// Only a pending authorization that has not expired by `now` takes the outcome: `expired` is
+    /// final (RFC 8555 §7.1.6), and a late success must not revive it with a fresh expiry (it would
+    /// then be reused by new orders) nor a late failure overwrite it.
     pub async fn finish_validation(
         &self,
         job_id: i64,
@@ -216,9 +232,9 @@ impl Store {
                     .bind(record)
                     .execute(&mut *tx)
                     .await?;
-                    sqlx::query(
+                    let authz = sqlx::query(
                         "UPDATE authorizations SET status = 'valid', validated_at = $2, expires_at = $3 \
-                         WHERE id = $1 AND status = 'pending'",
+                         WHERE id = $1 AND status = 'pending' AND expires_at > $2",
                     )
                     .bind(&authz_id)
                     .bind(now)
@@ -226,18 +242,20 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                     // Orders whose authorizations are now all valid become ready.
-                    sqlx::query(
-                        "UPDATE orders o SET status = 'ready', updated_at = $2 \
+                    if authz.rows_affected() > 0 {
+                        sqlx::query(
+                            "UPDATE orders o SET status = 'ready', updated_at = $2 \
                          WHERE o.status = 'pending' AND o.id IN \
                            (SELECT order_id FROM order_authorizations WHERE authz_id = $1) \
                          AND NOT EXISTS (SELECT 1 FROM order_authorizations oa \
                              JOIN authorizations a ON a.id = oa.authz_id \
                              WHERE oa.order_id = o.id AND a.status <> 'valid')",
-                    )
-                    .bind(&authz_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                        )
+                        .bind(&authz_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
                 ValidationOutcome::Invalid { error, record } => {
                     sqlx::query(
@@ -249,22 +267,28 @@ impl Store {
                     .bind(record)
                     .execute(&mut *tx)
                     .await?;
-                    sqlx::query(
-                        "UPDATE authorizations SET status = 'invalid' WHERE id = $1 AND status = 'pending'",
+                    let authz = sqlx::query(
+                        "UPDATE authorizations SET status = 'invalid' WHERE id = $1 \
+                         AND status = 'pending' AND expires_at > $2",
                     )
                     .bind(&authz_id)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(
-                        "UPDATE orders SET status = 'invalid', error = $2, updated_at = $3 \
-                         WHERE status IN ('pending', 'ready') AND id IN \
-                           (SELECT order_id FROM order_authorizations WHERE authz_id = $1)",
-                    )
-                    .bind(&authz_id)
-                    .bind(error)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                    // Only an authorization that was still pending fails its orders: one already
+                    // valid or deactivated keeps its own outcome.
+                    if authz.rows_affected() > 0 {
+                        sqlx::query(
+                            "UPDATE orders SET status = 'invalid', error = $2, updated_at = $3 \
+                         WHERE status IN ('pending', 'ready') AND id IN \
+                           (SELECT order_id FROM order_authorizations WHERE authz_id = $1)",
+                        )
+                        .bind(&authz_id)
+                        .bind(error)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
             }
         }

@@ -88,7 +88,12 @@ impl Store {
         row.as_ref().map(order_from_row).transpose()
     }
 
-    /// A pending or ready, unexpired order of this account for exactly these identifiers and profile.
+    /// A pending or ready, unexpired order of this account for exactly these identifiers and profile,
+    /// none of whose authorizations has expired or failed.
+    ///
+    /// The stored order status is not enough: an authorization's expiry is only applied when read
+    /// (`acme::status`), so an order stored as `pending` may already be `invalid` to the client, and
+    /// handing it out again would leave the client with an order it can never finish.
     pub async fn find_reusable_order(
         &self,
         account_id: &str,
@@ -99,7 +104,11 @@ impl Store {
         let row = sqlx::query(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders o WHERE o.account_id = $1 AND o.identifiers_key = $2 \
              AND o.status IN ('pending', 'ready') AND o.expires_at > $3 \
-             AND o.profile IS NOT DISTINCT FROM $4 ORDER BY o.created_at DESC LIMIT 1"
+             AND o.profile IS NOT DISTINCT FROM $4 \
+             AND NOT EXISTS (SELECT 1 FROM order_authorizations oa \
+                 JOIN authorizations a ON a.id = oa.authz_id WHERE oa.order_id = o.id \
+                 AND (a.status NOT IN ('pending', 'valid') OR a.expires_at <= $3)) \
+             ORDER BY o.created_at DESC LIMIT 1"
         ))
         .bind(account_id)
         .bind(identifiers_key)

@@ -53,25 +53,47 @@ impl TestApp {
         }
     }
 
+    /// A handle on a bridge running elsewhere (e.g. a child process) at `base` on `db`, so the
+    /// same [`Client`](super::client::Client) can talk to it. Stopping it is the caller's business.
+    pub async fn attach(base: String, db: TestDb) -> Self {
+        let mut config = Config::load_with_env(None, Vec::new()).unwrap();
+        config.database.url = Some(Secret::new(db.url.clone()));
+        config.database.max_connections = 2;
+        let store = Store::connect(&config.database).await.unwrap();
+        Self {
+            base,
+            db,
+            store,
+            http: reqwest::Client::new(),
+            shutdown: None,
+            task: None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// Creates an EAB key directly in the store; returns (kid, hmac bytes).
     pub async fn eab_key(&self, single_use: bool) -> (String, Vec<u8>) {
-        self.eab_key_with(vec!["*.example.test".into()], single_use)
-            .await
+        self.eab_key_for(&["*.example.test"], &[], single_use).await
     }
 
-    /// As [`TestApp::eab_key`], with the given name patterns.
-    pub async fn eab_key_with(&self, patterns: Vec<String>, single_use: bool) -> (String, Vec<u8>) {
+    /// Creates an EAB key allowing `patterns` (names, `*.` wildcards, CIDRs) and `profiles`
+    /// (empty = every profile); returns (kid, hmac bytes).
+    pub async fn eab_key_for(
+        &self,
+        patterns: &[&str],
+        profiles: &[&str],
+        single_use: bool,
+    ) -> (String, Vec<u8>) {
         let key = EabKey {
             kid: format!("kid-{}", acme_sectigo_bridge::ids::random_id()),
             hmac_key: acme_sectigo_bridge::ids::random_bytes(32),
             label: "test".into(),
-            allowed_patterns: patterns,
+            allowed_patterns: patterns.iter().map(|p| p.to_string()).collect(),
             scm_org_id: None,
-            profiles: vec![],
+            profiles: profiles.iter().map(|p| p.to_string()).collect(),
             trust_scm_dcv: false,
             single_use,
             created_at: chrono::Utc::now(),

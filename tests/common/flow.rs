@@ -90,7 +90,7 @@ impl Env {
     pub async fn client(&self) -> Client<'_> {
         let (kid, hmac) = self
             .app
-            .eab_key_with(vec!["127.0.0.0/8".into(), "*.example.test".into()], false)
+            .eab_key_for(&["127.0.0.0/8", "*.example.test"], &[], false)
             .await;
         let mut c = Client::new(&self.app);
         assert_eq!(c.register(Some((&kid, &hmac))).await.status, 201);

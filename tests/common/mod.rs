@@ -1,6 +1,7 @@
 //! Shared test support: a database per test, the real server on a loopback port, an ACME client.
 #![allow(dead_code)]
 
+pub mod acme;
 pub mod app;
 pub mod client;
 pub mod db;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod dns;
+pub mod responders;
 pub mod servers;
 
 use acme_sectigo_bridge::acme::types::Identifier;

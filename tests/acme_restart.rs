@@ -1,0 +1,206 @@
+//! Must-show: a restart of the server while a challenge is processing still ends with the challenge
+//! validated. The real binary runs as a child process configured only through `BRIDGE_*`
+//! variables; it is SIGKILLed mid-validation and a new process on the same database finishes the
+//! job once the dead one's lease runs out.
+
+mod common;
+mod common_validation;
+
+use axum::extract::{Path, State};
+use axum::Router;
+use common::acme::{challenge, dns};
+use common::app::TestApp;
+use common::client::Client;
+use common::db::TestDb;
+use common_validation::dns::DnsServer;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// How long the first http-01 request is held: far longer than the test needs to kill the process.
+const FIRST_RESPONSE_DELAY: Duration = Duration::from_secs(3);
+
+/// A bridge child process; killed (and its log shown if the test failed) when dropped.
+struct Bridge {
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl Bridge {
+    /// Starts `acme-sectigo-bridge serve` on `port` and waits until `/readyz` answers 200.
+    async fn start(db: &TestDb, port: u16, http_port: u16, dns: SocketAddr, name: &str) -> Self {
+        let log = std::env::temp_dir().join(format!("{}-{name}.log", db.name));
+        let out = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_acme-sectigo-bridge"));
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("BRIDGE_")) {
+            cmd.env_remove(k);
+        }
+        let base = format!("http://127.0.0.1:{port}");
+        cmd.arg("serve")
+            .env("BRIDGE_DATABASE__URL", &db.url)
+            .env("BRIDGE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .env("BRIDGE_SERVER__EXTERNAL_URL", &base)
+            .env("BRIDGE_ACME__EAB_REQUIRED", "false")
+            .env("BRIDGE_VALIDATION__HTTP_PORT", http_port.to_string())
+            .env("BRIDGE_VALIDATION__ALLOWED_NETWORKS", r#"["127.0.0.0/8"]"#)
+            .env("BRIDGE_VALIDATION__DNS_RESOLVERS", format!(r#"["{dns}"]"#))
+            .env("BRIDGE_VALIDATION__TIMEOUT_SECS", "10")
+            .env("BRIDGE_ISSUANCE__LEASE_SECS", "3")
+            .env("BRIDGE_ISSUANCE__POLL_INTERVAL_MS", "100")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
+        let mut bridge = Bridge {
+            child: cmd.spawn().expect("start the bridge binary"),
+            log,
+        };
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = bridge.child.try_wait().unwrap() {
+                panic!("bridge exited with {status}:\n{}", bridge.log_text());
+            }
+            if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
+                if r.status() == 200 {
+                    return bridge;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "bridge not ready:\n{}",
+                bridge.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no graceful shutdown, no lease released.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- bridge log {} ---\n{}",
+                self.log.display(),
+                self.log_text()
+            );
+        }
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// An http-01 responder whose first request is announced on a channel and then held for
+/// [`FIRST_RESPONSE_DELAY`]; later requests are answered at once.
+#[derive(Clone)]
+struct SlowFirst {
+    body: Arc<Mutex<Option<String>>>,
+    hits: Arc<AtomicUsize>,
+    arrived: mpsc::UnboundedSender<()>,
+}
+
+async fn slow_first(State(s): State<SlowFirst>, Path(token): Path<String>) -> String {
+    let n = s.hits.fetch_add(1, Ordering::SeqCst);
+    let _ = s.arrived.send(());
+    if n == 0 {
+        tokio::time::sleep(FIRST_RESPONSE_DELAY).await;
+    }
+    let body = s.body.lock().unwrap().clone().unwrap_or_default();
+    assert!(body.starts_with(&token), "asked for token {token}");
+    body
+}
+
+fn free_port() -> u16 {
+    common_validation::closed_port()
+}
+
+#[tokio::test]
+async fn restart_while_a_challenge_is_processing_still_validates_it() {
+    let db = TestDb::create().await;
+    let dns_server = DnsServer::start().await;
+    dns_server.add_a("restart.example.test", "127.0.0.1".parse().unwrap());
+    let (arrived_tx, mut arrived) = mpsc::unbounded_channel();
+    let responder = SlowFirst {
+        body: Arc::default(),
+        hits: Arc::default(),
+        arrived: arrived_tx,
+    };
+    let router = Router::new()
+        .route(
+            "/.well-known/acme-challenge/{token}",
+            axum::routing::get(slow_first),
+        )
+        .with_state(responder.clone());
+    let http_addr = common_validation::servers::spawn_http(router).await;
+
+    let port = free_port();
+    let mut first = Bridge::start(&db, port, http_addr.port(), dns_server.addr, "first").await;
+    let app = TestApp::attach(format!("http://127.0.0.1:{port}"), db).await;
+    let mut c = Client::new(&app);
+    assert_eq!(c.register(None).await.status, 201);
+    let (order_url, order) = c.order(&[dns("restart.example.test")]).await;
+    let (authz_url, authz) = c.first_authz(&order).await;
+    let ch = challenge(&authz, "http-01").clone();
+    let chall_url = ch["url"].as_str().unwrap().to_string();
+    let chall_id = chall_url.rsplit('/').next().unwrap().to_string();
+    *responder.body.lock().unwrap() = Some(c.key_authorization(ch["token"].as_str().unwrap()));
+    let r = c.post(&chall_url, Some(&json!({}))).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["status"], "processing");
+
+    // The first process's worker is now inside the validation, holding the job's lease.
+    tokio::time::timeout(Duration::from_secs(10), arrived.recv())
+        .await
+        .expect("the first bridge never asked for the challenge");
+    assert_eq!(c.fetch(&chall_url).await["status"], "processing");
+    let mut conn = app.db.connect().await;
+    let leased: Option<String> = sqlx::query_scalar(
+        "SELECT leased_by FROM jobs WHERE kind = 'validate' AND subject_id = $1",
+    )
+    .bind(&chall_id)
+    .fetch_one(&mut conn)
+    .await
+    .expect("a validate job row exists");
+    assert!(leased.is_some(), "the job is leased by the first bridge");
+    assert_eq!(responder.hits.load(Ordering::SeqCst), 1);
+
+    first.kill();
+    let status: String = sqlx::query_scalar("SELECT status FROM challenges WHERE id = $1")
+        .bind(&chall_id)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        status, "processing",
+        "killed before the validation finished"
+    );
+    assert_eq!(app.store.pending_jobs("validate").await.unwrap(), 1);
+
+    // A new process on the same database (same URL, so the account's kid still matches).
+    let _second = Bridge::start(&app.db, port, http_addr.port(), dns_server.addr, "second").await;
+    let authz = c.settle(&authz_url).await;
+    assert_eq!(authz["status"], "valid", "{authz}");
+    let ch = c.fetch(&chall_url).await;
+    assert_eq!(ch["status"], "valid", "{ch}");
+    assert_eq!(ch["validationRecord"][0]["addressUsed"], "127.0.0.1");
+    assert_eq!(c.settle(&order_url).await["status"], "ready");
+    assert_eq!(app.store.pending_jobs("validate").await.unwrap(), 0);
+    assert_eq!(
+        responder.hits.load(Ordering::SeqCst),
+        2,
+        "validated again by the second process, exactly once"
+    );
+}
