@@ -54,7 +54,13 @@ impl FromRequest<AppState> for SignedRequest {
             ))
             .with_status(415));
         }
-        let url = state.ctx.urls.for_path(req.uri().path());
+        // Path and query: a URL with a query (the orders list's `next`) is signed as given (§6.4).
+        let target = req
+            .uri()
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .unwrap_or_else(|| req.uri().path());
+        let url = state.ctx.urls.for_path(target);
         let limit = state.ctx.config.server.max_body_bytes;
         let body = axum::body::to_bytes(req.into_body(), limit)
             .await

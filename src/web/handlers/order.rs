@@ -6,7 +6,7 @@ use crate::web::handlers::json_at;
 use crate::web::jws::SignedRequest;
 use crate::web::state::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -65,20 +65,14 @@ pub struct Cursor {
 }
 
 /// `POST /acme/acct/{id}/orders` (POST-as-GET), paginated with `Link: rel="next"`.
-///
-/// The `next` URL carries the cursor in its query, and a client signs that URL as given (RFC 8555
-/// §6.4), so the JWS `url` is compared with the path *and* query here; the shared extractor only
-/// knows the path, which made every `next` link fail with `unauthorized`.
+/// The `next` URL carries the cursor in its query; clients sign it as given (RFC 8555 §6.4), and
+/// the extractor compares the JWS `url` with path and query.
 pub async fn list_orders(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<Cursor>,
-    uri: Uri,
-    mut req: SignedRequest,
+    req: SignedRequest,
 ) -> Result<Response> {
-    if let Some(pq) = uri.path_and_query() {
-        req.url = state.ctx.urls.for_path(pq.as_str());
-    }
     let account = req.post_as_get(&state).await?;
     if account.id != id {
         return Err(Error::unauthorized(
