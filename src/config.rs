@@ -491,6 +491,26 @@ mod tests {
     }
 
     #[test]
+    fn the_example_configuration_is_valid() {
+        // Secrets point at files that exist only in production; give them inline here.
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/example.toml"))
+                .unwrap()
+                .replace(
+                    "url_file = \"/run/secrets/bridge-database-url\"",
+                    "url = \"postgres://h/d\"",
+                )
+                .replace(
+                    "password_file = \"/run/secrets/scm-password\"",
+                    "password = \"p\"",
+                );
+        let c = Config::from_table(text.parse().unwrap()).unwrap();
+        assert_eq!(c.profiles["ov"].scm_cert_type, 423);
+        assert_eq!(c.scm.unwrap().org_id, Some(12345));
+        assert_eq!(c.issuance.lease_secs, 300);
+    }
+
+    #[test]
     fn secret_files_are_read() {
         let dir = std::env::temp_dir().join(format!("bridge-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
