@@ -103,20 +103,12 @@ pub async fn serve_plain(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let housekeeping = tokio::spawn(housekeeping(state.clone()));
-    let admin = start_admin(&state).await?;
-    let worker = start_worker(&state)?;
-    let store = state.ctx.store.clone();
+    let background = Background::start(&state).await?;
     let app = crate::web::router(state);
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
-    housekeeping.abort();
-    if let Some(a) = admin {
-        a.abort();
-    }
-    worker.shutdown().await;
-    store.close().await;
+    background.stop().await;
     result.context("HTTP server")
 }
 
@@ -137,10 +129,7 @@ async fn serve_tls(
                 key.display()
             )
         })?;
-    let housekeeping = tokio::spawn(housekeeping(state.clone()));
-    let admin = start_admin(&state).await?;
-    let worker = start_worker(&state)?;
-    let store = state.ctx.store.clone();
+    let background = Background::start(&state).await?;
     let app = crate::web::router(state);
     let handle = axum_server::Handle::new();
     let h = handle.clone();
@@ -153,13 +142,37 @@ async fn serve_tls(
         .handle(handle)
         .serve(app.into_make_service())
         .await;
-    housekeeping.abort();
-    if let Some(a) = admin {
-        a.abort();
-    }
-    worker.shutdown().await;
-    store.close().await;
+    background.stop().await;
     result.context("HTTPS server")
+}
+
+/// Everything a replica runs beside its HTTP listener, started and stopped together.
+struct Background {
+    housekeeping: tokio::task::JoinHandle<()>,
+    admin: Option<tokio::task::JoinHandle<()>>,
+    worker: crate::issuance::WorkerHandle,
+    store: Store,
+}
+
+impl Background {
+    async fn start(state: &AppState) -> anyhow::Result<Self> {
+        Ok(Self {
+            housekeeping: tokio::spawn(housekeeping(state.clone())),
+            admin: start_admin(state).await?,
+            worker: start_worker(state)?,
+            store: state.ctx.store.clone(),
+        })
+    }
+
+    /// After the HTTP server stopped: stop the worker (releasing its leases), then the pool.
+    async fn stop(self) {
+        self.housekeeping.abort();
+        if let Some(a) = self.admin {
+            a.abort();
+        }
+        self.worker.shutdown().await;
+        self.store.close().await;
+    }
 }
 
 /// Serves `/metrics` on `server.metrics_listen` when configured.

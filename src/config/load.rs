@@ -1,0 +1,125 @@
+//! How the configuration is assembled: environment overrides, `*_file` secrets, and error messages
+//! that name the offending key.
+
+use super::{ConfigError, ENV_PREFIX};
+use std::path::{Path, PathBuf};
+
+/// Turns a toml deserialisation error into one line naming the key, e.g.
+/// "unknown field `lisen` in [server], expected one of ...".
+pub(super) fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => {
+            // Find the table header and the line the span points at, so the key is named.
+            let before = &text[..span.start.min(text.len())];
+            let section = before
+                .lines()
+                .rev()
+                .find(|l| l.trim_start().starts_with('['))
+                .map(|l| l.trim().to_string());
+            let line = text[span.start.min(text.len())..]
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim();
+            let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+            let full_line = text[line_start..].lines().next().unwrap_or(line).trim();
+            match section {
+                Some(s) => format!("{message} (in {s}, at `{full_line}`)"),
+                None => format!("{message} (at `{full_line}`)"),
+            }
+        }
+        None => message,
+    }
+}
+
+pub(super) fn apply_env(root: &mut toml::Table, var: &str, value: &str) -> Result<(), ConfigError> {
+    let path: Vec<String> = var[ENV_PREFIX.len()..]
+        .split("__")
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    if path.iter().any(|p| p.is_empty()) {
+        return Err(ConfigError::Env {
+            var: var.into(),
+            message: "empty key segment".into(),
+        });
+    }
+    let parsed = parse_env_value(value);
+    let mut table = root;
+    for seg in &path[..path.len() - 1] {
+        let entry = table
+            .entry(seg.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        table = match entry {
+            toml::Value::Table(t) => t,
+            _ => {
+                return Err(ConfigError::Env {
+                    var: var.into(),
+                    message: format!("`{seg}` is not a section"),
+                })
+            }
+        };
+    }
+    table.insert(path[path.len() - 1].clone(), parsed);
+    Ok(())
+}
+
+/// `true` → bool, `42` → integer, `["a","b"]` → array, anything else → the string itself.
+fn parse_env_value(value: &str) -> toml::Value {
+    let doc = format!("v = {value}");
+    match doc.parse::<toml::Table>() {
+        Ok(mut t) => match t.remove("v") {
+            Some(
+                v @ (toml::Value::Boolean(_)
+                | toml::Value::Integer(_)
+                | toml::Value::Float(_)
+                | toml::Value::Array(_)),
+            ) => v,
+            _ => toml::Value::String(value.to_string()),
+        },
+        Err(_) => toml::Value::String(value.to_string()),
+    }
+}
+
+pub(super) fn resolve_secret_files(
+    table: &mut toml::Table,
+    prefix: &str,
+) -> Result<(), ConfigError> {
+    let keys: Vec<String> = table.keys().cloned().collect();
+    for key in keys {
+        let full = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        if let Some(toml::Value::Table(inner)) = table.get_mut(&key) {
+            resolve_secret_files(inner, &full)?;
+            continue;
+        }
+        let Some(base) = key.strip_suffix("_file") else {
+            continue;
+        };
+        let Some(toml::Value::String(path)) = table.remove(&key) else {
+            return Err(ConfigError::Invalid(format!(
+                "`{full}` must be a file path"
+            )));
+        };
+        if table.contains_key(base) {
+            return Err(ConfigError::Invalid(format!(
+                "give either `{base}` or `{key}` in [{prefix}], not both"
+            )));
+        }
+        let secret = crate::secret::read_secret_file(Path::new(&path)).map_err(|source| {
+            ConfigError::SecretFile {
+                key: full.clone(),
+                path: PathBuf::from(&path),
+                source,
+            }
+        })?;
+        table.insert(
+            base.to_string(),
+            toml::Value::String(secret.expose().to_string()),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! Configuration loading: defaults, environment, secrets, and errors that name the key.
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn defaults_need_no_file() {
+    let c = Config::load_with_env(None, env(&[])).unwrap();
+    assert!(c.acme.eab_required);
+    assert_eq!(c.server.base_url().as_str(), "http://127.0.0.1:14000/");
+}
+
+#[test]
+fn environment_overrides_nested_keys_with_types() {
+    let c = Config::load_with_env(
+        None,
+        env(&[
+            ("BRIDGE_ACME__EAB_REQUIRED", "false"),
+            ("BRIDGE_SERVER__LISTEN", "0.0.0.0:8443"),
+            ("BRIDGE_DATABASE__URL", "postgres://x@y/z"),
+        ]),
+    )
+    .unwrap();
+    assert!(!c.acme.eab_required);
+    assert_eq!(c.server.listen.port(), 8443);
+    assert_eq!(c.database.url.unwrap().expose(), "postgres://x@y/z");
+}
+
+#[test]
+fn unknown_key_is_named() {
+    let mut t = toml::Table::new();
+    let mut server = toml::Table::new();
+    server.insert("lisen".into(), toml::Value::String("x".into()));
+    t.insert("server".into(), toml::Value::Table(server));
+    let err = Config::from_table(t).unwrap_err().to_string();
+    assert!(err.contains("lisen"), "{err}");
+}
+
+#[test]
+fn invalid_value_is_named() {
+    let err = Config::load_with_env(None, env(&[("BRIDGE_SERVER__LISTEN", "not-an-address")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("listen"), "{err}");
+}
+
+#[test]
+fn the_example_configuration_is_valid() {
+    // Secrets point at files that exist only in production; give them inline here.
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/example.toml"))
+        .unwrap()
+        .replace(
+            "url_file = \"/run/secrets/bridge-database-url\"",
+            "url = \"postgres://h/d\"",
+        )
+        .replace(
+            "password_file = \"/run/secrets/scm-password\"",
+            "password = \"p\"",
+        );
+    let c = Config::from_table(text.parse().unwrap()).unwrap();
+    assert_eq!(c.profiles["ov"].scm_cert_type, 423);
+    assert_eq!(c.scm.unwrap().org_id, Some(12345));
+    assert_eq!(c.issuance.lease_secs, 300);
+}
+
+#[test]
+fn secret_files_are_read() {
+    let dir = std::env::temp_dir().join(format!("bridge-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("db");
+    std::fs::write(&f, "postgres://secret@h/d\n").unwrap();
+    let c = Config::load_with_env(
+        None,
+        env(&[("BRIDGE_DATABASE__URL_FILE", f.to_str().unwrap())]),
+    )
+    .unwrap();
+    assert_eq!(c.database.url.unwrap().expose(), "postgres://secret@h/d");
+}
