@@ -103,7 +103,14 @@ impl Pki {
                 Err(_) => Ok(SanType::DnsName(n.as_str().try_into()?)),
             })
             .collect::<Result<_, rcgen::Error>>()?;
-        p.is_ca = IsCa::ExplicitNoCa;
+        // rcgen's ExplicitNoCa writes the DEFAULT `cA FALSE` into basicConstraints, which DER
+        // forbids (strict parsers such as certbot's reject the certificate); write the empty,
+        // critical SEQUENCE real CAs issue instead.
+        p.is_ca = IsCa::NoCa;
+        let mut basic_constraints =
+            rcgen::CustomExtension::from_oid_content(&[2, 5, 29, 19], vec![0x30, 0x00]);
+        basic_constraints.set_criticality(true);
+        p.custom_extensions.push(basic_constraints);
         p.key_usages = vec![
             KeyUsagePurpose::DigitalSignature,
             KeyUsagePurpose::KeyEncipherment,

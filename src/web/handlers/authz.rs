@@ -16,11 +16,20 @@ pub async fn authorization(
 ) -> Result<Response> {
     let r = req.for_account(&state).await?;
     let resource = authz::update_authz(&state.ctx, &r.account, &id, &r.payload).await?;
-    Ok(json_at(
-        StatusCode::OK,
-        &state.ctx.urls.authz(&id),
-        &resource,
-    ))
+    let validating = resource.status == "pending"
+        && resource.challenges.iter().any(|c| c.status == "processing");
+    let mut resp = json_at(StatusCode::OK, &state.ctx.urls.authz(&id), &resource);
+    if validating {
+        retry_soon(&mut resp);
+    }
+    Ok(resp)
+}
+
+/// Validation usually takes milliseconds: tell clients to look again in a second rather than
+/// their default (lego waits 5 s).
+fn retry_soon(resp: &mut Response) {
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
 }
 
 /// `POST /acme/chall/{id}`: fetch, or `{}` to request validation. Carries `Link: <authz>;rel="up"`.
@@ -32,9 +41,13 @@ pub async fn challenge(
     let r = req.for_account(&state).await?;
     let (resource, up) =
         authz::respond_to_challenge(&state.ctx, &r.account, &id, &r.payload).await?;
+    let processing = resource.status == "processing";
     let mut resp = axum::Json(resource).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("<{up}>;rel=\"up\"")) {
         resp.headers_mut().append(header::LINK, v);
+    }
+    if processing {
+        retry_soon(&mut resp);
     }
     Ok(resp)
 }
