@@ -241,7 +241,7 @@ async fn certbot_revokes_with_account_key() {
         ],
     )
     .await;
-    assert_eq!(stack.scm_status(&serial).await, "Revoked");
+    stack.wait_scm_status(&serial, "Revoked").await;
     assert_second_revoke_fails(&stack, &cert).await;
 }
 
@@ -264,6 +264,6 @@ async fn certbot_revokes_with_certificate_key() {
         ],
     )
     .await;
-    assert_eq!(stack.scm_status(&serial).await, "Revoked");
+    stack.wait_scm_status(&serial, "Revoked").await;
     assert_second_revoke_fails(&stack, &cert).await;
 }

@@ -112,5 +112,5 @@ async fn lego_revokes_with_account_key() {
         &["revoke", "--reason", "4", "--keep"],
     )
     .await;
-    assert_eq!(stack.scm_status(&serial).await, "Revoked");
+    stack.wait_scm_status(&serial, "Revoked").await;
 }

@@ -254,6 +254,23 @@ impl Stack {
         details["status"].as_str().expect("status").to_string()
     }
 
+    /// Waits (up to 15 s) until SCM reports `want` for the serial, e.g. "Revoked" after revokeCert,
+    /// in case the bridge forwards revocations to SCM in the background.
+    pub async fn wait_scm_status(&self, serial_hex: &str, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let status = self.scm_status(serial_hex).await;
+            if status == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "SCM status of {serial_hex} is still {status:?}, expected {want:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// The types of the challenges the bridge validated, sorted (one entry per valid challenge).
     pub async fn valid_challenge_types(&self) -> Vec<String> {
         let mut c = self.db.connect().await;

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// A directory for one test, removed on drop unless the test failed (then kept for inspection).
+/// A directory for one test, removed on drop unless the test failed or `E2E_KEEP_TMP=1` is set (then
+/// kept for inspection: logs of every process, certbot's and lego's files).
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {
@@ -25,7 +26,7 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        if std::thread::panicking() {
+        if std::thread::panicking() || std::env::var_os("E2E_KEEP_TMP").is_some_and(|v| v == "1") {
             eprintln!("e2e: kept {} for inspection", self.0.display());
         } else {
             let _ = std::fs::remove_dir_all(&self.0);
