@@ -102,6 +102,11 @@ async fn certbot_http01_issues_two_names_then_force_renews() {
     let first = check_lineage(&stack, "ab", &names).await;
     assert_eq!(stack.enrollments().await, 1, "one SCM enrollment per order");
     assert_eq!(stack.valid_challenge_types().await, ["http-01", "http-01"]);
+    assert_eq!(
+        stack.account_key_types().await,
+        ["RSA"],
+        "certbot's account key"
+    );
 
     let port = stack.http01_port.to_string();
     run_ok(

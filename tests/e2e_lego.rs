@@ -7,6 +7,7 @@ mod common_e2e;
 
 use common_e2e::{certs, tools, Stack};
 use std::time::Duration;
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// Longest a single lego run may take.
 const LEGO_LIMIT: Duration = Duration::from_secs(90);
@@ -18,9 +19,21 @@ enum Challenge {
     TlsAlpn01,
 }
 
-/// `lego <global flags> <command args>` with its data in the test's temp dir.
+/// `lego <global flags> <command args>` with its data in the test's temp dir (ECDSA P-256 keys).
 async fn lego(stack: &Stack, domains: &[&str], challenge: Challenge, command: &[&str]) -> String {
+    lego_with(stack, domains, challenge, &[], command).await
+}
+
+/// As [`lego`], with extra global flags.
+async fn lego_with(
+    stack: &Stack,
+    domains: &[&str],
+    challenge: Challenge,
+    flags: &[&str],
+    command: &[&str],
+) -> String {
     let mut c = tools::lego();
+    c.args(flags);
     c.arg("--server")
         .arg(stack.directory())
         .args(["--accept-tos", "--email", "ops@example.test"])
@@ -73,6 +86,11 @@ async fn lego_http01_run_then_renew() {
     let first = check_certificate(&stack, names[0], &names).await;
     assert_eq!(stack.enrollments().await, 1);
     assert_eq!(stack.valid_challenge_types().await, ["http-01", "http-01"]);
+    assert_eq!(
+        stack.account_key_types().await,
+        ["EC"],
+        "lego's default ec256 key"
+    );
 
     // A 90-day certificate always has fewer than 9999 days left, so this renews now.
     let renew = ["renew", "--days", "9999", "--no-random-sleep"];
@@ -87,12 +105,21 @@ async fn lego_http01_run_then_renew() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lego_tls_alpn01_run() {
+async fn lego_tls_alpn01_run_with_rsa_keys() {
     let stack = Stack::start().await;
     let names = ["t.example.test"];
-    lego(&stack, &names, Challenge::TlsAlpn01, &["run"]).await;
-    check_certificate(&stack, names[0], &names).await;
+    // RSA for both the account key (RS256 JWS) and the certificate key (RSA CSR).
+    let rsa = ["--key-type", "rsa2048"];
+    lego_with(&stack, &names, Challenge::TlsAlpn01, &rsa, &["run"]).await;
+    let leaf = check_certificate(&stack, names[0], &names).await;
+    let (_, cert) = X509Certificate::from_der(&leaf).unwrap();
+    assert_eq!(
+        cert.public_key().algorithm.algorithm,
+        x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION,
+        "the leaf carries lego's RSA key"
+    );
     assert_eq!(stack.enrollments().await, 1);
+    assert_eq!(stack.account_key_types().await, ["RSA"]);
     assert_eq!(stack.valid_challenge_types().await, ["tls-alpn-01"]);
 }
 

@@ -271,6 +271,15 @@ impl Stack {
         }
     }
 
+    /// `kty` of every account's key, sorted.
+    pub async fn account_key_types(&self) -> Vec<String> {
+        let mut c = self.db.connect().await;
+        sqlx::query_scalar("SELECT jwk->>'kty' FROM accounts ORDER BY 1")
+            .fetch_all(&mut c)
+            .await
+            .expect("query accounts")
+    }
+
     /// The types of the challenges the bridge validated, sorted (one entry per valid challenge).
     pub async fn valid_challenge_types(&self) -> Vec<String> {
         let mut c = self.db.connect().await;
