@@ -21,12 +21,24 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_acme-sectigo-bridge");
 /// How long a server may take to start answering.
 const START_LIMIT: Duration = Duration::from_secs(30);
 
-/// Free loopback TCP ports (bound together, then released, so they are distinct).
+/// Distinct loopback ports free for TCP and UDP, drawn from 20000–32767: below Linux's ephemeral
+/// range (32768+), so an outgoing connection or a port-0 bind elsewhere cannot take one between now
+/// and the moment a child process binds it.
 pub fn free_ports<const N: usize>() -> [u16; N] {
-    let listeners: Vec<_> = (0..N)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0"))
-        .collect();
-    std::array::from_fn(|i| listeners[i].local_addr().unwrap().port())
+    use rand::Rng;
+    let mut ports = [0u16; N];
+    let mut rng = rand::thread_rng();
+    for i in 0..N {
+        ports[i] = (0..1000)
+            .map(|_| rng.gen_range(20000..32768))
+            .find(|p| {
+                !ports[..i].contains(p)
+                    && std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok()
+                    && std::net::UdpSocket::bind(("127.0.0.1", *p)).is_ok()
+            })
+            .expect("a free loopback port");
+    }
+    ports
 }
 
 /// A command for the bridge binary with no `BRIDGE_*` variable inherited from the test's environment.
