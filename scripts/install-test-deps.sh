@@ -24,6 +24,10 @@ need_apt_pkg libssl-dev
 need_apt openssl openssl
 need_apt python3 python3
 need_apt pip3 python3-pip
+# End-to-end tests (tests/e2e_*.rs): lego as an ACME client; pebble for pebble-challtestsrv, the DNS
+# server the bridge resolves names through (certbot's dns-01 hooks publish TXT records in it).
+need_apt lego lego
+need_apt pebble-challtestsrv pebble
 # A PostgreSQL server is only needed when none runs and DATABASE_URL is unset; scripts/test.sh decides.
 if [ "${NEED_POSTGRES_SERVER:-0}" = 1 ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
@@ -43,6 +47,8 @@ pip_need() { # pip_need IMPORT_NAME PACKAGE
 }
 # Sectigo's REST API as a third party wrapped it (the sandbox must serve it unchanged).
 pip_need cert_manager cert-manager
+# certbot as an ACME client (run by the end-to-end tests as `python3 -c …certbot.main…`).
+pip_need certbot.main certbot
 if [ ${#pip_missing[@]} -gt 0 ]; then
   echo "install-test-deps: pip installing ${pip_missing[*]}"
   python3 -m pip install -q "${pip_missing[@]}" 2>/dev/null \
