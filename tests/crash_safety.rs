@@ -32,7 +32,8 @@ struct Setup {
 }
 
 impl Setup {
-    async fn start() -> (Self, TestApp) {
+    /// Returns the client's view first, so the processes are dropped (killed) before the database.
+    async fn start() -> (TestApp, Self) {
         let db = TestDb::create().await;
         let sandbox = SandboxProcess::start(&db.name).await;
         let responder = Responder::start().await;
@@ -50,7 +51,7 @@ impl Setup {
             bridge: Some(bridge),
             dead: Vec::new(),
         };
-        (procs, app)
+        (app, procs)
     }
 
     /// SIGKILLs the running bridge.
@@ -80,7 +81,7 @@ async fn leased_by(db: &TestDb, order_id: &str) -> Option<Option<String>> {
 
 #[tokio::test]
 async fn killed_after_enroll_was_sent_but_before_its_answer_was_stored() {
-    let (mut t, app) = Setup::start().await;
+    let (app, mut t) = Setup::start().await;
     let s = Session::register(&app).await;
     let ips = ["127.0.0.1"];
     let (order_url, order) = s.ready_order(&t.responder, &ips).await;
@@ -129,7 +130,7 @@ async fn killed_after_enroll_was_sent_but_before_its_answer_was_stored() {
 
 #[tokio::test]
 async fn killed_while_collect_is_pending() {
-    let (mut t, app) = Setup::start().await;
+    let (app, mut t) = Setup::start().await;
     t.sandbox
         .behavior(json!({"org_id": 1001, "issuance": "never"}))
         .await;
@@ -175,7 +176,7 @@ async fn killed_while_collect_is_pending() {
 
 #[tokio::test]
 async fn approval_survives_a_restart_and_a_decline_invalidates_the_order() {
-    let (mut t, app) = Setup::start().await;
+    let (app, mut t) = Setup::start().await;
     t.sandbox
         .behavior(json!({"org_id": 1001, "requires_approval": true, "issuance": "immediate"}))
         .await;

@@ -77,6 +77,16 @@ impl ChildGuard {
         }
     }
 
+    /// Sends `signal` (a name `kill -s` knows, e.g. `STOP`, `CONT`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .args(["-s", signal, &self.child.id().to_string()])
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -s {signal} {}", self.name);
+    }
+
     /// SIGKILL: no graceful shutdown, no lease released.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
