@@ -232,6 +232,7 @@ async fn approval_survives_a_restart_and_a_decline_invalidates_the_order() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let detail = declined["error"]["detail"].as_str().unwrap_or_default();
+    eprintln!("declined order error: {detail}");
     assert!(
         detail.contains("Declined") && detail.contains(&declined_ssl.to_string()),
         "SCM's verdict and the sslId are in the error: {declined}"

@@ -229,9 +229,12 @@ async fn collect(
                 if e.collect_attempts % 3 == 2 {
                     let d = scm.details(ssl_id).await.map_err(|e| e.to_string())?;
                     if d.status.is_failed() {
+                        // SCM's verdict as it states it: the request's status, and what collect
+                        // answered (SCM's code and description).
                         let err = Error::internal_visible(format!(
-                            "SCM did not issue the certificate: its request is {:?} in SCM (sslId {ssl_id})",
-                            d.status
+                            "SCM did not issue the certificate: SCM reports its request (sslId \
+                             {ssl_id}) as {}; collect answered: {err}",
+                            d.status.as_str()
                         ));
                         return fail(w, job, e, err).await;
                     }
