@@ -39,20 +39,6 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
 
 /// Starts this replica's background worker: validations, enrollments, collects, revocations.
 pub fn start_worker(state: &AppState) -> anyhow::Result<crate::issuance::WorkerHandle> {
-    let cfg = &state.ctx.config;
-    let longest_call = cfg
-        .scm
-        .as_ref()
-        .map_or(0, |s| s.timeout_secs)
-        .max(cfg.validation.timeout_secs) as i64;
-    if cfg.issuance.lease_secs < longest_call + 30 {
-        tracing::warn!(
-            lease_secs = cfg.issuance.lease_secs,
-            longest_call_secs = longest_call,
-            "issuance.lease_secs is shorter than the longest SCM or validation call plus 30 s: a \
-             call outliving its lease may be taken over by another replica; raise lease_secs"
-        );
-    }
     let validator = crate::validation::Validator::new(&state.ctx.config.validation)
         .context("setting up challenge validation")?;
     let worker = crate::issuance::Worker {

@@ -12,95 +12,39 @@ use common::acme::{challenge, dns};
 use common::app::TestApp;
 use common::client::Client;
 use common::db::TestDb;
+use common::process::{free_port, Bridge};
 use common_validation::dns::DnsServer;
 use serde_json::json;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// How long the first http-01 request is held: far longer than the test needs to kill the process.
 const FIRST_RESPONSE_DELAY: Duration = Duration::from_secs(3);
 
-/// A bridge child process; killed (and its log shown if the test failed) when dropped.
-struct Bridge {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Bridge {
-    /// Starts `acme-sectigo-bridge serve` on `port` and waits until `/readyz` answers 200.
-    async fn start(db: &TestDb, port: u16, http_port: u16, dns: SocketAddr, name: &str) -> Self {
-        let log = std::env::temp_dir().join(format!("{}-{name}.log", db.name));
-        let out = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_acme-sectigo-bridge"));
-        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("BRIDGE_")) {
-            cmd.env_remove(k);
-        }
-        let base = format!("http://127.0.0.1:{port}");
-        cmd.arg("serve")
-            .env("BRIDGE_DATABASE__URL", &db.url)
-            .env("BRIDGE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
-            .env("BRIDGE_SERVER__EXTERNAL_URL", &base)
-            .env("BRIDGE_ACME__EAB_REQUIRED", "false")
-            .env("BRIDGE_VALIDATION__HTTP_PORT", http_port.to_string())
-            .env("BRIDGE_VALIDATION__ALLOWED_NETWORKS", r#"["127.0.0.0/8"]"#)
-            .env("BRIDGE_VALIDATION__DNS_RESOLVERS", format!(r#"["{dns}"]"#))
-            .env("BRIDGE_VALIDATION__TIMEOUT_SECS", "10")
-            .env("BRIDGE_ISSUANCE__LEASE_SECS", "3")
-            .env("BRIDGE_ISSUANCE__POLL_INTERVAL_MS", "100")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out);
-        let mut bridge = Bridge {
-            child: cmd.spawn().expect("start the bridge binary"),
-            log,
-        };
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = bridge.child.try_wait().unwrap() {
-                panic!("bridge exited with {status}:\n{}", bridge.log_text());
-            }
-            if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
-                if r.status() == 200 {
-                    return bridge;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "bridge not ready:\n{}",
-                bridge.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGKILL: no graceful shutdown, no lease released.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        self.kill();
-        if std::thread::panicking() {
-            eprintln!(
-                "--- bridge log {} ---\n{}",
-                self.log.display(),
-                self.log_text()
-            );
-        }
-        let _ = std::fs::remove_file(&self.log);
-    }
+/// Starts `acme-sectigo-bridge serve` on `port` (external URL the same) and waits for `/readyz`.
+async fn start_bridge(
+    db: &TestDb,
+    port: u16,
+    http_port: u16,
+    dns: SocketAddr,
+    name: &str,
+) -> Bridge {
+    let base = format!("http://127.0.0.1:{port}");
+    let env = [
+        ("BRIDGE_VALIDATION__HTTP_PORT", http_port.to_string()),
+        (
+            "BRIDGE_VALIDATION__ALLOWED_NETWORKS",
+            r#"["127.0.0.0/8"]"#.to_string(),
+        ),
+        ("BRIDGE_VALIDATION__DNS_RESOLVERS", format!(r#"["{dns}"]"#)),
+        ("BRIDGE_VALIDATION__TIMEOUT_SECS", "10".to_string()),
+        ("BRIDGE_ISSUANCE__LEASE_SECS", "3".to_string()),
+        ("BRIDGE_ISSUANCE__POLL_INTERVAL_MS", "100".to_string()),
+    ];
+    Bridge::start(db, name, port, &base, &env).await
 }
 
 /// An http-01 responder whose first request is announced on a channel and then held for
@@ -123,10 +67,6 @@ async fn slow_first(State(s): State<SlowFirst>, Path(token): Path<String>) -> St
     body
 }
 
-fn free_port() -> u16 {
-    common_validation::closed_port()
-}
-
 #[tokio::test]
 async fn restart_while_a_challenge_is_processing_still_validates_it() {
     let db = TestDb::create().await;
@@ -147,7 +87,7 @@ async fn restart_while_a_challenge_is_processing_still_validates_it() {
     let http_addr = common_validation::servers::spawn_http(router).await;
 
     let port = free_port();
-    let mut first = Bridge::start(&db, port, http_addr.port(), dns_server.addr, "first").await;
+    let mut first = start_bridge(&db, port, http_addr.port(), dns_server.addr, "first").await;
     let app = TestApp::attach(format!("http://127.0.0.1:{port}"), db).await;
     let mut c = Client::new(&app);
     assert_eq!(c.register(None).await.status, 201);
@@ -190,7 +130,7 @@ async fn restart_while_a_challenge_is_processing_still_validates_it() {
     assert_eq!(app.store.pending_jobs("validate").await.unwrap(), 1);
 
     // A new process on the same database (same URL, so the account's kid still matches).
-    let _second = Bridge::start(&app.db, port, http_addr.port(), dns_server.addr, "second").await;
+    let _second = start_bridge(&app.db, port, http_addr.port(), dns_server.addr, "second").await;
     let authz = c.settle(&authz_url).await;
     assert_eq!(authz["status"], "valid", "{authz}");
     let ch = c.fetch(&chall_url).await;

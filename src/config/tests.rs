@@ -66,7 +66,7 @@ fn the_example_configuration_is_valid() {
     let c = Config::from_table(text.parse().unwrap()).unwrap();
     assert_eq!(c.profiles["ov"].scm_cert_type, 423);
     assert_eq!(c.scm.unwrap().org_id, Some(12345));
-    assert_eq!(c.issuance.lease_secs, 300);
+    assert_eq!(c.issuance.lease_secs, 60);
 }
 
 #[test]

@@ -8,9 +8,9 @@ use serde::Deserialize;
 pub struct IssuanceConfig {
     /// Concurrent jobs per replica.
     pub workers: usize,
-    /// Seconds a claimed job stays leased; a replica that dies mid-job loses it after this long
-    /// and another replica takes over. Must exceed the longest validation or SCM call
-    /// (`scm.timeout_secs`), or a slow call could be repeated by another replica; start-up warns.
+    /// Seconds a claimed job stays leased; a replica that dies (or stalls) mid-job loses it after
+    /// this long and another replica takes over. A live replica renews the lease every third of it
+    /// while the job runs, so slow SCM calls do not need a longer lease.
     pub lease_secs: i64,
     /// Milliseconds between checks for due jobs when no notification arrives (scheduled retries,
     /// expired leases).
@@ -33,7 +33,7 @@ impl Default for IssuanceConfig {
     fn default() -> Self {
         Self {
             workers: 8,
-            lease_secs: 300,
+            lease_secs: 60,
             poll_interval_ms: 1000,
             finalize_wait_secs: 10,
             collect_initial_secs: 2,

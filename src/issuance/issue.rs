@@ -7,13 +7,15 @@ use super::worker::{Outcome, Worker};
 use crate::acme::{Error, ProblemType};
 use crate::scm::{CollectFormat, EnrollRequest, ErrorClass, ListFilter, ScmClient, ScmError};
 use crate::store::{Certificate, Enrollment, Job};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use x509_parser::prelude::{FromDer, X509CertificationRequest};
 
 enum EnrollStep {
     Enrolled(i64),
     Failed(Error),
     Later(String),
+    /// Not before this time: an earlier enroll may still be under way in SCM.
+    NotBefore(DateTime<Utc>, String),
 }
 
 pub(super) async fn run(w: &Worker, job: &Job) -> Outcome {
@@ -56,6 +58,7 @@ async fn step(w: &Worker, job: &Job) -> Result<Outcome, String> {
             EnrollStep::Enrolled(id) => id,
             EnrollStep::Failed(err) => return fail(w, job, &e, err).await,
             EnrollStep::Later(why) => return Ok(Outcome::Retry(why)),
+            EnrollStep::NotBefore(at, why) => return Ok(Outcome::RetryAt(at, why)),
         },
     };
     collect(w, scm, job, &e, ssl_id, &order.account_id).await
@@ -73,7 +76,7 @@ async fn fail(w: &Worker, job: &Job, e: &Enrollment, err: Error) -> Result<Outco
 
 async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<EnrollStep, String> {
     let store = &w.ctx.store;
-    if e.enroll_started_at.is_some() {
+    if let Some(started) = e.enroll_started_at {
         // An earlier attempt's outcome is unknown: adopt what it created before enrolling again.
         match find_by_marker(scm, e).await {
             Ok(Some(id)) => {
@@ -85,6 +88,19 @@ async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<Enro
                 return Ok(EnrollStep::Enrolled(id));
             }
             Ok(None) => {
+                // Not there (yet): the earlier call may still be under way — its replica died or
+                // lost its lease while SCM was working on it — and may still create the
+                // certificate. Only once it can no longer land does "not found" mean "never made".
+                let settled = started + enroll_settle_time(w);
+                if w.ctx.now() < settled {
+                    return Ok(EnrollStep::NotBefore(
+                        settled,
+                        format!(
+                            "an earlier enroll (started {started}) may still be under way in SCM; \
+                             looking for its marker again at {settled} before enrolling again"
+                        ),
+                    ));
+                }
                 tracing::info!(order = %e.order_id, "earlier enroll created nothing; enrolling again")
             }
             Err(err) => {
@@ -98,6 +114,7 @@ async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<Enro
         .mark_enroll_started(&e.order_id, w.ctx.now())
         .await
         .map_err(|e| e.to_string())?;
+    tracing::info!(order = %e.order_id, attempt = e.enroll_attempts + 1, "sending enroll to SCM");
     let req = EnrollRequest {
         org_id: e.org_id,
         csr: csr_pem(&e.csr_der),
@@ -136,6 +153,13 @@ async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<Enro
             }
         }
     }
+}
+
+/// How long after an enroll was sent its certificate may still appear in SCM: the client's timeout
+/// for the call plus a margin for SCM finishing work it had started.
+fn enroll_settle_time(w: &Worker) -> Duration {
+    let timeout = w.ctx.config.scm.as_ref().map_or(120, |s| s.timeout_secs);
+    Duration::seconds(timeout.min(86_400) as i64 + 5)
 }
 
 /// Looks for a certificate request carrying the order's marker in its comments.
@@ -205,9 +229,12 @@ async fn collect(
                 if e.collect_attempts % 3 == 2 {
                     let d = scm.details(ssl_id).await.map_err(|e| e.to_string())?;
                     if d.status.is_failed() {
+                        // SCM's verdict as it states it: the request's status, and what collect
+                        // answered (SCM's code and description).
                         let err = Error::internal_visible(format!(
-                            "SCM did not issue the certificate: its request is {:?} in SCM (sslId {ssl_id})",
-                            d.status
+                            "SCM did not issue the certificate: SCM reports its request (sslId \
+                             {ssl_id}) as {}; collect answered: {err}",
+                            d.status.as_str()
                         ));
                         return fail(w, job, e, err).await;
                     }

@@ -42,6 +42,8 @@ pub enum Outcome {
     Done,
     /// Try again later (an internal fault such as a lost database connection).
     Retry(String),
+    /// Try again at this time, not earlier (e.g. once an earlier SCM call can no longer land).
+    RetryAt(chrono::DateTime<chrono::Utc>, String),
 }
 
 impl Worker {
@@ -124,26 +126,57 @@ impl Worker {
     }
 
     async fn handle(&self, job: Job) {
+        use tracing::Instrument;
         let span =
             tracing::info_span!("job", id = job.id, kind = %job.kind, subject = %job.subject_id);
-        let _enter = span.enter();
-        drop(_enter);
-        let outcome = match job.kind.as_str() {
-            "validate" => super::validate::run(self, &job).await,
-            crate::store::ISSUE_JOB => super::issue::run(self, &job).await,
-            crate::store::REVOKE_JOB => super::revoke::run(self, &job).await,
-            other => {
-                tracing::error!(kind = other, "unknown job kind; dropping it");
-                let _ = self.ctx.store.drop_job(job.id).await;
-                Outcome::Done
+        let work = async {
+            match job.kind.as_str() {
+                "validate" => super::validate::run(self, &job).await,
+                crate::store::ISSUE_JOB => super::issue::run(self, &job).await,
+                crate::store::REVOKE_JOB => super::revoke::run(self, &job).await,
+                other => {
+                    tracing::error!(kind = other, "unknown job kind; dropping it");
+                    let _ = self.ctx.store.drop_job(job.id).await;
+                    Outcome::Done
+                }
             }
         };
-        if let Outcome::Retry(why) = outcome {
-            let delay = retry_delay(job.attempts);
-            tracing::warn!(job = job.id, kind = %job.kind, attempts = job.attempts, error = %why, "job will be retried");
-            let at = self.ctx.now() + delay;
-            if let Err(e) = self.ctx.store.retry_job(job.id, at, &why).await {
-                tracing::warn!(error = %e, "rescheduling a job failed; its lease will expire");
+        let outcome = self.keeping_lease(&job, work.instrument(span)).await;
+        let (at, why) = match outcome {
+            Outcome::Done => return,
+            Outcome::Retry(why) => (self.ctx.now() + retry_delay(job.attempts), why),
+            Outcome::RetryAt(at, why) => (at, why),
+        };
+        tracing::warn!(job = job.id, kind = %job.kind, attempts = job.attempts, error = %why, retry_at = %at, "job will be retried");
+        if let Err(e) = self.ctx.store.retry_job(job.id, at, &why).await {
+            tracing::warn!(error = %e, "rescheduling a job failed; its lease will expire");
+        }
+    }
+
+    /// Runs a job's handler while renewing its lease every third of `issuance.lease_secs`: a
+    /// handler that outlasts the lease (a slow SCM answer) must not let another replica, or this
+    /// one, claim the job again and repeat what is under way. Only a dead replica's lease expires.
+    async fn keeping_lease(
+        &self,
+        job: &Job,
+        work: impl std::future::Future<Output = Outcome>,
+    ) -> Outcome {
+        let lease_secs = self.ctx.config.issuance.lease_secs.max(1);
+        let every = Duration::from_millis((lease_secs as u64 * 1000 / 3).max(100));
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                outcome = &mut work => return outcome,
+                _ = tick.tick() => {
+                    let until = self.ctx.now() + ChronoDuration::seconds(lease_secs);
+                    match self.ctx.store.renew_lease(job.id, &self.id, until).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::debug!(job = job.id, "job no longer leased by this replica"),
+                        Err(e) => tracing::warn!(job = job.id, error = %e, "renewing a job lease failed"),
+                    }
+                }
             }
         }
     }

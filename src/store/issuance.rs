@@ -92,6 +92,26 @@ impl Store {
         Ok(FinalizeOutcome::Started)
     }
 
+    /// Extends the lease of a job `worker` still holds (its handler is still running); `false` when
+    /// the job is gone, rescheduled or leased by someone else.
+    pub async fn renew_lease(
+        &self,
+        job_id: i64,
+        worker: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE jobs SET lease_until = GREATEST(lease_until, $3) \
+             WHERE id = $1 AND leased_by = $2 AND lease_until IS NOT NULL",
+        )
+        .bind(job_id)
+        .bind(worker)
+        .bind(until)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     /// The enrollment of an order.
     pub async fn enrollment(&self, order_id: &str) -> Result<Option<Enrollment>> {
         let row = sqlx::query(&format!(

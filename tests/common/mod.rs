@@ -6,3 +6,5 @@ pub mod app;
 pub mod client;
 pub mod db;
 pub mod flow;
+pub mod process;
+pub mod remote;

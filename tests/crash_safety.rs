@@ -1,0 +1,243 @@
+//! Must-show: issuance survives the bridge being SIGKILLed while an order is `processing`, with
+//! exactly one SCM enrollment per order. The bridge runs as a real child process (configured only by
+//! `BRIDGE_*` variables) and the SCM sandbox as another, so what SCM recorded outlives the bridge. A
+//! new bridge on the same database takes the job over once the dead one's lease expires.
+//!
+//! Also: an order whose SCM org requires approval stays `processing` across a restart until an
+//! administrator decides; approved → `valid`, declined → `invalid` with SCM's verdict in the error.
+
+mod common;
+
+use common::app::TestApp;
+use common::db::TestDb;
+use common::flow::Responder;
+use common::process::{
+    enrollment_row, free_port, issuance_env, order_id, order_status, wait_enrollment, Bridge,
+    SandboxProcess,
+};
+use common::remote::Session;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// A sandbox, an http-01 responder and the first bridge, plus the test's view of the database.
+struct Setup {
+    sandbox: SandboxProcess,
+    responder: Responder,
+    port: u16,
+    base: String,
+    env: Vec<(&'static str, String)>,
+    bridge: Option<Bridge>,
+    /// Killed bridges, kept so their logs are printed if the test fails.
+    dead: Vec<Bridge>,
+}
+
+impl Setup {
+    /// Returns the client's view first, so the processes are dropped (killed) before the database.
+    async fn start() -> (TestApp, Self) {
+        let db = TestDb::create().await;
+        let sandbox = SandboxProcess::start(&db.name).await;
+        let responder = Responder::start().await;
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let env = issuance_env(&sandbox, responder.port);
+        let bridge = Bridge::start(&db, "first", port, &base, &env).await;
+        let app = TestApp::attach(base.clone(), db).await;
+        let procs = Self {
+            sandbox,
+            responder,
+            port,
+            base,
+            env,
+            bridge: Some(bridge),
+            dead: Vec::new(),
+        };
+        (app, procs)
+    }
+
+    /// SIGKILLs the running bridge.
+    fn kill(&mut self) {
+        self.bridge.as_mut().expect("a bridge runs").kill();
+    }
+
+    /// Starts a new bridge process on the same database, port and external URL.
+    async fn restart(&mut self, db: &TestDb, name: &str) {
+        if let Some(mut old) = self.bridge.take() {
+            old.kill();
+            self.dead.push(old);
+        }
+        self.bridge = Some(Bridge::start(db, name, self.port, &self.base, &self.env).await);
+    }
+}
+
+/// Who leases the order's issue job (`None` = no job).
+async fn leased_by(db: &TestDb, order_id: &str) -> Option<Option<String>> {
+    let mut c = db.connect().await;
+    sqlx::query_scalar("SELECT leased_by FROM jobs WHERE kind = 'issue' AND subject_id = $1")
+        .bind(order_id)
+        .fetch_optional(&mut c)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn killed_after_enroll_was_sent_but_before_its_answer_was_stored() {
+    let (app, mut t) = Setup::start().await;
+    let s = Session::register(&app).await;
+    let ips = ["127.0.0.1"];
+    let (order_url, order) = s.ready_order(&t.responder, &ips).await;
+    let id = order_id(&order_url);
+
+    // SCM records the next enroll, then cuts the connection: the bridge never learns the sslId.
+    t.sandbox
+        .faults(json!({"drop_enroll_response_next": 1}))
+        .await;
+    let (r, key) = s.finalize(&order, &ips).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["status"], "processing", "{r:?}");
+    t.sandbox.wait_enrollments(1, Duration::from_secs(15)).await;
+    let lease = leased_by(&app.db, &id).await;
+    t.kill();
+
+    // The dead bridge left: an enroll that started, no sslId, the order processing, the job queued.
+    let e = enrollment_row(&app.db, &id)
+        .await
+        .expect("an enrollment row");
+    assert!(e.enroll_started, "{e:?}");
+    assert_eq!(e.ssl_id, None, "the enroll answer was dropped: {e:?}");
+    assert_eq!(order_status(&app.db, &id).await, "processing");
+    assert!(lease.is_some(), "the issue job exists at the kill");
+    assert_eq!(app.store.pending_jobs("issue").await.unwrap(), 1);
+    assert_eq!(t.sandbox.enrollments().await, 1);
+
+    t.restart(&app.db, "second").await;
+    let order = s
+        .wait_status(&order_url, &["valid"], Duration::from_secs(30))
+        .await;
+    s.download(&order, &ips, &key).await;
+    assert_eq!(
+        t.sandbox.enrollments().await,
+        1,
+        "the certificate SCM created before the crash was adopted, not enrolled again"
+    );
+    let e = enrollment_row(&app.db, &id).await.unwrap();
+    assert!(e.ssl_id.is_some(), "{e:?}");
+    assert_eq!(
+        e.enroll_attempts, 1,
+        "no second enroll was sent after the restart: {e:?}"
+    );
+    assert_eq!(app.store.pending_jobs("issue").await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn killed_while_collect_is_pending() {
+    let (app, mut t) = Setup::start().await;
+    t.sandbox
+        .behavior(json!({"org_id": 1001, "issuance": "never"}))
+        .await;
+    let s = Session::register(&app).await;
+    let ips = ["127.0.0.1", "127.0.0.2"];
+    let (order_url, order) = s.ready_order(&t.responder, &ips).await;
+    let id = order_id(&order_url);
+    let (r, key) = s.finalize(&order, &ips).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["status"], "processing", "{r:?}");
+
+    // Enrolled, and SCM answered "not yet" at least once.
+    let e = wait_enrollment(&app.db, &id, Duration::from_secs(15), |e| {
+        e.ssl_id.is_some() && e.collect_attempts >= 1
+    })
+    .await;
+    let ssl_id = e.ssl_id.unwrap();
+    t.kill();
+    assert_eq!(order_status(&app.db, &id).await, "processing");
+    assert_eq!(t.sandbox.enrollments().await, 1);
+
+    t.restart(&app.db, "second").await;
+    // The new process polls SCM again (collect_attempts grows) and the order stays processing.
+    let after = enrollment_row(&app.db, &id).await.unwrap().collect_attempts;
+    wait_enrollment(&app.db, &id, Duration::from_secs(15), |e| {
+        e.collect_attempts >= after + 2
+    })
+    .await;
+    let r = s.post(&order_url, None).await;
+    assert_eq!(r.body["status"], "processing", "{r:?}");
+    assert!(r.header("retry-after").is_some(), "{r:?}");
+
+    assert_eq!(t.sandbox.act("issue", ssl_id).await, 200);
+    let order = s
+        .wait_status(&order_url, &["valid"], Duration::from_secs(20))
+        .await;
+    s.download(&order, &ips, &key).await;
+    assert_eq!(t.sandbox.enrollments().await, 1);
+    let e = enrollment_row(&app.db, &id).await.unwrap();
+    assert_eq!(e.ssl_id, Some(ssl_id), "{e:?}");
+    assert_eq!(e.enroll_attempts, 1, "{e:?}");
+}
+
+#[tokio::test]
+async fn approval_survives_a_restart_and_a_decline_invalidates_the_order() {
+    let (app, mut t) = Setup::start().await;
+    t.sandbox
+        .behavior(json!({"org_id": 1001, "requires_approval": true, "issuance": "immediate"}))
+        .await;
+    let s = Session::register(&app).await;
+    let mut orders = Vec::new();
+    for ip in ["127.0.0.1", "127.0.0.2"] {
+        let (url, order) = s.ready_order(&t.responder, &[ip]).await;
+        let (r, key) = s.finalize(&order, &[ip]).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(r.body["status"], "processing", "{r:?}");
+        let id = order_id(&url);
+        let e = wait_enrollment(&app.db, &id, Duration::from_secs(15), |e| {
+            e.ssl_id.is_some() && e.collect_attempts >= 1
+        })
+        .await;
+        orders.push((url, id, e.ssl_id.unwrap(), key, ip));
+    }
+    for (_, _, ssl_id, _, _) in &orders {
+        assert_eq!(t.sandbox.status(*ssl_id).await, "Requested");
+    }
+
+    t.kill();
+    t.restart(&app.db, "second").await;
+    // Still waiting for an administrator after the restart, while the new process keeps asking.
+    for (url, id, _, _, _) in &orders {
+        let before = enrollment_row(&app.db, id).await.unwrap().collect_attempts;
+        wait_enrollment(&app.db, id, Duration::from_secs(15), |e| {
+            e.collect_attempts > before
+        })
+        .await;
+        assert_eq!(s.post(url, None).await.body["status"], "processing");
+    }
+
+    let (approved_url, _, approved_ssl, key, ip) = &orders[0];
+    let (declined_url, _, declined_ssl, _, _) = &orders[1];
+    assert_eq!(t.sandbox.act("approve", *approved_ssl).await, 204);
+    assert_eq!(t.sandbox.act("decline", *declined_ssl).await, 204);
+
+    let order = s
+        .wait_status(approved_url, &["valid"], Duration::from_secs(20))
+        .await;
+    s.download(&order, &[ip], key).await;
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let declined = loop {
+        let r = s.post(declined_url, None).await;
+        match r.body["status"].as_str() {
+            Some("invalid") => break r.body,
+            Some("processing") => {}
+            _ => panic!("the declined order became {}", r.body),
+        }
+        assert!(Instant::now() < deadline, "declined order still {}", r.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let detail = declined["error"]["detail"].as_str().unwrap_or_default();
+    eprintln!("declined order error: {detail}");
+    assert!(
+        detail.contains("Declined") && detail.contains(&declined_ssl.to_string()),
+        "SCM's verdict and the sslId are in the error: {declined}"
+    );
+    assert!(declined.get("certificate").is_none(), "{declined}");
+    assert_eq!(t.sandbox.enrollments().await, 2);
+    assert_eq!(app.store.pending_jobs("issue").await.unwrap(), 0);
+}
