@@ -11,6 +11,24 @@ pub struct Identifier {
     pub value: String,
 }
 
+impl Identifier {
+    /// A `dns` identifier.
+    pub fn dns(value: impl Into<String>) -> Self {
+        Self {
+            kind: "dns".into(),
+            value: value.into(),
+        }
+    }
+
+    /// An `ip` identifier (RFC 8738).
+    pub fn ip(value: impl Into<String>) -> Self {
+        Self {
+            kind: "ip".into(),
+            value: value.into(),
+        }
+    }
+}
+
 /// The directory object (§7.1.1).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -211,20 +211,6 @@ fn check_label(label: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn dns(v: &str) -> Identifier {
-        Identifier {
-            kind: "dns".into(),
-            value: v.into(),
-        }
-    }
-
-    fn ip(v: &str) -> Identifier {
-        Identifier {
-            kind: "ip".into(),
-            value: v.into(),
-        }
-    }
-
     fn ok(id: Identifier) -> String {
         normalize_identifier(&id).unwrap().value
     }
@@ -235,14 +221,26 @@ mod tests {
 
     #[test]
     fn dns_names_are_canonicalised() {
-        assert_eq!(ok(dns("WWW.Example.COM.")), "www.example.com");
-        assert_eq!(ok(dns("*.Example.com")), "*.example.com");
-        assert_eq!(ok(dns("bücher.example")), "xn--bcher-kva.example");
-        assert_eq!(ok(dns("*.BÜCHER.example")), "*.xn--bcher-kva.example");
-        assert_eq!(ok(dns("xn--bcher-kva.example")), "xn--bcher-kva.example");
-        assert_eq!(ok(dns("a-b.c1.example.org")), "a-b.c1.example.org");
-        assert_eq!(ok(dns("xn--ls8h.example")), "xn--ls8h.example");
-        assert_eq!(ok(dns("ÉCOLE.example")), "xn--cole-9oa.example");
+        assert_eq!(ok(Identifier::dns("WWW.Example.COM.")), "www.example.com");
+        assert_eq!(ok(Identifier::dns("*.Example.com")), "*.example.com");
+        assert_eq!(
+            ok(Identifier::dns("bücher.example")),
+            "xn--bcher-kva.example"
+        );
+        assert_eq!(
+            ok(Identifier::dns("*.BÜCHER.example")),
+            "*.xn--bcher-kva.example"
+        );
+        assert_eq!(
+            ok(Identifier::dns("xn--bcher-kva.example")),
+            "xn--bcher-kva.example"
+        );
+        assert_eq!(
+            ok(Identifier::dns("a-b.c1.example.org")),
+            "a-b.c1.example.org"
+        );
+        assert_eq!(ok(Identifier::dns("xn--ls8h.example")), "xn--ls8h.example");
+        assert_eq!(ok(Identifier::dns("ÉCOLE.example")), "xn--cole-9oa.example");
     }
 
     #[test]
@@ -262,15 +260,20 @@ mod tests {
             "xn--a.example",
             "xn--ab-cd-.example",
         ] {
-            let e = err(dns(bad));
+            let e = err(Identifier::dns(bad));
             assert_eq!(e.kind, ProblemType::Malformed, "{bad}: {e:?}");
             assert!(e.detail.contains(bad), "{bad}: {}", e.detail);
         }
         let long_label = format!("{}.example.com", "a".repeat(64));
-        assert_eq!(err(dns(&long_label)).kind, ProblemType::Malformed);
+        assert_eq!(
+            err(Identifier::dns(&long_label)).kind,
+            ProblemType::Malformed
+        );
         let long_name = format!("{}.com", vec!["a".repeat(60); 5].join("."));
-        assert!(err(dns(&long_name)).detail.contains("at most 253"));
-        assert_eq!(err(dns("")).kind, ProblemType::Malformed);
+        assert!(err(Identifier::dns(&long_name))
+            .detail
+            .contains("at most 253"));
+        assert_eq!(err(Identifier::dns("")).kind, ProblemType::Malformed);
     }
 
     #[test]
@@ -284,21 +287,29 @@ mod tests {
             "[::1]",
             "a.b.123",
         ] {
-            let e = err(dns(bad));
+            let e = err(Identifier::dns(bad));
             assert_eq!(e.kind, ProblemType::RejectedIdentifier, "{bad}: {e:?}");
             assert!(e.detail.contains(bad), "{bad}: {}", e.detail);
         }
-        assert!(err(dns("10.0.0.1")).detail.contains("\"ip\""));
+        assert!(err(Identifier::dns("10.0.0.1")).detail.contains("\"ip\""));
     }
 
     #[test]
     fn ip_identifiers() {
-        assert_eq!(ok(ip("192.0.2.1")), "192.0.2.1");
-        assert_eq!(ok(ip("2001:DB8:0:0::1")), "2001:db8::1");
-        assert_eq!(err(ip("192.0.2")).kind, ProblemType::Malformed);
-        assert_eq!(err(ip("example.com")).kind, ProblemType::Malformed);
-        assert_eq!(err(ip("fe80::1%eth0")).kind, ProblemType::Malformed);
-        assert!(err(ip("300.1.1.1")).detail.contains("300.1.1.1"));
+        assert_eq!(ok(Identifier::ip("192.0.2.1")), "192.0.2.1");
+        assert_eq!(ok(Identifier::ip("2001:DB8:0:0::1")), "2001:db8::1");
+        assert_eq!(err(Identifier::ip("192.0.2")).kind, ProblemType::Malformed);
+        assert_eq!(
+            err(Identifier::ip("example.com")).kind,
+            ProblemType::Malformed
+        );
+        assert_eq!(
+            err(Identifier::ip("fe80::1%eth0")).kind,
+            ProblemType::Malformed
+        );
+        assert!(err(Identifier::ip("300.1.1.1"))
+            .detail
+            .contains("300.1.1.1"));
     }
 
     #[test]
@@ -315,12 +326,15 @@ mod tests {
     fn challenge_types() {
         use ChallengeType::*;
         assert_eq!(
-            challenge_types_for(&dns("example.com")),
+            challenge_types_for(&Identifier::dns("example.com")),
             vec![Http01, Dns01, TlsAlpn01]
         );
-        assert_eq!(challenge_types_for(&dns("*.example.com")), vec![Dns01]);
         assert_eq!(
-            challenge_types_for(&ip("192.0.2.1")),
+            challenge_types_for(&Identifier::dns("*.example.com")),
+            vec![Dns01]
+        );
+        assert_eq!(
+            challenge_types_for(&Identifier::ip("192.0.2.1")),
             vec![Http01, TlsAlpn01]
         );
     }

@@ -130,20 +130,6 @@ fn combine(bad: Vec<Subproblem>) -> Error {
 mod tests {
     use super::*;
 
-    fn dns(v: &str) -> Identifier {
-        Identifier {
-            kind: "dns".into(),
-            value: v.into(),
-        }
-    }
-
-    fn ip(v: &str) -> Identifier {
-        Identifier {
-            kind: "ip".into(),
-            value: v.into(),
-        }
-    }
-
     fn pats() -> Vec<NamePattern> {
         NamePattern::parse_all(&["example.edu", "*.example.edu", "10.0.0.0/8"]).unwrap()
     }
@@ -154,11 +140,11 @@ mod tests {
             &PolicyConfig::default(),
             &pats(),
             &[
-                dns("WWW.example.edu."),
-                dns("example.edu"),
-                dns("www.example.edu"),
-                ip("10.0.0.1"),
-                dns("*.Example.edu"),
+                Identifier::dns("WWW.example.edu."),
+                Identifier::dns("example.edu"),
+                Identifier::dns("www.example.edu"),
+                Identifier::ip("10.0.0.1"),
+                Identifier::dns("*.Example.edu"),
             ],
         )
         .unwrap();
@@ -187,25 +173,30 @@ mod tests {
             ..Default::default()
         };
         let ids = [
-            dns("a.example.edu"),
-            dns("b.example.edu"),
-            dns("c.example.edu"),
+            Identifier::dns("a.example.edu"),
+            Identifier::dns("b.example.edu"),
+            Identifier::dns("c.example.edu"),
         ];
         let e = check_new_order(&cfg, &pats(), &ids).unwrap_err();
         assert_eq!(e.kind, ProblemType::Malformed);
         assert!(e.detail.contains("at most 2"), "{}", e.detail);
         // Duplicates do not count.
         let ids = [
-            dns("a.example.edu"),
-            dns("A.example.edu"),
-            dns("b.example.edu"),
+            Identifier::dns("a.example.edu"),
+            Identifier::dns("A.example.edu"),
+            Identifier::dns("b.example.edu"),
         ];
         assert_eq!(check_new_order(&cfg, &pats(), &ids).unwrap().len(), 2);
     }
 
     #[test]
     fn name_outside_patterns_is_rejected_with_the_allowed_list() {
-        let e = check_new_order(&PolicyConfig::default(), &pats(), &[dns("evil.com")]).unwrap_err();
+        let e = check_new_order(
+            &PolicyConfig::default(),
+            &pats(),
+            &[Identifier::dns("evil.com")],
+        )
+        .unwrap_err();
         assert_eq!(e.kind, ProblemType::RejectedIdentifier);
         assert!(e
             .detail
@@ -216,17 +207,21 @@ mod tests {
             e.detail
         );
         assert_eq!(e.subproblems.len(), 1);
-        assert_eq!(e.subproblems[0].identifier, Some(dns("evil.com")));
-        let e = check_new_order(&PolicyConfig::default(), &[], &[dns("a.com")]).unwrap_err();
+        assert_eq!(
+            e.subproblems[0].identifier,
+            Some(Identifier::dns("evil.com"))
+        );
+        let e = check_new_order(&PolicyConfig::default(), &[], &[Identifier::dns("a.com")])
+            .unwrap_err();
         assert!(e.detail.contains("allowed: none"), "{}", e.detail);
     }
 
     #[test]
     fn several_bad_names_give_one_error_with_subproblems() {
         let ids = [
-            dns("ok.example.edu"),
-            dns("evil.com"),
-            dns("bad_name.example.edu"),
+            Identifier::dns("ok.example.edu"),
+            Identifier::dns("evil.com"),
+            Identifier::dns("bad_name.example.edu"),
             Identifier {
                 kind: "email".into(),
                 value: "x@example.edu".into(),
@@ -245,14 +240,17 @@ mod tests {
         );
         assert_eq!(
             e.subproblems[1].identifier,
-            Some(dns("bad_name.example.edu"))
+            Some(Identifier::dns("bad_name.example.edu"))
         );
         assert!(e.detail.contains("evil.com") && e.detail.contains("bad_name.example.edu"));
     }
 
     #[test]
     fn all_malformed_gives_malformed() {
-        let ids = [dns("a..example.edu"), dns("-x.example.edu")];
+        let ids = [
+            Identifier::dns("a..example.edu"),
+            Identifier::dns("-x.example.edu"),
+        ];
         let e = check_new_order(&PolicyConfig::default(), &pats(), &ids).unwrap_err();
         assert_eq!(e.kind, ProblemType::Malformed);
         assert_eq!(e.subproblems.len(), 2);
@@ -265,10 +263,10 @@ mod tests {
             allow_ip_identifiers: false,
             ..Default::default()
         };
-        let e = check_new_order(&cfg, &pats(), &[dns("*.example.edu")]).unwrap_err();
+        let e = check_new_order(&cfg, &pats(), &[Identifier::dns("*.example.edu")]).unwrap_err();
         assert_eq!(e.kind, ProblemType::RejectedIdentifier);
         assert!(e.detail.contains("*.example.edu"));
-        let e = check_new_order(&cfg, &pats(), &[ip("10.0.0.1")]).unwrap_err();
+        let e = check_new_order(&cfg, &pats(), &[Identifier::ip("10.0.0.1")]).unwrap_err();
         assert_eq!(e.kind, ProblemType::UnsupportedIdentifier);
         assert!(e.detail.contains("10.0.0.1"));
     }

@@ -111,20 +111,6 @@ pub fn allowed(patterns: &[NamePattern], id: &Identifier) -> bool {
 mod tests {
     use super::*;
 
-    fn dns(v: &str) -> Identifier {
-        Identifier {
-            kind: "dns".into(),
-            value: v.into(),
-        }
-    }
-
-    fn ip(v: &str) -> Identifier {
-        Identifier {
-            kind: "ip".into(),
-            value: v.into(),
-        }
-    }
-
     fn p(s: &str) -> NamePattern {
         NamePattern::parse(s).unwrap()
     }
@@ -132,10 +118,10 @@ mod tests {
     #[test]
     fn exact_name() {
         let pats = [p("Example.EDU.")];
-        assert!(allowed(&pats, &dns("example.edu")));
-        assert!(!allowed(&pats, &dns("www.example.edu")));
-        assert!(!allowed(&pats, &dns("*.example.edu")));
-        assert!(!allowed(&pats, &dns("badexample.edu")));
+        assert!(allowed(&pats, &Identifier::dns("example.edu")));
+        assert!(!allowed(&pats, &Identifier::dns("www.example.edu")));
+        assert!(!allowed(&pats, &Identifier::dns("*.example.edu")));
+        assert!(!allowed(&pats, &Identifier::dns("badexample.edu")));
     }
 
     #[test]
@@ -147,7 +133,7 @@ mod tests {
             "*.b.example.edu",
             "*.example.edu",
         ] {
-            assert!(allowed(&pats, &dns(good)), "{good}");
+            assert!(allowed(&pats, &Identifier::dns(good)), "{good}");
         }
         for bad in [
             "example.edu",
@@ -155,37 +141,40 @@ mod tests {
             "a.badexample.edu",
             "example.edu.evil.com",
         ] {
-            assert!(!allowed(&pats, &dns(bad)), "{bad}");
+            assert!(!allowed(&pats, &Identifier::dns(bad)), "{bad}");
         }
-        assert!(!allowed(&pats, &ip("10.0.0.1")));
+        assert!(!allowed(&pats, &Identifier::ip("10.0.0.1")));
     }
 
     #[test]
     fn idn_patterns_compare_as_a_labels() {
         assert!(allowed(
             &[p("*.bücher.example")],
-            &dns("www.xn--bcher-kva.example")
+            &Identifier::dns("www.xn--bcher-kva.example")
         ));
     }
 
     #[test]
     fn ip_ranges_and_single_addresses() {
         let pats = [p("10.0.0.0/8"), p("2001:db8::/32"), p("192.0.2.7")];
-        assert!(allowed(&pats, &ip("10.1.2.3")));
-        assert!(allowed(&pats, &ip("2001:db8::1")));
-        assert!(allowed(&pats, &ip("192.0.2.7")));
-        assert!(!allowed(&pats, &ip("192.0.2.8")));
-        assert!(!allowed(&pats, &ip("11.0.0.1")));
-        assert!(!allowed(&pats, &dns("10.example.com")));
+        assert!(allowed(&pats, &Identifier::ip("10.1.2.3")));
+        assert!(allowed(&pats, &Identifier::ip("2001:db8::1")));
+        assert!(allowed(&pats, &Identifier::ip("192.0.2.7")));
+        assert!(!allowed(&pats, &Identifier::ip("192.0.2.8")));
+        assert!(!allowed(&pats, &Identifier::ip("11.0.0.1")));
+        assert!(!allowed(&pats, &Identifier::dns("10.example.com")));
         assert_eq!(p("10.1.2.3/8").to_string(), "10.0.0.0/8");
         assert_eq!(p("192.0.2.7").to_string(), "192.0.2.7");
     }
 
     #[test]
     fn empty_allows_nothing_and_any_allows_all() {
-        assert!(!allowed(&[], &dns("example.com")));
-        assert!(allowed(&[NamePattern::any()], &dns("example.com")));
-        assert!(allowed(&[NamePattern::any()], &ip("192.0.2.1")));
+        assert!(!allowed(&[], &Identifier::dns("example.com")));
+        assert!(allowed(
+            &[NamePattern::any()],
+            &Identifier::dns("example.com")
+        ));
+        assert!(allowed(&[NamePattern::any()], &Identifier::ip("192.0.2.1")));
     }
 
     #[test]

@@ -278,24 +278,12 @@ impl Store {
                     // Only an authorization that was still pending fails its orders: one already
                     // valid or deactivated keeps its own outcome.
                     if authz.rows_affected() > 0 {
-                        sqlx::query(
-                            "UPDATE orders SET status = 'invalid', error = $2, updated_at = $3 \
-                         WHERE status IN ('pending', 'ready') AND id IN \
-                           (SELECT order_id FROM order_authorizations WHERE authz_id = $1)",
-                        )
-                        .bind(&authz_id)
-                        .bind(error)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                        Self::invalidate_orders_of(&mut tx, &authz_id, error, now).await?;
                     }
                 }
             }
         }
-        sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(job_id)
-            .execute(&mut *tx)
-            .await?;
+        Self::finish_job(&mut tx, job_id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -318,17 +306,29 @@ impl Store {
             "type": "urn:ietf:params:acme:error:unauthorized",
             "detail": "an authorization of this order was deactivated by the client",
         });
+        Self::invalidate_orders_of(&mut tx, id, &error, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Orders still waiting on an authorization that failed or was deactivated become invalid with
+    /// its problem.
+    async fn invalidate_orders_of(
+        tx: &mut Transaction<'_, Postgres>,
+        authz_id: &str,
+        error: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE orders SET status = 'invalid', error = $2, updated_at = $3 \
              WHERE status IN ('pending', 'ready') AND id IN \
                (SELECT order_id FROM order_authorizations WHERE authz_id = $1)",
         )
-        .bind(id)
+        .bind(authz_id)
         .bind(error)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        tx.commit().await?;
-        Ok(true)
+        Ok(())
     }
 }

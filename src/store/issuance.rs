@@ -218,10 +218,7 @@ impl Store {
         .bind(&cert.order_id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(job_id)
-            .execute(&mut *tx)
-            .await?;
+        Self::finish_job(&mut tx, job_id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -237,10 +234,7 @@ impl Store {
         .bind(error)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(job_id)
-            .execute(&mut *tx)
-            .await?;
+        Self::finish_job(&mut tx, job_id).await?;
         tx.commit().await?;
         Ok(())
     }

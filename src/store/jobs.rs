@@ -34,6 +34,16 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes a finished job inside the transaction that records its outcome, so the outcome and
+    /// the job's end commit together.
+    pub(super) async fn finish_job(tx: &mut Transaction<'_, Postgres>, job_id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM jobs WHERE id = $1")
+            .bind(job_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     /// Claims up to `limit` due jobs for `worker` until `lease_until`. Jobs leased by a live worker
     /// are skipped; jobs whose lease expired (their worker died) are due again.
     pub async fn claim_jobs(

@@ -88,10 +88,7 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(job_id)
-            .execute(&mut *tx)
-            .await?;
+        Self::finish_job(&mut tx, job_id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -107,10 +104,7 @@ impl Store {
         .bind(error)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(job_id)
-            .execute(&mut *tx)
-            .await?;
+        Self::finish_job(&mut tx, job_id).await?;
         tx.commit().await?;
         Ok(())
     }
