@@ -61,6 +61,8 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
             kind: id.kind.clone(),
             value: id.value.trim_start_matches("*.").to_string(),
         };
+        // Only an authorization that outlives the new order is reused: otherwise the order would
+        // turn invalid before it expires.
         let reusable = if acme_cfg.authz_reuse_secs > 0 {
             ctx.store
                 .find_reusable_authz(
@@ -68,7 +70,7 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
                     &base,
                     wildcard,
                     now - Duration::seconds(acme_cfg.authz_reuse_secs),
-                    now,
+                    expires_at,
                 )
                 .await?
         } else {

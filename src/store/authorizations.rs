@@ -123,8 +123,8 @@ impl Store {
             .collect()
     }
 
-    /// A valid authorization of this account for this identifier, validated after `since` and not
-    /// expiring before `until`.
+    /// A valid authorization of this account for this identifier, validated after `since` and still
+    /// valid at `until` (the new order's expiry).
     pub async fn find_reusable_authz(
         &self,
         account_id: &str,
