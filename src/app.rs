@@ -59,8 +59,10 @@ fn hostname() -> String {
         .unwrap_or_else(|| "bridge".into())
 }
 
-/// Runs the server until SIGTERM/Ctrl-C.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+/// Runs the server until SIGTERM/Ctrl-C; in zero-setup mode (no `[scm]`) with the sandbox
+/// in-process and its files in `data_dir`.
+pub async fn serve(mut config: Config, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let quickstart = crate::quickstart::prepare(&mut config, data_dir)?;
     let listen = config.server.listen;
     let tls = match (&config.server.tls_cert, &config.server.tls_key) {
         (Some(c), Some(k)) => Some((c.clone(), k.clone())),
@@ -77,10 +79,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tls = tls.is_some(),
         "acme-sectigo-bridge is serving"
     );
-    match tls {
+    if let Some(q) = &quickstart {
+        let (kid, hmac) = q.demo_eab(&state.ctx.store).await?;
+        println!("{}", q.banner(&state.ctx.urls.directory(), &kid, &hmac));
+    }
+    let result = match tls {
         None => serve_plain(state, listener, shutdown_signal()).await,
         Some((cert, key)) => serve_tls(state, listener, &cert, &key, grace).await,
-    }
+    };
+    drop(quickstart); // the in-process sandbox lives exactly as long as the server
+    result
 }
 
 /// Serves plain HTTP on `listener` until `shutdown` completes (tests pass their own future).

@@ -22,8 +22,13 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the ACME server (applies database migrations first).
-    Serve,
+    /// Run the ACME server (applies database migrations first). Without `[scm]` it runs in
+    /// zero-setup mode: the SCM sandbox in-process, HTTPS with a local CA, a demo EAB key.
+    Serve {
+        /// Where zero-setup mode keeps its CA, TLS certificate and demo EAB key.
+        #[arg(long, env = "BRIDGE_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Manage External Account Binding keys.
@@ -107,7 +112,7 @@ pub fn main() -> ExitCode {
 /// Runs one subcommand with a loaded configuration.
 pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve => crate::app::serve(config).await,
+        Command::Serve { data_dir } => crate::app::serve(config, &data_dir).await,
         Command::Migrate => {
             let store = Store::connect(&config.database).await?;
             store.migrate().await?;

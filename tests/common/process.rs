@@ -131,7 +131,9 @@ impl Bridge {
             .env("BRIDGE_DATABASE__URL", &db.url)
             .env("BRIDGE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
             .env("BRIDGE_SERVER__EXTERNAL_URL", external_url)
-            .env("BRIDGE_ACME__EAB_REQUIRED", "false");
+            .env("BRIDGE_ACME__EAB_REQUIRED", "false")
+            // Without [scm] `serve` runs zero-setup mode: keep its files out of the checkout.
+            .env("BRIDGE_DATA_DIR", std::env::temp_dir().join(&db.name));
         for (k, v) in env {
             cmd.env(k, v);
         }
