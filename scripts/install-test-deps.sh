@@ -49,8 +49,14 @@ pip_need() { # pip_need IMPORT_NAME PACKAGE
 pip_need cert_manager cert-manager
 # certbot as an ACME client (run by the end-to-end tests as `python3 -c …certbot.main…`).
 pip_need certbot.main certbot
+# The quickstart test runs the printed `certbot …` command, so the command itself must be on PATH.
+command -v certbot >/dev/null 2>&1 || [[ " ${pip_missing[*]} " == *" certbot "* ]] || pip_missing+=(certbot)
 if [ ${#pip_missing[@]} -gt 0 ]; then
   echo "install-test-deps: pip installing ${pip_missing[*]}"
   python3 -m pip install -q "${pip_missing[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${pip_missing[@]}"
 fi
+# pyenv creates command shims (certbot) only on a rehash, which `python3 -m pip` does not trigger.
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
+command -v certbot >/dev/null 2>&1 \
+  || echo "install-test-deps: warning: certbot is installed but not on PATH" >&2
