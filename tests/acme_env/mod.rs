@@ -146,3 +146,10 @@ impl Client<'_> {
         (r.location().unwrap().to_string(), r.body)
     }
 }
+
+/// A bridge with the validator pointed at a (silent) test DNS server: for tests that never validate.
+pub async fn app_with(tweak: impl FnOnce(&mut acme_sectigo_bridge::config::Config)) -> TestApp {
+    env_with(true, Some(crate::common_validation::closed_port()), tweak)
+        .await
+        .app
+}
