@@ -3,6 +3,7 @@
 
 pub mod acme;
 pub mod app;
+pub mod child;
 pub mod client;
 pub mod db;
 pub mod flow;

@@ -2,10 +2,10 @@
 //! log if the test failed, the bridge (`serve`, configured only by `BRIDGE_*` variables) and the SCM
 //! sandbox (`sandbox --listen`) with its control API.
 
+pub use super::child::ChildGuard;
 use super::db::TestDb;
 use serde_json::{json, Value};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A port that was free a moment ago on 127.0.0.1.
@@ -22,91 +22,6 @@ pub fn binary() -> Command {
     }
     cmd.stdin(Stdio::null());
     cmd
-}
-
-/// A child process writing to a log file; SIGKILLed when dropped, its log printed if the test is
-/// panicking.
-pub struct ChildGuard {
-    pub name: String,
-    child: Child,
-    log: PathBuf,
-}
-
-impl ChildGuard {
-    /// Spawns `cmd` with stdout and stderr going to a log named after `prefix` and `name`.
-    pub fn spawn(mut cmd: Command, prefix: &str, name: &str) -> Self {
-        let log = std::env::temp_dir().join(format!("{prefix}-{name}.log"));
-        let out = std::fs::File::create(&log).unwrap();
-        cmd.stdout(out.try_clone().unwrap()).stderr(out);
-        Self {
-            name: name.to_string(),
-            child: cmd.spawn().expect("start the bridge binary"),
-            log,
-        }
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Panics (with the log) if the process has exited.
-    pub fn assert_running(&mut self) {
-        if let Some(status) = self.child.try_wait().unwrap() {
-            panic!("{} exited with {status}:\n{}", self.name, self.log_text());
-        }
-    }
-
-    /// Polls `url` until it answers 200 (panics after `within` or if the process exits).
-    pub async fn wait_ok(&mut self, url: &str, within: Duration) {
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + within;
-        loop {
-            self.assert_running();
-            if let Ok(r) = http.get(url).send().await {
-                if r.status() == 200 {
-                    return;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} not ready at {url}:\n{}",
-                self.name,
-                self.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Sends `signal` (a name `kill -s` knows, e.g. `STOP`, `CONT`) to the process.
-    pub fn signal(&self, signal: &str) {
-        let ok = Command::new("kill")
-            .args(["-s", signal, &self.child.id().to_string()])
-            .status()
-            .expect("run kill")
-            .success();
-        assert!(ok, "kill -s {signal} {}", self.name);
-    }
-
-    /// SIGKILL: no graceful shutdown, no lease released.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        self.kill();
-        if std::thread::panicking() {
-            eprintln!(
-                "--- {} log {} ---\n{}",
-                self.name,
-                self.log.display(),
-                self.log_text()
-            );
-        }
-        let _ = std::fs::remove_file(&self.log);
-    }
 }
 
 /// `acme-sectigo-bridge serve` on a loopback port; `env` adds or overrides `BRIDGE_*` variables.

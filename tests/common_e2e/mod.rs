@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod certs;
+#[path = "../common/child.rs"]
+pub mod child;
 #[path = "../common/db.rs"]
 pub mod db;
 pub mod procs;

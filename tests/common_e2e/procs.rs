@@ -1,8 +1,9 @@
 //! Child processes of one test: started with their output in files of the test's temp dir, killed on
 //! drop (also when the test panics), their output printed when the test failed.
 
+use super::child::ChildGuard;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 /// A directory for one test, removed on drop unless the test failed or `E2E_KEEP_TMP=1` is set (then
 /// kept for inspection: logs of every process, certbot's and lego's files).
@@ -34,9 +35,9 @@ impl Drop for TempDir {
     }
 }
 
-/// The long-running children of one test (sandbox, DNS server, bridge).
+/// The long-running children of one test (sandbox, DNS server, bridge), stopped in reverse order.
 pub struct Procs {
-    children: Vec<(String, Child, PathBuf)>,
+    children: Vec<ChildGuard>,
 }
 
 impl Procs {
@@ -47,53 +48,38 @@ impl Procs {
     }
 
     /// Starts `cmd` with stdout and stderr going to `<dir>/<name>.log`.
-    pub fn spawn(&mut self, name: &str, mut cmd: Command, dir: &Path) -> &mut Child {
+    pub fn spawn(&mut self, name: &str, cmd: Command, dir: &Path) {
         let log = dir.join(format!("{name}.log"));
-        let out = std::fs::File::create(&log).expect("create log file");
-        let err = out.try_clone().expect("clone log file");
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
-        self.children.push((name.to_string(), child, log));
-        &mut self.children.last_mut().unwrap().1
+        self.children
+            .push(ChildGuard::spawn_logging_to(cmd, name, log));
+    }
+
+    fn child(&mut self, name: &str) -> &mut ChildGuard {
+        self.children
+            .iter_mut()
+            .find(|c| c.name == name)
+            .expect("known child")
     }
 
     /// Panics with the child's log if it has exited (used while waiting for it to become ready).
     pub fn check_alive(&mut self, name: &str) {
-        let (_, child, log) = self
-            .children
-            .iter_mut()
-            .find(|(n, _, _)| n == name)
-            .expect("known child");
-        if let Ok(Some(status)) = child.try_wait() {
-            let text = std::fs::read_to_string(log).unwrap_or_default();
-            panic!("{name} exited early ({status}):\n{text}");
-        }
+        self.child(name).assert_running();
     }
 
     /// The log of `name` so far.
     pub fn log(&self, name: &str) -> String {
         self.children
             .iter()
-            .find(|(n, _, _)| n == name)
-            .map(|(_, _, log)| std::fs::read_to_string(log).unwrap_or_default())
+            .find(|c| c.name == name)
+            .map(ChildGuard::log_text)
             .unwrap_or_default()
     }
 }
 
 impl Drop for Procs {
     fn drop(&mut self) {
-        let failed = std::thread::panicking();
-        for (name, child, log) in self.children.iter_mut().rev() {
-            let _ = child.kill();
-            let _ = child.wait();
-            if failed {
-                let text = std::fs::read_to_string(&*log).unwrap_or_default();
-                eprintln!("===== {name} output ({}) =====\n{text}", log.display());
-            }
+        while let Some(child) = self.children.pop() {
+            drop(child);
         }
     }
 }
