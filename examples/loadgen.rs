@@ -1,0 +1,468 @@
+//! ACME load generator: runs N complete RFC 8555 orders at concurrency C over a few accounts
+//! against a bridge on loopback, and reports orders/s, failures by kind, latency percentiles of
+//! whole orders and of each step, and badNonce retries — as JSON on stdout plus one human line on
+//! stderr. See docs/performance.md ("Load generator").
+//!
+//! ```sh
+//! cargo run --release --example loadgen -- --directory https://localhost:14000/directory \
+//!     --ca data/ca.pem --eab-kid kid-… --eab-hmac … --orders 200 --concurrency 8
+//! ```
+
+#[path = "loadgen/acme.rs"]
+mod acme;
+#[path = "loadgen/stats.rs"]
+mod stats;
+
+use acme::{b64, Account, Client, Fail};
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use serde_json::{json, Value};
+use stats::{ms, Samples};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Polls of one processing order before giving up (the deadline bounds it too).
+const MAX_POLLS: u32 = 600;
+/// Cap on a server's Retry-After while polling.
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(1);
+/// Wait when a processing order carries no Retry-After (or 0).
+const POLL_FLOOR: Duration = Duration::from_millis(50);
+
+#[derive(Parser, Debug)]
+#[command(about = "ACME (RFC 8555) load generator for acme-sectigo-bridge; loopback only")]
+struct Args {
+    /// Directory URL; must be https on 127.0.0.0/8, ::1 or localhost.
+    #[arg(long)]
+    directory: String,
+    /// PEM bundle to trust for the server's TLS certificate (zero-setup mode: DATA_DIR/ca.pem).
+    #[arg(long)]
+    ca: PathBuf,
+    /// Complete orders to run.
+    #[arg(long, default_value_t = 100)]
+    orders: usize,
+    /// Orders in flight at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Accounts the orders are spread over.
+    #[arg(long, default_value_t = 4)]
+    accounts: usize,
+    /// EAB key id.
+    #[arg(long, requires = "eab_hmac")]
+    eab_kid: Option<String>,
+    /// EAB HMAC key, base64url.
+    #[arg(long, requires = "eab_kid")]
+    eab_hmac: Option<String>,
+    /// Names are o<n>.w<worker>.<suffix>.
+    #[arg(long, default_value = "example.com")]
+    domain_suffix: String,
+    /// DNS names per order.
+    #[arg(long, default_value_t = 1)]
+    names_per_order: usize,
+    /// Hard bound on the whole run (setup included); orders in flight then are cut off.
+    #[arg(long, default_value_t = 300)]
+    max_seconds: u64,
+    /// Also write the JSON report here.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
+}
+
+/// The names of order `n` run by `worker`.
+fn names(n: usize, worker: usize, per_order: usize, suffix: &str) -> Vec<String> {
+    (0..per_order)
+        .map(|j| match j {
+            0 => format!("o{n}.w{worker}.{suffix}"),
+            _ => format!("o{n}-{j}.w{worker}.{suffix}"),
+        })
+        .collect()
+}
+
+/// A DER CSR for `names` with a fresh P-256 key.
+fn csr(names: &[String]) -> Result<Vec<u8>, Fail> {
+    let fail = |e: rcgen::Error| Fail::new("csr", e.to_string());
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(fail)?;
+    let mut params = rcgen::CertificateParams::new(names.to_vec()).map_err(fail)?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, names[0].clone());
+    Ok(params.serialize_request(&key).map_err(fail)?.der().to_vec())
+}
+
+/// Checks the downloaded chain: the leaf's DNS SANs are exactly `names`, and each certificate is
+/// signed by the next one.
+fn check_chain(pem: &[u8], names: &[String]) -> Result<(), Fail> {
+    use x509_parser::extensions::GeneralName;
+    let mut ders = Vec::new();
+    for p in x509_parser::pem::Pem::iter_from_buffer(pem) {
+        let p = p.map_err(|e| Fail::new("certificate: unparsable", e.to_string()))?;
+        if p.label == "CERTIFICATE" {
+            ders.push(p.contents);
+        }
+    }
+    let mut certs = Vec::new();
+    for der in &ders {
+        let (_, c) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| Fail::new("certificate: unparsable", e.to_string()))?;
+        certs.push(c);
+    }
+    let leaf = certs
+        .first()
+        .ok_or_else(|| Fail::new("certificate: empty chain", ""))?;
+    let mut sans: Vec<String> = match leaf.subject_alternative_name() {
+        Ok(Some(ext)) => ext
+            .value
+            .general_names
+            .iter()
+            .filter_map(|g| match g {
+                GeneralName::DNSName(d) => Some(d.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    sans.sort();
+    let mut want: Vec<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+    want.sort();
+    if sans != want {
+        return Err(Fail::new(
+            "certificate: SAN mismatch",
+            format!("{sans:?} != {want:?}"),
+        ));
+    }
+    if !leaf.validity().is_valid() {
+        return Err(Fail::new("certificate: not valid now", ""));
+    }
+    for pair in certs.windows(2) {
+        pair[0]
+            .verify_signature(Some(pair[1].public_key()))
+            .map_err(|e| Fail::new("certificate: chain signature", e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn status(v: &Value) -> &str {
+    v["status"].as_str().unwrap_or("?")
+}
+
+/// One complete order; successful steps are recorded in `s` as they finish.
+async fn one_order(
+    c: &Client,
+    acct: &Account,
+    names: &[String],
+    s: &mut Samples,
+) -> Result<(), Fail> {
+    let t0 = Instant::now();
+
+    // newOrder
+    let ids: Vec<Value> = names
+        .iter()
+        .map(|n| json!({"type": "dns", "value": n}))
+        .collect();
+    let t = Instant::now();
+    let r = c
+        .post(
+            "newOrder",
+            acct,
+            &c.new_order,
+            Some(&json!({"identifiers": ids})),
+            None,
+        )
+        .await?;
+    if r.status != 201 {
+        return Err(r.fail("newOrder"));
+    }
+    s.new_order.push(ms(t));
+    let order_url = r
+        .location
+        .clone()
+        .ok_or_else(|| Fail::new("newOrder: no Location", ""))?;
+    let mut order = r.json();
+
+    // authorizations
+    let t = Instant::now();
+    let authzs: Vec<String> = order["authorizations"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|u| u.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if authzs.len() != names.len() {
+        return Err(Fail::new(
+            "newOrder: authorizations",
+            format!("{} for {} names", authzs.len(), names.len()),
+        ));
+    }
+    for a in &authzs {
+        let r = c.post("authz", acct, a, None, None).await?;
+        if r.status != 200 {
+            return Err(r.fail("authz"));
+        }
+        match status(&r.json()) {
+            "valid" => {}
+            "pending" => return Err(Fail::new("challenge-needed", a.clone())),
+            other => return Err(Fail::new(format!("authz: status {other}"), a.clone())),
+        }
+    }
+    s.authz.push(ms(t));
+    if status(&order) == "pending" {
+        // All authorizations are valid; the order is ready once re-read.
+        let r = c.post("order", acct, &order_url, None, None).await?;
+        if r.status != 200 {
+            return Err(r.fail("order"));
+        }
+        order = r.json();
+    }
+    if status(&order) != "ready" {
+        return Err(Fail::new(
+            format!("order: status {} before finalize", status(&order)),
+            order_url,
+        ));
+    }
+
+    // finalize
+    let finalize = order["finalize"]
+        .as_str()
+        .ok_or_else(|| Fail::new("order: no finalize URL", order_url.clone()))?
+        .to_string();
+    let csr = csr(names)?;
+    let t = Instant::now();
+    let r = c
+        .post(
+            "finalize",
+            acct,
+            &finalize,
+            Some(&json!({"csr": b64(&csr)})),
+            None,
+        )
+        .await?;
+    if r.status != 200 {
+        return Err(r.fail("finalize"));
+    }
+    s.finalize.push(ms(t));
+
+    // poll while processing
+    let t = Instant::now();
+    let mut order = r.json();
+    let mut retry_after = r.retry_after;
+    let mut polls = 0;
+    loop {
+        match status(&order) {
+            "valid" => break,
+            "processing" if polls < MAX_POLLS => {
+                let wait = retry_after
+                    .map(Duration::from_secs)
+                    .unwrap_or(POLL_FLOOR)
+                    .clamp(POLL_FLOOR, RETRY_AFTER_CAP);
+                tokio::time::sleep(wait).await;
+                let r = c.post("poll", acct, &order_url, None, None).await?;
+                if r.status != 200 {
+                    return Err(r.fail("poll"));
+                }
+                polls += 1;
+                s.polls += 1;
+                retry_after = r.retry_after;
+                order = r.json();
+            }
+            "processing" => return Err(Fail::new("poll: still processing", order_url)),
+            other => {
+                let problem = order["error"]["type"]
+                    .as_str()
+                    .unwrap_or("-")
+                    .trim_start_matches("urn:ietf:params:acme:error:")
+                    .to_string();
+                return Err(Fail::new(
+                    format!("order: status {other} {problem}"),
+                    order["error"].to_string(),
+                ));
+            }
+        }
+    }
+    s.poll.push(ms(t));
+
+    // download and check
+    let cert_url = order["certificate"]
+        .as_str()
+        .ok_or_else(|| Fail::new("order: valid without certificate", order_url.clone()))?
+        .to_string();
+    let t = Instant::now();
+    let r = c
+        .post(
+            "download",
+            acct,
+            &cert_url,
+            None,
+            Some("application/pem-certificate-chain"),
+        )
+        .await?;
+    if r.status != 200 {
+        return Err(r.fail("download"));
+    }
+    s.download.push(ms(t));
+    check_chain(&r.body, names)?;
+    s.order.push(ms(t0));
+    Ok(())
+}
+
+struct Shared {
+    client: Client,
+    accounts: Vec<Account>,
+    next: AtomicUsize,
+    args: Args,
+    deadline: tokio::time::Instant,
+}
+
+#[derive(Default)]
+struct Outcome {
+    samples: Samples,
+    completed: usize,
+    cut_off: usize,
+    /// kind → (count, first detail)
+    failures: BTreeMap<String, (u64, String)>,
+}
+
+async fn worker(worker: usize, sh: Arc<Shared>) -> Outcome {
+    let mut out = Outcome::default();
+    loop {
+        if tokio::time::Instant::now() >= sh.deadline {
+            break;
+        }
+        let n = sh.next.fetch_add(1, Ordering::Relaxed);
+        if n >= sh.args.orders {
+            break;
+        }
+        let acct = &sh.accounts[n % sh.accounts.len()];
+        let names = names(n, worker, sh.args.names_per_order, &sh.args.domain_suffix);
+        let run = one_order(&sh.client, acct, &names, &mut out.samples);
+        match tokio::time::timeout_at(sh.deadline, run).await {
+            Ok(Ok(())) => out.completed += 1,
+            Ok(Err(f)) => out.failures.entry(f.kind).or_insert((0, f.detail)).0 += 1,
+            Err(_) => out.cut_off += 1,
+        }
+    }
+    out
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.concurrency == 0 || args.accounts == 0 || args.names_per_order == 0 {
+        bail!("--concurrency, --accounts and --names-per-order must be at least 1");
+    }
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.max_seconds);
+    let ca = std::fs::read(&args.ca).with_context(|| format!("reading {}", args.ca.display()))?;
+    let eab = match (&args.eab_kid, &args.eab_hmac) {
+        (Some(kid), Some(h)) => Some((kid.clone(), acme::b64_decode(h).context("--eab-hmac")?)),
+        _ => None,
+    };
+
+    // Setup: directory and accounts, bounded by the same deadline.
+    let setup = async {
+        let client = Client::connect(&args.directory, &ca, args.concurrency).await?;
+        let regs = (0..args.accounts).map(|_| {
+            client.register(
+                eab.as_ref()
+                    .map(|(kid, hmac)| (kid.as_str(), hmac.as_slice())),
+            )
+        });
+        let accounts = futures::future::try_join_all(regs)
+            .await
+            .context("registering accounts")?;
+        anyhow::Ok((client, accounts))
+    };
+    let (client, accounts) = tokio::time::timeout_at(deadline, setup)
+        .await
+        .context("setup did not finish within --max-seconds")??;
+    let setup_seconds = started.elapsed().as_secs_f64();
+
+    let shared = Arc::new(Shared {
+        client,
+        accounts,
+        next: AtomicUsize::new(0),
+        args,
+        deadline,
+    });
+    let run_started = Instant::now();
+    let handles: Vec<_> = (0..shared.args.concurrency)
+        .map(|w| tokio::spawn(worker(w, shared.clone())))
+        .collect();
+    let mut total = Outcome::default();
+    for h in handles {
+        let o = h.await.context("worker panicked")?;
+        total.samples.merge(o.samples);
+        total.completed += o.completed;
+        total.cut_off += o.cut_off;
+        for (kind, (count, detail)) in o.failures {
+            total.failures.entry(kind).or_insert((0, detail)).0 += count;
+        }
+    }
+    let wall = run_started.elapsed().as_secs_f64();
+
+    let args = &shared.args;
+    let c = &shared.client;
+    let failed: u64 = total.failures.values().map(|(n, _)| n).sum();
+    let started_orders = total.completed + failed as usize + total.cut_off;
+    let rate = if wall > 0.0 {
+        total.completed as f64 / wall
+    } else {
+        0.0
+    };
+    let failures: serde_json::Map<String, Value> = total
+        .failures
+        .iter()
+        .map(|(k, (n, d))| (k.clone(), json!({"count": n, "example": d})))
+        .collect();
+    let latency = total.samples.report();
+    let report = json!({
+        "directory": args.directory,
+        "orders_requested": args.orders,
+        "concurrency": args.concurrency,
+        "accounts": args.accounts,
+        "names_per_order": args.names_per_order,
+        "max_seconds": args.max_seconds,
+        "completed": total.completed,
+        "failed": failed,
+        "cut_off_at_deadline": total.cut_off,
+        "not_started": args.orders.saturating_sub(started_orders),
+        "setup_seconds": (setup_seconds * 1000.0).round() / 1000.0,
+        "wall_seconds": (wall * 1000.0).round() / 1000.0,
+        "orders_per_second": (rate * 100.0).round() / 100.0,
+        "bad_nonce_retries": c.bad_nonce_retries.load(Ordering::Relaxed),
+        "nonce_fetches": c.nonce_fetches.load(Ordering::Relaxed),
+        "requests": c.requests.load(Ordering::Relaxed),
+        "polls": total.samples.polls,
+        "failures": failures,
+        "latency_ms": latency,
+    });
+    let text = serde_json::to_string_pretty(&report)?;
+    println!("{text}");
+    if let Some(path) = &args.json_out {
+        std::fs::write(path, format!("{text}\n"))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let o = &report["latency_ms"]["order"];
+    eprintln!(
+        "loadgen: {}/{} orders completed in {:.1} s = {:.2} orders/s at concurrency {}; {} failed, {} cut off; order latency p50 {} ms p90 {} ms p99 {} ms max {} ms; {} badNonce retries",
+        total.completed,
+        args.orders,
+        wall,
+        rate,
+        args.concurrency,
+        failed,
+        total.cut_off,
+        o["p50"],
+        o["p90"],
+        o["p99"],
+        o["max"],
+        report["bad_nonce_retries"],
+    );
+    if failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
