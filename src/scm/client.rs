@@ -103,12 +103,13 @@ impl ScmClient {
         &self.inner.base
     }
 
-    /// Sends one request and reads the whole response; non-2xx becomes [`ScmError::Api`].
     /// Calls made so far by operation and outcome.
     pub fn call_counts(&self) -> Vec<((String, &'static str), u64)> {
         self.inner.stats.snapshot()
     }
 
+    /// Sends one request and reads the whole response; non-2xx becomes [`ScmError::Api`]. Every
+    /// call is counted by operation and outcome.
     pub(crate) async fn send(
         &self,
         method: Method,
@@ -117,97 +118,87 @@ impl ScmClient {
         body: Body<'_>,
         mutating: bool,
     ) -> Result<Reply, ScmError> {
-        let m = method.clone();
-        let result = self
-            .send_uncounted(method, path, query, body, mutating)
+        let counted_method = method.clone();
+        let result = async move {
+            let _permit = self
+                .inner
+                .limit
+                .acquire()
+                .await
+                .map_err(|_| ScmError::Config("client closed".into()))?;
+            let url = format!("{}{}", self.inner.base, path);
+            let mut req = self
+                .inner
+                .http
+                .request(method.clone(), &url)
+                .header("login", &self.inner.login)
+                .header("customerUri", &self.inner.customer_uri)
+                .header(http::header::ACCEPT, "application/json");
+            if let Some(p) = &self.inner.password {
+                let mut v = HeaderValue::from_str(p.expose())
+                    .map_err(|_| ScmError::Config("password is not a valid header value".into()))?;
+                v.set_sensitive(true);
+                req = req.header("password", v);
+            }
+            if !query.is_empty() {
+                req = req.query(query);
+            }
+            if let Body::Json(v) = body {
+                req = req
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(serde_json::to_vec(v).expect("JSON value serialises"));
+            }
+            let started = Instant::now();
+            let result = async {
+                let resp = req.send().await?;
+                let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
+                let body = resp.bytes().await?;
+                Ok::<_, reqwest::Error>(Reply {
+                    status,
+                    headers,
+                    body,
+                })
+            }
             .await;
-        self.inner.stats.record(&m, path, &result);
-        result
-    }
-
-    async fn send_uncounted(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Body<'_>,
-        mutating: bool,
-    ) -> Result<Reply, ScmError> {
-        let _permit = self
-            .inner
-            .limit
-            .acquire()
-            .await
-            .map_err(|_| ScmError::Config("client closed".into()))?;
-        let url = format!("{}{}", self.inner.base, path);
-        let mut req = self
-            .inner
-            .http
-            .request(method.clone(), &url)
-            .header("login", &self.inner.login)
-            .header("customerUri", &self.inner.customer_uri)
-            .header(http::header::ACCEPT, "application/json");
-        if let Some(p) = &self.inner.password {
-            let mut v = HeaderValue::from_str(p.expose())
-                .map_err(|_| ScmError::Config("password is not a valid header value".into()))?;
-            v.set_sensitive(true);
-            req = req.header("password", v);
-        }
-        if !query.is_empty() {
-            req = req.query(query);
-        }
-        if let Body::Json(v) = body {
-            req = req
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(serde_json::to_vec(v).expect("JSON value serialises"));
-        }
-        let started = Instant::now();
-        let result = async {
-            let resp = req.send().await?;
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let body = resp.bytes().await?;
-            Ok::<_, reqwest::Error>(Reply {
-                status,
-                headers,
-                body,
-            })
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let reply = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    let err = ScmError::from_reqwest(&e, mutating);
+                    tracing::warn!(%method, path, elapsed_ms, error = %err, "SCM call failed");
+                    return Err(err);
+                }
+            };
+            if (200..300).contains(&reply.status) {
+                // Some SCM endpoints answer 200 with an error object; treat it like the error it is.
+                if let Some(e) = error_body(&reply.body) {
+                    if e.code < 0 {
+                        return Err(self.api_error(&method, path, reply.status, e, mutating));
+                    }
+                }
+                tracing::debug!(%method, path, status = reply.status, elapsed_ms, "SCM call");
+                return Ok(reply);
+            }
+            let err = match error_body(&reply.body) {
+                Some(e) => self.api_error(&method, path, reply.status, e, mutating),
+                None => ScmError::Api {
+                    status: reply.status,
+                    code: None,
+                    description: String::from_utf8_lossy(&reply.body[..reply.body.len().min(200)])
+                        .trim()
+                        .to_string(),
+                    mutating,
+                },
+            };
+            if err.code().is_none() {
+                tracing::warn!(%method, path, status = reply.status, elapsed_ms, "SCM call failed");
+            }
+            Err(err)
         }
         .await;
-        let elapsed_ms = started.elapsed().as_millis() as u64;
-        let reply = match result {
-            Ok(r) => r,
-            Err(e) => {
-                let err = ScmError::from_reqwest(&e, mutating);
-                tracing::warn!(%method, path, elapsed_ms, error = %err, "SCM call failed");
-                return Err(err);
-            }
-        };
-        if (200..300).contains(&reply.status) {
-            // Some SCM endpoints answer 200 with an error object; treat it like the error it is.
-            if let Some(e) = error_body(&reply.body) {
-                if e.code < 0 {
-                    return Err(self.api_error(&method, path, reply.status, e, mutating));
-                }
-            }
-            tracing::debug!(%method, path, status = reply.status, elapsed_ms, "SCM call");
-            return Ok(reply);
-        }
-        let err = match error_body(&reply.body) {
-            Some(e) => self.api_error(&method, path, reply.status, e, mutating),
-            None => ScmError::Api {
-                status: reply.status,
-                code: None,
-                description: String::from_utf8_lossy(&reply.body[..reply.body.len().min(200)])
-                    .trim()
-                    .to_string(),
-                mutating,
-            },
-        };
-        if err.code().is_none() {
-            tracing::warn!(%method, path, status = reply.status, elapsed_ms, "SCM call failed");
-        }
-        Err(err)
+        self.inner.stats.record(&counted_method, path, &result);
+        result
     }
 
     fn api_error(
