@@ -69,6 +69,12 @@ pub async fn serve(mut config: Config, data_dir: &std::path::Path) -> anyhow::Re
         _ => None,
     };
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    let database = config
+        .database
+        .url
+        .as_ref()
+        .map(|u| crate::store::describe_url(u.expose()))
+        .unwrap_or_default();
     let state = build_state(config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -77,11 +83,21 @@ pub async fn serve(mut config: Config, data_dir: &std::path::Path) -> anyhow::Re
         listen = %listen,
         directory = %state.ctx.urls.directory(),
         tls = tls.is_some(),
+        database = %database,
         "acme-sectigo-bridge is serving"
     );
+    if state.ctx.store.backend() == crate::store::Backend::Sqlite {
+        tracing::warn!(
+            "the SQLite store is for a single instance: workers are woken within this process \
+             only; set database.url to a PostgreSQL URL to run several replicas"
+        );
+    }
     if let Some(q) = &quickstart {
         let (kid, hmac) = q.demo_eab(&state.ctx.store).await?;
-        println!("{}", q.banner(&state.ctx.urls.directory(), &kid, &hmac));
+        println!(
+            "{}",
+            q.banner(&state.ctx.urls.directory(), &kid, &hmac, &database)
+        );
     }
     let result = match tls {
         None => serve_plain(state, listener, shutdown_signal()).await,

@@ -5,7 +5,7 @@ use crate::store::{EabKey, Store};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// An ACME server that issues certificates through Sectigo Certificate Manager.
@@ -15,6 +15,10 @@ pub struct Cli {
     /// Configuration file (TOML). Environment variables `BRIDGE_SECTION__KEY` override it.
     #[arg(long, global = true, env = "BRIDGE_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Where the bridge keeps its own files: the SQLite database when `database.url` is not set,
+    /// and in zero-setup mode the local CA, TLS certificate and demo EAB key.
+    #[arg(long, global = true, env = "BRIDGE_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -24,11 +28,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the ACME server (applies database migrations first). Without `[scm]` it runs in
     /// zero-setup mode: the SCM sandbox in-process, HTTPS with a local CA, a demo EAB key.
-    Serve {
-        /// Where zero-setup mode keeps its CA, TLS certificate and demo EAB key.
-        #[arg(long, env = "BRIDGE_DATA_DIR", default_value = "data")]
-        data_dir: PathBuf,
-    },
+    Serve,
     /// Apply database migrations and exit.
     Migrate,
     /// Manage External Account Binding keys.
@@ -100,7 +100,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(config, cli.command)) {
+    match runtime.block_on(run(config, &cli.data_dir, cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -109,10 +109,15 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Runs one subcommand with a loaded configuration.
-pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
+/// Runs one subcommand with a loaded configuration. Without `database.url`, every subcommand uses
+/// the SQLite file in `data_dir`, so `eab create` reaches the same database as `serve`.
+pub async fn run(mut config: Config, data_dir: &Path, command: Command) -> anyhow::Result<()> {
+    if config.database.url.is_none() {
+        let url = crate::store::default_sqlite_url(data_dir);
+        config.database.url = Some(crate::secret::Secret::new(url));
+    }
     match command {
-        Command::Serve { data_dir } => crate::app::serve(config, &data_dir).await,
+        Command::Serve => crate::app::serve(config, data_dir).await,
         Command::Migrate => {
             let store = Store::connect(&config.database).await?;
             store.migrate().await?;

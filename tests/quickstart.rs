@@ -1,10 +1,9 @@
-//! Zero-setup mode, followed as a newcomer would: `serve` with nothing but a database prints a
-//! directory URL, a CA bundle, an EAB key and a certbot command; running that command obtains a
-//! certificate; a restart keeps the CA, the TLS certificate and the EAB key.
+//! Zero-setup mode, followed as a newcomer would: the README's first command (`serve`, no
+//! configuration, no environment, no database) prints a directory URL, a CA bundle, an EAB key and
+//! a certbot command; running that command obtains a certificate; a restart keeps the SQLite
+//! database (accounts, orders, certificates), the EAB key, the CA and the TLS certificate.
 
-mod common;
-
-use common::db::TestDb;
+use sqlx::{Connection, SqliteConnection};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -18,12 +17,15 @@ impl Drop for Server {
     }
 }
 
-/// Starts `serve --data-dir DIR` and returns the banner lines (label → value).
-fn start(db: &TestDb, dir: &std::path::Path, port: u16) -> (Server, Vec<(String, String)>) {
+/// Starts `serve` in `cwd` exactly as the README does — no flags, and an environment holding
+/// nothing of ours except the port (the default 14000 may be taken on a test machine) — and returns
+/// the banner lines (label → value).
+fn start(cwd: &std::path::Path, port: u16) -> (Server, Vec<(String, String)>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_acme-sectigo-bridge"))
-        .args(["serve", "--data-dir"])
-        .arg(dir)
-        .env("BRIDGE_DATABASE__URL", &db.url)
+        .arg("serve")
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("BRIDGE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -70,10 +72,10 @@ fn free_port() -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_printed_certbot_command_obtains_a_certificate_and_restarts_keep_state() {
-    let db = TestDb::create().await;
-    let dir = tempdir();
+    let cwd = tempdir();
+    let dir = cwd.join("data");
     let port = free_port();
-    let (server, banner) = start(&db, &dir, port);
+    let (server, banner) = start(&cwd, port);
     let directory = field(&banner, "directory").to_string();
     assert_eq!(directory, format!("https://localhost:{port}/directory"));
     let ca = field(&banner, "CA bundle").to_string();
@@ -100,19 +102,11 @@ async fn the_printed_certbot_command_obtains_a_certificate_and_restarts_keep_sta
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    assert!(field(&banner, "database").starts_with("SQLite"));
+
     // Run exactly the printed certbot command.
     let cmd = field(&banner, "certbot").to_string();
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(&cmd)
-        .output()
-        .expect("certbot must be installed (scripts/install-test-deps.sh installs it)");
-    assert!(
-        out.status.success(),
-        "certbot failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_certbot(&cmd);
     let live = dir.join("certbot/live/www.example.com/fullchain.pem");
     let chain = std::fs::read_to_string(&live).unwrap();
     let leaf = acme_sectigo_bridge::scm::certificates_in(chain.as_bytes())
@@ -130,20 +124,55 @@ async fn the_printed_certbot_command_obtains_a_certificate_and_restarts_keep_sta
         .collect();
     assert_eq!(names, vec!["DNSName(www.example.com)".to_string()]);
 
-    // Restart: same CA, same TLS certificate, same EAB key, same account.
+    let before = counts(&dir).await;
+    assert_eq!(
+        before,
+        (1, 1, 1),
+        "accounts, orders, certificates after one certbot run"
+    );
+
+    // Restart: same CA, same TLS certificate, same EAB key, same database.
     let tls_before = std::fs::read(dir.join("tls.crt")).unwrap();
     drop(server);
-    let (_server, again) = start(&db, &dir, port);
+    let (_server, again) = start(&cwd, port);
     assert_eq!(field(&again, "EAB kid"), kid);
     assert_eq!(std::fs::read(&ca).unwrap(), ca_pem);
     assert_eq!(std::fs::read(dir.join("tls.crt")).unwrap(), tls_before);
-    let mut c = db.connect().await;
-    let accounts: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts")
-        .fetch_one(&mut c)
-        .await
-        .unwrap();
-    assert_eq!(accounts, 1);
-    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(counts(&dir).await, before);
+    // certbot's saved account still exists on the server: a forced renewal goes through with it
+    // (an unknown account would fail with accountDoesNotExist) and adds one order and certificate.
+    run_certbot(&format!("{cmd} --force-renewal"));
+    assert_eq!(counts(&dir).await, (1, 2, 2));
+    let _ = std::fs::remove_dir_all(&cwd);
+}
+
+fn run_certbot(cmd: &str) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .expect("certbot must be installed (scripts/install-test-deps.sh installs it)");
+    assert!(
+        out.status.success(),
+        "certbot failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Accounts, orders and certificates in the default SQLite database of `data_dir`.
+async fn counts(data_dir: &std::path::Path) -> (i64, i64, i64) {
+    let url = format!("sqlite://{}", data_dir.join("bridge.db").display());
+    let mut c = SqliteConnection::connect(&url).await.unwrap();
+    let mut n = Vec::new();
+    for table in ["accounts", "orders", "certificates"] {
+        let v: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        n.push(v);
+    }
+    (n[0], n[1], n[2])
 }
 
 fn tempdir() -> std::path::PathBuf {

@@ -58,7 +58,7 @@ impl Worker {
         let cfg = self.ctx.config.issuance.clone();
         let slots = Arc::new(Semaphore::new(cfg.workers.max(1)));
         let mut running = JoinSet::new();
-        let mut listener = match self.ctx.store.job_listener().await {
+        let mut listener = match self.ctx.store.job_wakeups().await {
             Ok(l) => Some(l),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot LISTEN for jobs; falling back to polling");

@@ -120,7 +120,7 @@ impl Quickstart {
     }
 
     /// The few lines printed at start.
-    pub fn banner(&self, directory: &str, kid: &str, hmac: &str) -> String {
+    pub fn banner(&self, directory: &str, kid: &str, hmac: &str, database: &str) -> String {
         let ca = self
             .tls
             .as_ref()
@@ -138,6 +138,7 @@ impl Quickstart {
              CA bundle:  {ca}\n\
              EAB kid:    {kid}\n\
              EAB HMAC:   {hmac}\n\
+             database:   {database}\n\
              certbot:    {ca_env}certbot certonly --server {directory} --eab-kid {kid} --eab-hmac-key {hmac} \
              --agree-tos -m admin@example.com --non-interactive --standalone -d www.example.com \
              --config-dir {certbot_dir} --work-dir {certbot_dir} --logs-dir {certbot_dir}\n"

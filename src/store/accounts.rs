@@ -1,52 +1,44 @@
 //! ACME accounts.
 
 use super::{
-    is_unique_violation, Account, AccountStatus, CreateAccountOutcome, KeyChangeOutcome,
+    is_unique_violation, Account, AccountStatus, CreateAccountOutcome, DbRow, KeyChangeOutcome,
     NewAccount, Result, Store, StoreError,
 };
-use sqlx::postgres::PgRow;
-use sqlx::Row;
+use chrono::Utc;
 
 const ACCOUNT_COLUMNS: &str =
     "id, key_thumbprint, jwk, status, contact, tos_agreed, eab_kid, created_at";
 
-fn account_from_row(row: &PgRow) -> Result<Account> {
-    let status: String = row.try_get("status")?;
-    let contact: serde_json::Value = row.try_get("contact")?;
+fn account_from_row(row: &DbRow) -> Result<Account> {
+    let status: String = row.get("status")?;
     Ok(Account {
-        id: row.try_get("id")?,
-        key_thumbprint: row.try_get("key_thumbprint")?,
-        jwk: row.try_get("jwk")?,
+        id: row.get("id")?,
+        key_thumbprint: row.get("key_thumbprint")?,
+        jwk: row.get("jwk")?,
         status: AccountStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("account status {status:?}")))?,
-        contact: serde_json::from_value(contact)
-            .map_err(|e| StoreError::Corrupt(format!("accounts.contact: {e}")))?,
-        tos_agreed: row.try_get("tos_agreed")?,
-        eab_kid: row.try_get("eab_kid")?,
-        created_at: row.try_get("created_at")?,
+        contact: super::from_json(row.get("contact")?, "accounts.contact")?,
+        tos_agreed: row.get("tos_agreed")?,
+        eab_kid: row.get("eab_kid")?,
+        created_at: row.get("created_at")?,
     })
 }
 
 impl Store {
     /// The account with this id.
     pub async fn account(&self, id: &str) -> Result<Option<Account>> {
-        let row = sqlx::query(&format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
+        let row = self.db.fetch_optional(self.db.query(&sql).bind(id)).await?;
         row.as_ref().map(account_from_row).transpose()
     }
 
     /// The account whose key has this RFC 7638 thumbprint.
     pub async fn account_by_thumbprint(&self, thumbprint: &str) -> Result<Option<Account>> {
-        let row = sqlx::query(&format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE key_thumbprint = $1"
-        ))
-        .bind(thumbprint)
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE key_thumbprint = $1");
+        let row = self
+            .db
+            .fetch_optional(self.db.query(&sql).bind(thumbprint))
+            .await?;
         row.as_ref().map(account_from_row).transpose()
     }
 
@@ -54,45 +46,48 @@ impl Store {
     /// and marked used in the same transaction, so a single-use key binds exactly one account even
     /// under concurrent requests. A key registered concurrently yields `KeyExists`.
     pub async fn create_account(&self, new: &NewAccount) -> Result<CreateAccountOutcome> {
-        let mut tx = self.pool.begin().await?;
+        let now = Utc::now();
+        let mut tx = self.db.begin().await?;
         if let Some(kid) = &new.eab_kid {
-            let r = sqlx::query(
-                "UPDATE eab_keys SET used_at = COALESCE(used_at, now()) \
-                 WHERE kid = $1 AND revoked_at IS NULL AND (NOT single_use OR used_at IS NULL)",
-            )
-            .bind(kid)
-            .execute(&mut *tx)
-            .await?;
-            if r.rows_affected() != 1 {
+            let q = tx
+                .query(
+                    "UPDATE eab_keys SET used_at = COALESCE(used_at, $2) \
+                     WHERE kid = $1 AND revoked_at IS NULL AND (NOT single_use OR used_at IS NULL)",
+                )
+                .bind(kid)
+                .bind(now);
+            if tx.execute(q).await? != 1 {
                 return Ok(CreateAccountOutcome::EabUnusable);
             }
         }
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO accounts (id, key_thumbprint, jwk, status, contact, tos_agreed, eab_kid) \
-             VALUES ($1, $2, $3, 'valid', $4, $5, $6) RETURNING {ACCOUNT_COLUMNS}"
-        ))
-        .bind(&new.id)
-        .bind(&new.key_thumbprint)
-        .bind(&new.jwk)
-        .bind(serde_json::json!(new.contact))
-        .bind(new.tos_agreed)
-        .bind(&new.eab_kid)
-        .fetch_one(&mut *tx)
-        .await;
-        match inserted {
+        let sql = format!(
+            "INSERT INTO accounts (id, key_thumbprint, jwk, status, contact, tos_agreed, eab_kid, \
+             created_at, updated_at) VALUES ($1, $2, $3, 'valid', $4, $5, $6, $7, $7) \
+             RETURNING {ACCOUNT_COLUMNS}"
+        );
+        let q = tx
+            .query(&sql)
+            .bind(&new.id)
+            .bind(&new.key_thumbprint)
+            .bind(&new.jwk)
+            .bind(serde_json::json!(new.contact))
+            .bind(new.tos_agreed)
+            .bind(&new.eab_kid)
+            .bind(now);
+        match tx.fetch_one(q).await {
             Ok(row) => {
                 let account = account_from_row(&row)?;
                 tx.commit().await?;
                 Ok(CreateAccountOutcome::Created(account))
             }
-            Err(e) if is_unique_violation(&e) => {
+            Err(StoreError::Database(e)) if is_unique_violation(&e) => {
                 tx.rollback().await?;
                 match self.account_by_thumbprint(&new.key_thumbprint).await? {
                     Some(a) => Ok(CreateAccountOutcome::KeyExists(a)),
                     None => Err(StoreError::Database(e)),
                 }
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 
@@ -102,26 +97,28 @@ impl Store {
         id: &str,
         contact: &[String],
     ) -> Result<Option<Account>> {
-        let row = sqlx::query(&format!(
-            "UPDATE accounts SET contact = $2, updated_at = now() WHERE id = $1 AND status = 'valid' \
+        let sql = format!(
+            "UPDATE accounts SET contact = $2, updated_at = $3 WHERE id = $1 AND status = 'valid' \
              RETURNING {ACCOUNT_COLUMNS}"
-        ))
-        .bind(id)
-        .bind(serde_json::json!(contact))
-        .fetch_optional(&self.pool)
-        .await?;
+        );
+        let q = self
+            .db
+            .query(&sql)
+            .bind(id)
+            .bind(serde_json::json!(contact))
+            .bind(Utc::now());
+        let row = self.db.fetch_optional(q).await?;
         row.as_ref().map(account_from_row).transpose()
     }
 
     /// Deactivates an account (RFC 8555 §7.3.6). Idempotent; returns the account as it now is.
     pub async fn deactivate_account(&self, id: &str) -> Result<Option<Account>> {
-        let row = sqlx::query(&format!(
-            "UPDATE accounts SET status = 'deactivated', updated_at = now() WHERE id = $1 \
+        let sql = format!(
+            "UPDATE accounts SET status = 'deactivated', updated_at = $2 WHERE id = $1 \
              RETURNING {ACCOUNT_COLUMNS}"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        );
+        let q = self.db.query(&sql).bind(id).bind(Utc::now());
+        let row = self.db.fetch_optional(q).await?;
         row.as_ref().map(account_from_row).transpose()
     }
 
@@ -134,20 +131,22 @@ impl Store {
         new_thumbprint: &str,
         new_jwk: &serde_json::Value,
     ) -> Result<KeyChangeOutcome> {
-        let r = sqlx::query(&format!(
-            "UPDATE accounts SET key_thumbprint = $3, jwk = $4, updated_at = now() \
+        let sql = format!(
+            "UPDATE accounts SET key_thumbprint = $3, jwk = $4, updated_at = $5 \
              WHERE id = $1 AND key_thumbprint = $2 AND status = 'valid' RETURNING {ACCOUNT_COLUMNS}"
-        ))
-        .bind(id)
-        .bind(old_thumbprint)
-        .bind(new_thumbprint)
-        .bind(new_jwk)
-        .fetch_optional(&self.pool)
-        .await;
-        match r {
+        );
+        let q = self
+            .db
+            .query(&sql)
+            .bind(id)
+            .bind(old_thumbprint)
+            .bind(new_thumbprint)
+            .bind(new_jwk)
+            .bind(Utc::now());
+        match self.db.fetch_optional(q).await {
             Ok(Some(row)) => Ok(KeyChangeOutcome::Changed(account_from_row(&row)?)),
             Ok(None) => Ok(KeyChangeOutcome::Stale),
-            Err(e) if is_unique_violation(&e) => {
+            Err(StoreError::Database(e)) if is_unique_violation(&e) => {
                 match self.account_by_thumbprint(new_thumbprint).await? {
                     Some(other) => Ok(KeyChangeOutcome::KeyInUse {
                         account_id: other.id,
@@ -155,7 +154,7 @@ impl Store {
                     None => Ok(KeyChangeOutcome::Stale),
                 }
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 }

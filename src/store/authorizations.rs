@@ -1,56 +1,53 @@
 //! Authorizations and challenges, and the transactions that start and finish validations.
 
+use super::db::{Dialect, Tx};
+use super::DbRow;
 use super::{
     parse_status, Authorization, Challenge, Result, StartChallenge, Store, ValidationOutcome,
 };
 use crate::acme::status::{AuthzStatus, ChallengeStatus};
 use crate::acme::types::Identifier;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
-use sqlx::{Postgres, Row, Transaction};
 
 const AUTHZ_COLUMNS: &str = "id, account_id, identifier_type, identifier_value, wildcard, status, \
                              expires_at, validated_at";
 const CHALLENGE_COLUMNS: &str =
     "id, authz_id, type, token, status, validated_at, error, validation_record";
 
-fn authz_from_row(row: &PgRow) -> Result<Authorization> {
-    let status: String = row.try_get("status")?;
+fn authz_from_row(row: &DbRow) -> Result<Authorization> {
+    let status: String = row.get("status")?;
     Ok(Authorization {
-        id: row.try_get("id")?,
-        account_id: row.try_get("account_id")?,
+        id: row.get("id")?,
+        account_id: row.get("account_id")?,
         identifier: Identifier {
-            kind: row.try_get("identifier_type")?,
-            value: row.try_get("identifier_value")?,
+            kind: row.get("identifier_type")?,
+            value: row.get("identifier_value")?,
         },
-        wildcard: row.try_get("wildcard")?,
+        wildcard: row.get("wildcard")?,
         status: parse_status(&status, AuthzStatus::parse, "authorization")?,
-        expires_at: row.try_get("expires_at")?,
-        validated_at: row.try_get("validated_at")?,
+        expires_at: row.get("expires_at")?,
+        validated_at: row.get("validated_at")?,
         challenges: Vec::new(),
     })
 }
 
-fn challenge_from_row(row: &PgRow) -> Result<Challenge> {
-    let status: String = row.try_get("status")?;
+fn challenge_from_row(row: &DbRow) -> Result<Challenge> {
+    let status: String = row.get("status")?;
     Ok(Challenge {
-        id: row.try_get("id")?,
-        authz_id: row.try_get("authz_id")?,
-        kind: row.try_get("type")?,
-        token: row.try_get("token")?,
+        id: row.get("id")?,
+        authz_id: row.get("authz_id")?,
+        kind: row.get("type")?,
+        token: row.get("token")?,
         status: parse_status(&status, ChallengeStatus::parse, "challenge")?,
-        validated_at: row.try_get("validated_at")?,
-        error: row.try_get("error")?,
-        validation_record: row.try_get("validation_record")?,
+        validated_at: row.get("validated_at")?,
+        error: row.get("error")?,
+        validation_record: row.get("validation_record")?,
     })
 }
 
 impl Store {
-    pub(super) async fn insert_authorization(
-        tx: &mut Transaction<'_, Postgres>,
-        a: &Authorization,
-    ) -> Result<()> {
-        sqlx::query(
+    pub(super) async fn insert_authorization(tx: &mut Tx, a: &Authorization) -> Result<()> {
+        tx.execute(tx.query(
             "INSERT INTO authorizations (id, account_id, identifier_type, identifier_value, wildcard, \
              status, expires_at, validated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -62,20 +59,21 @@ impl Store {
         .bind(a.status.as_str())
         .bind(a.expires_at)
         .bind(a.validated_at)
-        .execute(&mut **tx)
+        )
         .await?;
         for (position, c) in a.challenges.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO challenges (id, authz_id, type, token, status, position) \
+            tx.execute(
+                tx.query(
+                    "INSERT INTO challenges (id, authz_id, type, token, status, position) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&c.id)
+                .bind(&a.id)
+                .bind(&c.kind)
+                .bind(&c.token)
+                .bind(c.status.as_str())
+                .bind(position as i32),
             )
-            .bind(&c.id)
-            .bind(&a.id)
-            .bind(&c.kind)
-            .bind(&c.token)
-            .bind(c.status.as_str())
-            .bind(position as i32)
-            .execute(&mut **tx)
             .await?;
         }
         Ok(())
@@ -83,41 +81,51 @@ impl Store {
 
     /// The authorization with its challenges.
     pub async fn authorization(&self, id: &str) -> Result<Option<Authorization>> {
-        let Some(row) = sqlx::query(&format!(
-            "SELECT {AUTHZ_COLUMNS} FROM authorizations WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
+        let Some(row) = self
+            .db
+            .fetch_optional(
+                self.db
+                    .query(&format!(
+                        "SELECT {AUTHZ_COLUMNS} FROM authorizations WHERE id = $1"
+                    ))
+                    .bind(id),
+            )
+            .await?
         else {
             return Ok(None);
         };
         let mut authz = authz_from_row(&row)?;
-        let rows = sqlx::query(&format!(
+        let rows = self
+            .db
+            .fetch_all(
+                self.db
+                    .query(&format!(
             "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE authz_id = $1 ORDER BY position"
         ))
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
+                    .bind(id),
+            )
+            .await?;
         authz.challenges = rows.iter().map(challenge_from_row).collect::<Result<_>>()?;
         Ok(Some(authz))
     }
 
     /// The statuses and expiries of several authorizations (for order status).
     pub async fn authz_states(&self, ids: &[String]) -> Result<Vec<(AuthzStatus, DateTime<Utc>)>> {
-        let rows = sqlx::query(
-            "SELECT a.status, a.expires_at FROM unnest($1::TEXT[]) WITH ORDINALITY AS i(id, n) \
-             JOIN authorizations a ON a.id = i.id ORDER BY i.n",
-        )
-        .bind(ids)
-        .fetch_all(&self.pool)
-        .await?;
+        // The ids travel as one JSON array, a form both backends can unpack in order.
+        let sql = self.db.dialect().pick(
+            "SELECT a.status, a.expires_at FROM jsonb_array_elements_text($1) \
+             WITH ORDINALITY AS i(id, n) JOIN authorizations a ON a.id = i.id ORDER BY i.n",
+            "SELECT a.status, a.expires_at FROM json_each($1) AS i \
+             JOIN authorizations a ON a.id = i.value ORDER BY i.key",
+        );
+        let q = self.db.query(sql).bind(serde_json::json!(ids));
+        let rows = self.db.fetch_all(q).await?;
         rows.iter()
             .map(|r| {
-                let s: String = r.try_get("status")?;
+                let s: String = r.get("status")?;
                 Ok((
                     parse_status(&s, AuthzStatus::parse, "authorization")?,
-                    r.try_get("expires_at")?,
+                    r.get("expires_at")?,
                 ))
             })
             .collect()
@@ -133,30 +141,35 @@ impl Store {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Option<String>> {
-        let id = sqlx::query_scalar(
-            "SELECT id FROM authorizations WHERE account_id = $1 AND identifier_type = $2 \
-             AND identifier_value = $3 AND wildcard = $4 AND status = 'valid' \
-             AND validated_at > $5 AND expires_at > $6 ORDER BY validated_at DESC LIMIT 1",
-        )
-        .bind(account_id)
-        .bind(&identifier.kind)
-        .bind(&identifier.value)
-        .bind(wildcard)
-        .bind(since)
-        .bind(until)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(id)
+        let q = self
+            .db
+            .query(
+                "SELECT id FROM authorizations WHERE account_id = $1 AND identifier_type = $2 \
+                 AND identifier_value = $3 AND wildcard = $4 AND status = 'valid' \
+                 AND validated_at > $5 AND expires_at > $6 ORDER BY validated_at DESC LIMIT 1",
+            )
+            .bind(account_id)
+            .bind(&identifier.kind)
+            .bind(&identifier.value)
+            .bind(wildcard)
+            .bind(since)
+            .bind(until);
+        let row = self.db.fetch_optional(q).await?;
+        row.map(|r| r.get("id")).transpose()
     }
 
     /// The challenge with this id.
     pub async fn challenge(&self, id: &str) -> Result<Option<Challenge>> {
-        let row = sqlx::query(&format!(
-            "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = self
+            .db
+            .fetch_optional(
+                self.db
+                    .query(&format!(
+                        "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE id = $1"
+                    ))
+                    .bind(id),
+            )
+            .await?;
         row.as_ref().map(challenge_from_row).transpose()
     }
 
@@ -172,26 +185,28 @@ impl Store {
         challenge_id: &str,
         now: DateTime<Utc>,
     ) -> Result<StartChallenge> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "SELECT a.id FROM authorizations a JOIN challenges c ON c.authz_id = a.id \
-             WHERE c.id = $1 FOR UPDATE OF a",
-        )
-        .bind(challenge_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let updated = sqlx::query(
-            "UPDATE challenges c SET status = 'processing' FROM authorizations a \
-             WHERE c.id = $1 AND c.status = 'pending' AND a.id = c.authz_id \
-             AND a.status = 'pending' AND a.expires_at > $2 \
-             AND NOT EXISTS (SELECT 1 FROM challenges o WHERE o.authz_id = c.authz_id \
-                             AND o.status = 'processing')",
-        )
-        .bind(challenge_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
+        let mut tx = self.db.begin().await?;
+        if tx.dialect() == Dialect::Postgres {
+            let q = tx
+                .query(
+                    "SELECT a.id FROM authorizations a JOIN challenges c ON c.authz_id = a.id \
+                     WHERE c.id = $1 FOR UPDATE OF a",
+                )
+                .bind(challenge_id);
+            tx.fetch_optional(q).await?;
+        }
+        let q = tx
+            .query(
+                "UPDATE challenges SET status = 'processing' \
+                 WHERE id = $1 AND status = 'pending' \
+                 AND EXISTS (SELECT 1 FROM authorizations a WHERE a.id = challenges.authz_id \
+                             AND a.status = 'pending' AND a.expires_at > $2) \
+                 AND NOT EXISTS (SELECT 1 FROM challenges o WHERE o.authz_id = challenges.authz_id \
+                                 AND o.status = 'processing')",
+            )
+            .bind(challenge_id)
+            .bind(now);
+        if tx.execute(q).await? == 0 {
             return Ok(StartChallenge::Unchanged);
         }
         Self::enqueue_job(&mut tx, "validate", challenge_id, now).await?;
@@ -213,71 +228,75 @@ impl Store {
         valid_until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let authz_id: Option<String> = sqlx::query_scalar(
-            "SELECT authz_id FROM challenges WHERE id = $1 AND status = 'processing' FOR UPDATE",
-        )
-        .bind(challenge_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let mut tx = self.db.begin().await?;
+        let sql = format!(
+            "SELECT authz_id FROM challenges WHERE id = $1 AND status = 'processing' {}",
+            tx.dialect().for_update()
+        );
+        let row = tx.fetch_optional(tx.query(&sql).bind(challenge_id)).await?;
+        let authz_id: Option<String> = row.map(|r| r.get("authz_id")).transpose()?;
         if let Some(authz_id) = authz_id {
             match outcome {
                 ValidationOutcome::Valid { record } => {
-                    sqlx::query(
-                        "UPDATE challenges SET status = 'valid', validated_at = $2, \
+                    tx.execute(
+                        tx.query(
+                            "UPDATE challenges SET status = 'valid', validated_at = $2, \
                          validation_record = $3 WHERE id = $1",
+                        )
+                        .bind(challenge_id)
+                        .bind(now)
+                        .bind(record),
                     )
-                    .bind(challenge_id)
-                    .bind(now)
-                    .bind(record)
-                    .execute(&mut *tx)
                     .await?;
-                    let authz = sqlx::query(
+                    let authz = tx.execute(tx.query(
                         "UPDATE authorizations SET status = 'valid', validated_at = $2, expires_at = $3 \
                          WHERE id = $1 AND status = 'pending' AND expires_at > $2",
                     )
                     .bind(&authz_id)
                     .bind(now)
                     .bind(valid_until)
-                    .execute(&mut *tx)
+                    )
                     .await?;
                     // Orders whose authorizations are now all valid become ready.
-                    if authz.rows_affected() > 0 {
-                        sqlx::query(
-                            "UPDATE orders o SET status = 'ready', updated_at = $2 \
-                         WHERE o.status = 'pending' AND o.id IN \
+                    if authz > 0 {
+                        tx.execute(
+                            tx.query(
+                                "UPDATE orders SET status = 'ready', updated_at = $2 \
+                         WHERE status = 'pending' AND id IN \
                            (SELECT order_id FROM order_authorizations WHERE authz_id = $1) \
                          AND NOT EXISTS (SELECT 1 FROM order_authorizations oa \
                              JOIN authorizations a ON a.id = oa.authz_id \
-                             WHERE oa.order_id = o.id AND a.status <> 'valid')",
+                             WHERE oa.order_id = orders.id AND a.status <> 'valid')",
+                            )
+                            .bind(&authz_id)
+                            .bind(now),
                         )
-                        .bind(&authz_id)
-                        .bind(now)
-                        .execute(&mut *tx)
                         .await?;
                     }
                 }
                 ValidationOutcome::Invalid { error, record } => {
-                    sqlx::query(
+                    tx.execute(tx.query(
                         "UPDATE challenges SET status = 'invalid', error = $2, validation_record = $3 \
                          WHERE id = $1",
                     )
                     .bind(challenge_id)
                     .bind(error)
                     .bind(record)
-                    .execute(&mut *tx)
-                    .await?;
-                    let authz = sqlx::query(
-                        "UPDATE authorizations SET status = 'invalid' WHERE id = $1 \
-                         AND status = 'pending' AND expires_at > $2",
                     )
-                    .bind(&authz_id)
-                    .bind(now)
-                    .execute(&mut *tx)
                     .await?;
+                    let authz = tx
+                        .execute(
+                            tx.query(
+                                "UPDATE authorizations SET status = 'invalid' WHERE id = $1 \
+                         AND status = 'pending' AND expires_at > $2",
+                            )
+                            .bind(&authz_id)
+                            .bind(now),
+                        )
+                        .await?;
                     // Only an authorization that was still pending fails its orders: one already
                     // valid or deactivated keeps its own outcome.
-                    if authz.rows_affected() > 0 {
+                    if authz > 0 {
                         Self::invalidate_orders_of(&mut tx, &authz_id, error, now).await?;
                     }
                 }
@@ -291,15 +310,17 @@ impl Store {
     /// Deactivates a pending or valid authorization of this account (§7.5.2); orders waiting on it
     /// become invalid. Returns false if it was not in a state that can be deactivated.
     pub async fn deactivate_authz(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let r = sqlx::query(
-            "UPDATE authorizations SET status = 'deactivated' WHERE id = $1 \
+        let mut tx = self.db.begin().await?;
+        let r = tx
+            .execute(
+                tx.query(
+                    "UPDATE authorizations SET status = 'deactivated' WHERE id = $1 \
              AND status IN ('pending', 'valid')",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if r.rows_affected() == 0 {
+                )
+                .bind(id),
+            )
+            .await?;
+        if r == 0 {
             return Ok(false);
         }
         let error = serde_json::json!({
@@ -314,20 +335,21 @@ impl Store {
     /// Orders still waiting on an authorization that failed or was deactivated become invalid with
     /// its problem.
     async fn invalidate_orders_of(
-        tx: &mut Transaction<'_, Postgres>,
+        tx: &mut Tx,
         authz_id: &str,
         error: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE orders SET status = 'invalid', error = $2, updated_at = $3 \
+        tx.execute(
+            tx.query(
+                "UPDATE orders SET status = 'invalid', error = $2, updated_at = $3 \
              WHERE status IN ('pending', 'ready') AND id IN \
                (SELECT order_id FROM order_authorizations WHERE authz_id = $1)",
+            )
+            .bind(authz_id)
+            .bind(error)
+            .bind(now),
         )
-        .bind(authz_id)
-        .bind(error)
-        .bind(now)
-        .execute(&mut **tx)
         .await?;
         Ok(())
     }

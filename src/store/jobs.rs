@@ -1,46 +1,76 @@
 //! The durable job queue. A job is inserted in the transaction of the state change that needs it;
-//! any replica claims due jobs with `FOR UPDATE SKIP LOCKED` under a lease, and a job whose replica
-//! died is claimed again once its lease runs out. Insertions `NOTIFY` so idle workers wake at once.
+//! a worker claims due jobs under a lease, and a job whose worker died is claimed again once its
+//! lease runs out. On PostgreSQL, replicas claim with `FOR UPDATE SKIP LOCKED` and insertions
+//! `NOTIFY` every replica's idle worker; on SQLite, a claim is one statement under SQLite's single
+//! writer lock and insertions wake this process's worker once they commit.
 
+use super::db::{Db, Dialect, Tx};
 use super::{Job, Result, Store};
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, Row, Transaction};
+use std::sync::Arc;
+use tokio::sync::Notify;
 
-/// The LISTEN/NOTIFY channel that announces new or rescheduled jobs.
+/// The LISTEN/NOTIFY channel that announces new or rescheduled jobs (PostgreSQL).
 pub const JOBS_CHANNEL: &str = "bridge_jobs";
+
+/// Wakes the worker when a job is enqueued, so it need not poll for new work.
+pub enum JobWakeups {
+    /// Every replica's insertions (LISTEN).
+    Postgres(sqlx::postgres::PgListener),
+    /// This process's insertions, signalled on commit.
+    Sqlite(Arc<Notify>),
+}
+
+impl JobWakeups {
+    /// Waits for the next wake-up. An error means the listener lost its connection; it
+    /// reconnects on the next call.
+    pub async fn recv(&mut self) -> Result<()> {
+        match self {
+            Self::Postgres(l) => {
+                l.recv().await?;
+            }
+            Self::Sqlite(n) => n.notified().await,
+        }
+        Ok(())
+    }
+}
 
 impl Store {
     /// Records a job (or re-arms an existing one for the same subject) inside a transaction.
     pub(super) async fn enqueue_job(
-        tx: &mut Transaction<'_, Postgres>,
+        tx: &mut Tx,
         kind: &str,
         subject_id: &str,
         run_at: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO jobs (kind, subject_id, run_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (kind, subject_id) DO UPDATE SET run_at = LEAST(jobs.run_at, EXCLUDED.run_at)",
-        )
-        .bind(kind)
-        .bind(subject_id)
-        .bind(run_at)
-        .execute(&mut **tx)
-        .await?;
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(JOBS_CHANNEL)
+        let q = tx
+            .query(
+                "INSERT INTO jobs (kind, subject_id, run_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (kind, subject_id) DO UPDATE SET run_at = CASE \
+                   WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END",
+            )
             .bind(kind)
-            .execute(&mut **tx)
-            .await?;
+            .bind(subject_id)
+            .bind(run_at);
+        tx.execute(q).await?;
+        match tx.dialect() {
+            Dialect::Postgres => {
+                let q = tx
+                    .query("SELECT pg_notify($1, $2)")
+                    .bind(JOBS_CHANNEL)
+                    .bind(kind);
+                tx.execute(q).await?;
+            }
+            Dialect::Sqlite => tx.wake_jobs_on_commit(),
+        }
         Ok(())
     }
 
     /// Deletes a finished job inside the transaction that records its outcome, so the outcome and
     /// the job's end commit together.
-    pub(super) async fn finish_job(tx: &mut Transaction<'_, Postgres>, job_id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(job_id)
-            .execute(&mut **tx)
-            .await?;
+    pub(super) async fn finish_job(tx: &mut Tx, job_id: i64) -> Result<()> {
+        let q = tx.query("DELETE FROM jobs WHERE id = $1").bind(job_id);
+        tx.execute(q).await?;
         Ok(())
     }
 
@@ -53,26 +83,29 @@ impl Store {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<Job>> {
-        let rows = sqlx::query(
+        let lock = self.db.dialect().pick("FOR UPDATE SKIP LOCKED", "");
+        let sql = format!(
             "UPDATE jobs SET lease_until = $4, leased_by = $1, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM jobs WHERE run_at <= $3 \
                           AND (lease_until IS NULL OR lease_until < $3) \
-                          ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, kind, subject_id, attempts",
-        )
-        .bind(worker)
-        .bind(limit)
-        .bind(now)
-        .bind(lease_until)
-        .fetch_all(&self.pool)
-        .await?;
+                          ORDER BY run_at LIMIT $2 {lock}) \
+             RETURNING id, kind, subject_id, attempts"
+        );
+        let q = self
+            .db
+            .query(&sql)
+            .bind(worker)
+            .bind(limit)
+            .bind(now)
+            .bind(lease_until);
+        let rows = self.db.fetch_all(q).await?;
         rows.iter()
             .map(|r| {
                 Ok(Job {
-                    id: r.try_get("id")?,
-                    kind: r.try_get("kind")?,
-                    subject_id: r.try_get("subject_id")?,
-                    attempts: r.try_get("attempts")?,
+                    id: r.get("id")?,
+                    kind: r.get("kind")?,
+                    subject_id: r.get("subject_id")?,
+                    attempts: r.get("attempts")?,
                 })
             })
             .collect()
@@ -80,60 +113,86 @@ impl Store {
 
     /// Puts a claimed job back to run at `run_at`, noting why.
     pub async fn retry_job(&self, id: i64, run_at: DateTime<Utc>, error: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE jobs SET run_at = $2, lease_until = NULL, leased_by = NULL, last_error = $3 \
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(run_at)
-        .bind(error)
-        .execute(&self.pool)
-        .await?;
+        let q = self
+            .db
+            .query(
+                "UPDATE jobs SET run_at = $2, lease_until = NULL, leased_by = NULL, last_error = $3 \
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(run_at)
+            .bind(error);
+        self.db.execute(q).await?;
         Ok(())
+    }
+
+    /// Extends the lease of a job `worker` still holds (its handler is still running); `false` when
+    /// the job is gone, rescheduled or leased by someone else.
+    pub async fn renew_lease(
+        &self,
+        job_id: i64,
+        worker: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let q = self
+            .db
+            .query(
+                "UPDATE jobs SET lease_until = CASE WHEN lease_until > $3 THEN lease_until ELSE $3 END \
+                 WHERE id = $1 AND leased_by = $2 AND lease_until IS NOT NULL",
+            )
+            .bind(job_id)
+            .bind(worker)
+            .bind(until);
+        Ok(self.db.execute(q).await? == 1)
     }
 
     /// Deletes a job that needs no state change to finish (e.g. its subject is gone).
     pub async fn drop_job(&self, id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM jobs WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let q = self.db.query("DELETE FROM jobs WHERE id = $1").bind(id);
+        self.db.execute(q).await?;
         Ok(())
     }
 
     /// Releases every lease `worker` holds (graceful shutdown), so other replicas need not wait for
     /// them to expire.
     pub async fn release_jobs(&self, worker: &str) -> Result<u64> {
-        let r = sqlx::query(
-            "UPDATE jobs SET lease_until = NULL, leased_by = NULL WHERE leased_by = $1",
-        )
-        .bind(worker)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected())
+        let q = self
+            .db
+            .query("UPDATE jobs SET lease_until = NULL, leased_by = NULL WHERE leased_by = $1")
+            .bind(worker);
+        self.db.execute(q).await
     }
 
     /// Number of jobs not yet finished, by kind (metrics, tests).
     pub async fn pending_jobs(&self, kind: &str) -> Result<i64> {
-        let n = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind = $1")
-            .bind(kind)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(n)
+        let q = self
+            .db
+            .query("SELECT count(*) AS n FROM jobs WHERE kind = $1")
+            .bind(kind);
+        self.db.fetch_one(q).await?.get("n")
     }
 
     /// Unfinished jobs by kind (metrics).
     pub async fn jobs_by_kind(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query_as("SELECT kind, count(*) FROM jobs GROUP BY kind ORDER BY kind")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows)
+        let q = self
+            .db
+            .query("SELECT kind, count(*) AS n FROM jobs GROUP BY kind ORDER BY kind");
+        let rows = self.db.fetch_all(q).await?;
+        rows.iter()
+            .map(|r| Ok((r.get("kind")?, r.get("n")?)))
+            .collect()
     }
 
-    /// A listener woken by every job insertion on any replica.
-    pub async fn job_listener(&self) -> Result<sqlx::postgres::PgListener> {
-        let mut l = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
-        l.listen(JOBS_CHANNEL).await?;
-        Ok(l)
+    /// What wakes the worker when a job is enqueued: a LISTEN on PostgreSQL (any replica's
+    /// insertions), the in-process signal on SQLite.
+    pub async fn job_wakeups(&self) -> Result<JobWakeups> {
+        Ok(match &self.db {
+            Db::Postgres(pool) => {
+                let mut l = sqlx::postgres::PgListener::connect_with(pool).await?;
+                l.listen(JOBS_CHANNEL).await?;
+                JobWakeups::Postgres(l)
+            }
+            Db::Sqlite { jobs, .. } => JobWakeups::Sqlite(jobs.clone()),
+        })
     }
 }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod authorizations;
+mod db;
 mod eab;
 mod issuance;
 pub mod issuance_records;
@@ -17,15 +18,17 @@ mod settings;
 
 pub use issuance::ISSUE_JOB;
 pub use issuance_records::*;
-pub use jobs::JOBS_CHANNEL;
+pub use jobs::{JobWakeups, JOBS_CHANNEL};
 pub use order_records::*;
 pub use records::*;
 pub use revocation::{RevocationState, REVOKE_JOB};
 
 use crate::config::DatabaseConfig;
+use db::{Db, DbRow};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Why a storage operation failed. Callers treat every variant as an internal error except the
@@ -38,6 +41,16 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("no database configured: set database.url (or BRIDGE_DATABASE__URL)")]
     NotConfigured,
+    #[error(
+        "database.url must start with postgres:// (production, several replicas) or sqlite:// \
+         (one instance); got the scheme {0:?}"
+    )]
+    UnsupportedUrl(String),
+    #[error("cannot create the directory of the SQLite file {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
@@ -45,44 +58,134 @@ pub enum StoreError {
 /// Result of a store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Shared by every replica; the production choice.
+    Postgres,
+    /// A file in the data directory; one instance only (the zero-setup default).
+    Sqlite,
+}
+
 /// Handle to the database; cheap to clone, shared by every request and worker of a replica.
 #[derive(Clone)]
 pub struct Store {
-    pool: PgPool,
+    db: Db,
 }
 
 static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 impl Store {
-    /// Opens a pool. Does not migrate: call [`Store::migrate`].
+    /// Opens a pool for `postgres://…` or `sqlite://…` (the file and its directory are created
+    /// when missing). Does not migrate: call [`Store::migrate`].
     pub async fn connect(cfg: &DatabaseConfig) -> Result<Self> {
-        let url = cfg.url.as_ref().ok_or(StoreError::NotConfigured)?;
-        let opts = PgConnectOptions::from_str(url.expose())?;
-        let pool = PgPoolOptions::new()
-            .max_connections(cfg.max_connections)
-            .acquire_timeout(Duration::from_secs(cfg.acquire_timeout_secs))
-            .connect_with(opts)
-            .await?;
-        Ok(Self { pool })
+        let url = cfg.url.as_ref().ok_or(StoreError::NotConfigured)?.expose();
+        let acquire = Duration::from_secs(cfg.acquire_timeout_secs);
+        let db = match backend_of(url)? {
+            Backend::Postgres => {
+                let opts = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(cfg.max_connections)
+                    .acquire_timeout(acquire)
+                    .connect_with(opts)
+                    .await?;
+                Db::Postgres(pool)
+            }
+            Backend::Sqlite => {
+                // WAL lets readers run beside the one writer; FULL makes every commit durable
+                // (nothing a client was told is lost on a crash or power cut).
+                let opts = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(acquire);
+                if let Some(dir) = opts.get_filename().parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                            path: opts.get_filename().display().to_string(),
+                            source,
+                        })?;
+                    }
+                }
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(cfg.max_connections)
+                    .acquire_timeout(acquire)
+                    .connect_with(opts)
+                    .await?;
+                Db::Sqlite {
+                    pool,
+                    jobs: Arc::new(tokio::sync::Notify::new()),
+                }
+            }
+        };
+        Ok(Self { db })
+    }
+
+    /// Which database this store talks to.
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Postgres(_) => Backend::Postgres,
+            Db::Sqlite { .. } => Backend::Sqlite,
+        }
     }
 
     /// Brings the schema up to date. Safe to run from several replicas at once (sqlx takes an
-    /// advisory lock).
+    /// advisory lock on PostgreSQL; SQLite serialises writers itself).
     pub async fn migrate(&self) -> Result<()> {
-        PG_MIGRATOR.run(&self.pool).await?;
+        match &self.db {
+            Db::Postgres(p) => PG_MIGRATOR.run(p).await?,
+            Db::Sqlite { pool, .. } => SQLITE_MIGRATOR.run(pool).await?,
+        }
         Ok(())
     }
 
     /// Whether the database answers (`/readyz`).
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        self.db.execute(self.db.query("SELECT 1")).await?;
         Ok(())
     }
 
     /// Closes every pooled connection (graceful shutdown).
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.db.close().await;
     }
+}
+
+/// The backend a database URL names.
+pub fn backend_of(url: &str) -> Result<Backend> {
+    let scheme = url
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match scheme.as_str() {
+        "postgres" | "postgresql" => Ok(Backend::Postgres),
+        "sqlite" => Ok(Backend::Sqlite),
+        // Only the scheme is shown: the rest may hold a password.
+        _ => Err(StoreError::UnsupportedUrl(scheme)),
+    }
+}
+
+/// Names the database for people (start-up log, zero-setup banner) without its credentials.
+pub fn describe_url(url: &str) -> String {
+    match backend_of(url) {
+        Ok(Backend::Postgres) => "PostgreSQL".into(),
+        Ok(Backend::Sqlite) => {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
+            let path = path.split('?').next().unwrap_or_default();
+            format!("SQLite {path} (a single instance; use PostgreSQL to run replicas)")
+        }
+        Err(_) => "an unsupported database".into(),
+    }
+}
+
+/// The zero-setup database: a SQLite file in the data directory.
+pub fn default_sqlite_url(data_dir: &std::path::Path) -> String {
+    format!("sqlite://{}", data_dir.join("bridge.db").display())
 }
 
 /// Parses a status column, reporting corrupt rows instead of panicking.

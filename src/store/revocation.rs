@@ -35,18 +35,20 @@ impl Store {
         reason: i32,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let r = sqlx::query(
-            "UPDATE certificates SET revocation_requested_at = $2, requested_reason = $3, \
+        let mut tx = self.db.begin().await?;
+        let r = tx
+            .execute(
+                tx.query(
+                    "UPDATE certificates SET revocation_requested_at = $2, requested_reason = $3, \
              revocation_error = NULL \
              WHERE id = $1 AND revoked_at IS NULL AND revocation_requested_at IS NULL",
-        )
-        .bind(cert_id)
-        .bind(now)
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
-        if r.rows_affected() == 1 {
+                )
+                .bind(cert_id)
+                .bind(now)
+                .bind(reason),
+            )
+            .await?;
+        if r == 1 {
             Self::enqueue_job(&mut tx, REVOKE_JOB, cert_id, now).await?;
         }
         tx.commit().await?;
@@ -55,13 +57,22 @@ impl Store {
 
     /// The revocation state of a certificate.
     pub async fn revocation_state(&self, cert_id: &str) -> Result<RevocationState> {
-        let row: Option<RevocationRow> = sqlx::query_as(
-            "SELECT revoked_at, revocation_requested_at, requested_reason, revocation_error \
+        let q = self
+            .db
+            .query(
+                "SELECT revoked_at, revocation_requested_at, requested_reason, revocation_error \
                  FROM certificates WHERE id = $1",
-        )
-        .bind(cert_id)
-        .fetch_optional(&self.pool)
-        .await?;
+            )
+            .bind(cert_id);
+        let row: Option<RevocationRow> = match self.db.fetch_optional(q).await? {
+            Some(r) => Some((
+                r.get("revoked_at")?,
+                r.get("revocation_requested_at")?,
+                r.get("requested_reason")?,
+                r.get("revocation_error")?,
+            )),
+            None => None,
+        };
         Ok(match row {
             Some((Some(_), _, _, _)) => RevocationState::Revoked,
             Some((None, Some(_), reason, _)) => RevocationState::Requested {
@@ -79,14 +90,15 @@ impl Store {
         cert_id: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE certificates SET revoked_at = COALESCE(revoked_at, $2), \
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            tx.query(
+                "UPDATE certificates SET revoked_at = COALESCE(revoked_at, $2), \
              revocation_reason = COALESCE(revocation_reason, requested_reason) WHERE id = $1",
+            )
+            .bind(cert_id)
+            .bind(now),
         )
-        .bind(cert_id)
-        .bind(now)
-        .execute(&mut *tx)
         .await?;
         Self::finish_job(&mut tx, job_id).await?;
         tx.commit().await?;
@@ -95,14 +107,15 @@ impl Store {
 
     /// SCM refused: the request is cleared so the client may try again; the job is removed.
     pub async fn fail_revocation(&self, job_id: i64, cert_id: &str, error: &Value) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE certificates SET revocation_requested_at = NULL, revocation_error = $2 \
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            tx.query(
+                "UPDATE certificates SET revocation_requested_at = NULL, revocation_error = $2 \
              WHERE id = $1 AND revoked_at IS NULL",
+            )
+            .bind(cert_id)
+            .bind(error),
         )
-        .bind(cert_id)
-        .bind(error)
-        .execute(&mut *tx)
         .await?;
         Self::finish_job(&mut tx, job_id).await?;
         tx.commit().await?;

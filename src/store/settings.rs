@@ -6,17 +6,18 @@ impl Store {
     /// Returns the stored value of `name`, storing `candidate` first if none exists. Concurrent
     /// callers all get the same value.
     pub async fn setting_or_init(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>> {
-        sqlx::query(
-            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(candidate)
-        .execute(&self.pool)
-        .await?;
-        let value: Vec<u8> = sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+        let q = self
+            .db
+            .query(
+                "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            )
             .bind(name)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(value)
+            .bind(candidate);
+        self.db.execute(q).await?;
+        let q = self
+            .db
+            .query("SELECT value FROM settings WHERE name = $1")
+            .bind(name);
+        self.db.fetch_one(q).await?.get("value")
     }
 }
