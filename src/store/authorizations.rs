@@ -236,6 +236,7 @@ impl Store {
         let row = tx.fetch_optional(tx.query(&sql).bind(challenge_id)).await?;
         let authz_id: Option<String> = row.map(|r| r.get("authz_id")).transpose()?;
         if let Some(authz_id) = authz_id {
+            Self::lock_orders_of(&mut tx, &authz_id).await?;
             match outcome {
                 ValidationOutcome::Valid { record } => {
                     tx.execute(
@@ -311,6 +312,7 @@ impl Store {
     /// become invalid. Returns false if it was not in a state that can be deactivated.
     pub async fn deactivate_authz(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
         let mut tx = self.db.begin().await?;
+        Self::lock_orders_of(&mut tx, id).await?;
         let r = tx
             .execute(
                 tx.query(
@@ -330,6 +332,27 @@ impl Store {
         Self::invalidate_orders_of(&mut tx, id, &error, now).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Locks the orders that use an authorization, in id order, before the authorization changes.
+    ///
+    /// Without it, two validations finishing at once for different authorizations of one order
+    /// each checked "are all this order's authorizations valid?" while the other's change was not
+    /// yet committed; both saw a pending sibling and the order stayed `pending` forever. Taking
+    /// the order rows first makes the second transaction wait and then see the first's outcome.
+    /// (SQLite needs nothing: its `BEGIN IMMEDIATE` transactions already run one at a time.)
+    async fn lock_orders_of(tx: &mut Tx, authz_id: &str) -> Result<()> {
+        if tx.dialect() == Dialect::Postgres {
+            let q = tx
+                .query(
+                    "SELECT id FROM orders WHERE id IN \
+                       (SELECT order_id FROM order_authorizations WHERE authz_id = $1) \
+                     ORDER BY id FOR UPDATE",
+                )
+                .bind(authz_id);
+            tx.fetch_all(q).await?;
+        }
+        Ok(())
     }
 
     /// Orders still waiting on an authorization that failed or was deactivated become invalid with

@@ -174,7 +174,6 @@ macro_rules! executor_methods {
         }
 
         /// Every row.
-        #[allow(dead_code)] // no transaction reads several rows yet
         pub async fn fetch_all(&$($m)? self, q: Query<'_>) -> Result<Vec<DbRow>> {
             q.check()?;
             Ok(match (q.args, self.executors()) {

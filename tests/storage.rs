@@ -1,0 +1,71 @@
+//! The storage suite: every guarantee the `Store` gives, checked with the same test bodies against
+//! both backends — a fresh PostgreSQL database and a fresh SQLite file — so a behaviour cannot exist
+//! in one backend only. Races run real concurrent tasks on a multi-threaded runtime.
+
+#[path = "common/db.rs"]
+#[allow(dead_code)]
+mod db;
+#[path = "storage_suite/mod.rs"]
+mod suite;
+
+use suite::harness::TestStore;
+
+/// Generates `on_postgres::NAME` and `on_sqlite::NAME` for every `module::NAME` body.
+macro_rules! on_both_backends {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let t = super::TestStore::postgres().await;
+                    super::suite::$module::$name(&t).await;
+                }
+            )*
+        }
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let t = super::TestStore::sqlite().await;
+                    super::suite::$module::$name(&t).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    basics::migrating_twice_changes_nothing,
+    basics::a_restart_keeps_everything,
+    basics::a_setting_is_initialised_once_under_concurrency,
+    basics::a_nonce_is_redeemed_once_under_concurrency,
+    basics::expired_nonce_records_are_purged,
+    accounts::an_account_round_trips,
+    accounts::the_same_key_registers_one_account_under_concurrency,
+    accounts::a_single_use_eab_key_binds_one_account_under_concurrency,
+    accounts::a_revoked_eab_key_binds_nothing,
+    accounts::key_change_detects_stale_and_taken_keys,
+    accounts::contact_update_and_deactivation,
+    accounts::eab_keys_round_trip_and_revoke,
+    orders::an_order_keeps_its_authorizations_in_order,
+    orders::reusable_orders_match_profile_and_live_authorizations,
+    orders::reusable_authorizations_respect_sub_second_bounds,
+    orders::order_pages_follow_creation_order,
+    orders::authz_states_come_back_in_the_order_asked,
+    validation::one_challenge_of_an_authorization_starts_under_concurrency,
+    validation::a_valid_outcome_makes_waiting_orders_ready,
+    validation::an_invalid_outcome_fails_waiting_orders,
+    validation::an_expired_authorization_ignores_late_outcomes,
+    validation::deactivation_fails_waiting_orders,
+    validation::concurrent_outcomes_all_land,
+    jobs::concurrent_claimers_never_share_a_job,
+    jobs::an_expired_lease_is_claimed_again,
+    jobs::only_the_holder_renews_a_lease,
+    jobs::retry_release_and_drop,
+    jobs::an_enqueued_job_wakes_the_worker,
+    issuance::finalize_claims_an_order_once_under_concurrency,
+    issuance::enrollment_progress_is_recorded,
+    issuance::completing_issuance_makes_the_order_valid,
+    issuance::failing_issuance_makes_the_order_invalid,
+    issuance::revocation_moves_through_its_states,
+);

@@ -1,0 +1,71 @@
+//! A fresh, migrated store on either backend, and a way to open it again as a restart would.
+
+use crate::db::TestDb;
+use acme_sectigo_bridge::config::DatabaseConfig;
+use acme_sectigo_bridge::secret::Secret;
+use acme_sectigo_bridge::store::Store;
+
+/// What keeps a test's database alive until the test ends.
+enum Guard {
+    Postgres(#[allow(dead_code)] TestDb),
+    Sqlite(std::path::PathBuf),
+}
+
+/// A migrated store of one backend, private to one test.
+pub struct TestStore {
+    pub store: Store,
+    url: String,
+    _guard: Guard,
+}
+
+impl TestStore {
+    /// A new PostgreSQL database on the test server.
+    pub async fn postgres() -> Self {
+        let db = TestDb::create().await;
+        let url = db.url.clone();
+        Self::open_new(url, Guard::Postgres(db)).await
+    }
+
+    /// A new SQLite file in a directory that does not exist yet (the store creates it).
+    pub async fn sqlite() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "bridge-storage-{}",
+            acme_sectigo_bridge::ids::random_b64(9).replace(['-', '_'], "x")
+        ));
+        let url = acme_sectigo_bridge::store::default_sqlite_url(&dir.join("nested"));
+        Self::open_new(url, Guard::Sqlite(dir)).await
+    }
+
+    async fn open_new(url: String, guard: Guard) -> Self {
+        let store = open(&url).await;
+        Self {
+            store,
+            url,
+            _guard: guard,
+        }
+    }
+
+    /// Another store on the same database, as a restarted process would open it.
+    pub async fn reopen(&self) -> Store {
+        open(&self.url).await
+    }
+}
+
+async fn open(url: &str) -> Store {
+    let cfg = DatabaseConfig {
+        url: Some(Secret::new(url)),
+        max_connections: 8,
+        ..DatabaseConfig::default()
+    };
+    let store = Store::connect(&cfg).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    store
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Guard::Sqlite(dir) = self {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Finalize, enrollment progress, certificates and revocation.
+
+use super::fixtures::*;
+use super::harness::TestStore;
+use acme_sectigo_bridge::acme::status::OrderStatus;
+use acme_sectigo_bridge::store::*;
+use chrono::Duration;
+
+pub async fn finalize_claims_an_order_once_under_concurrency(t: &TestStore) {
+    let a = account(&t.store).await;
+    let (o, _) = order(&t.store, &a.id, &["f.example.com"]).await;
+    // Not ready yet: nothing to claim.
+    assert!(matches!(
+        t.store
+            .start_finalize(&enrollment(&o.id), now())
+            .await
+            .unwrap(),
+        FinalizeOutcome::NotReady
+    ));
+    make_ready(&t.store, &o).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let s = t.store.clone();
+            let e = enrollment(&o.id);
+            tokio::spawn(async move { s.start_finalize(&e, now()).await })
+        })
+        .collect();
+    let mut started = 0;
+    for task in tasks {
+        // A loser either finds the order no longer ready or, having raced past that check on
+        // PostgreSQL, hits the enrollment's primary key; neither creates a second enrollment.
+        if let Ok(FinalizeOutcome::Started) = task.await.unwrap() {
+            started += 1;
+        }
+    }
+    assert_eq!(started, 1);
+    assert_eq!(
+        t.store.order(&o.id).await.unwrap().unwrap().status,
+        OrderStatus::Processing
+    );
+    assert_eq!(t.store.pending_jobs(ISSUE_JOB).await.unwrap(), 1);
+    let e = t.store.enrollment(&o.id).await.unwrap().unwrap();
+    assert_eq!(e.subj_alt_names, ["a.example.com", "b.example.com"]);
+    assert_eq!(e.csr_der, enrollment(&o.id).csr_der);
+    assert_eq!(e.ssl_id, None);
+}
+
+pub async fn enrollment_progress_is_recorded(t: &TestStore) {
+    let (o, job) = processing_order(&t.store).await;
+    let t0 = now();
+    t.store.mark_enroll_started(&o.id, t0).await.unwrap();
+    let e = t.store.enrollment(&o.id).await.unwrap().unwrap();
+    assert_eq!(e.enroll_started_at, Some(t0));
+    assert_eq!(e.enroll_attempts, 1);
+    t.store.clear_enroll_started(&o.id).await.unwrap();
+    assert_eq!(
+        t.store
+            .enrollment(&o.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .enroll_started_at,
+        None
+    );
+
+    t.store
+        .record_ssl_id(&o.id, 9_000_000_001, Some("renew-1"))
+        .await
+        .unwrap();
+    let poll_at = t0 + Duration::seconds(7);
+    t.store
+        .schedule_collect(job.id, &o.id, poll_at, "pending")
+        .await
+        .unwrap();
+    let e = t.store.enrollment(&o.id).await.unwrap().unwrap();
+    assert_eq!(e.ssl_id, Some(9_000_000_001));
+    assert_eq!(e.renew_id.as_deref(), Some("renew-1"));
+    assert_eq!(e.collect_attempts, 1);
+    assert_eq!(e.next_poll_at, Some(poll_at));
+    // The job now runs at the poll time (Retry-After comes from it) and is no longer leased.
+    assert_eq!(
+        t.store.issue_job_run_at(&o.id).await.unwrap(),
+        Some(poll_at)
+    );
+    let due = t
+        .store
+        .claim_jobs("w9", 10, poll_at, poll_at + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].id, job.id);
+}
+
+pub async fn completing_issuance_makes_the_order_valid(t: &TestStore) {
+    let (o, job) = processing_order(&t.store).await;
+    let cert = certificate(&o);
+    t.store.complete_issuance(job.id, &cert).await.unwrap();
+    let stored = t.store.order(&o.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, OrderStatus::Valid);
+    assert_eq!(stored.certificate_id.as_deref(), Some(cert.id.as_str()));
+    let by_serial = t
+        .store
+        .certificate_by_serial(&cert.serial)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_serial.id, cert.id);
+    assert_eq!(by_serial.not_after, cert.not_after);
+    assert_eq!(by_serial.ssl_id, 4242);
+    assert_eq!(t.store.pending_jobs(ISSUE_JOB).await.unwrap(), 0);
+    assert_eq!(t.store.issue_job_run_at(&o.id).await.unwrap(), None);
+    // A second completion (a stalled replica finishing late) changes nothing.
+    let mut dup = certificate(&o);
+    dup.serial = "ff00".into();
+    t.store.complete_issuance(job.id, &dup).await.unwrap();
+    let again = t.store.order(&o.id).await.unwrap().unwrap();
+    assert_eq!(again.certificate_id.as_deref(), Some(cert.id.as_str()));
+    assert!(t.store.certificate(&dup.id).await.unwrap().is_none());
+}
+
+pub async fn failing_issuance_makes_the_order_invalid(t: &TestStore) {
+    let (o, job) = processing_order(&t.store).await;
+    let error = serde_json::json!({
+        "type": "urn:ietf:params:acme:error:rejectedIdentifier",
+        "detail": "SCM declined the request",
+    });
+    t.store.fail_issuance(job.id, &o.id, &error).await.unwrap();
+    let stored = t.store.order(&o.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, OrderStatus::Invalid);
+    assert_eq!(stored.error, Some(error));
+    assert_eq!(t.store.pending_jobs(ISSUE_JOB).await.unwrap(), 0);
+}
+
+pub async fn revocation_moves_through_its_states(t: &TestStore) {
+    let (o, job) = processing_order(&t.store).await;
+    let cert = certificate(&o);
+    t.store.complete_issuance(job.id, &cert).await.unwrap();
+    assert_eq!(
+        t.store.revocation_state(&cert.id).await.unwrap(),
+        RevocationState::NotRequested
+    );
+    t.store
+        .request_revocation(&cert.id, 4, now())
+        .await
+        .unwrap();
+    t.store
+        .request_revocation(&cert.id, 1, now())
+        .await
+        .unwrap(); // idempotent while pending
+    assert_eq!(
+        t.store.revocation_state(&cert.id).await.unwrap(),
+        RevocationState::Requested { reason: 4 }
+    );
+    assert_eq!(t.store.pending_jobs(REVOKE_JOB).await.unwrap(), 1);
+
+    // SCM refuses: the request is cleared with the reason, and may be made again.
+    let job = claim_one(&t.store, REVOKE_JOB, &cert.id).await;
+    let refusal = serde_json::json!({"type": "urn:ietf:params:acme:error:serverInternal"});
+    t.store
+        .fail_revocation(job.id, &cert.id, &refusal)
+        .await
+        .unwrap();
+    assert_eq!(
+        t.store.revocation_state(&cert.id).await.unwrap(),
+        RevocationState::Failed(refusal)
+    );
+    t.store
+        .request_revocation(&cert.id, 1, now())
+        .await
+        .unwrap();
+    let job = claim_one(&t.store, REVOKE_JOB, &cert.id).await;
+    let at = now();
+    t.store
+        .complete_revocation(job.id, &cert.id, at)
+        .await
+        .unwrap();
+    assert_eq!(
+        t.store.revocation_state(&cert.id).await.unwrap(),
+        RevocationState::Revoked
+    );
+    let stored = t.store.certificate(&cert.id).await.unwrap().unwrap();
+    assert_eq!(stored.revoked_at, Some(at));
+    assert_eq!(stored.revocation_reason, Some(1));
+    assert_eq!(t.store.pending_jobs(REVOKE_JOB).await.unwrap(), 0);
+}

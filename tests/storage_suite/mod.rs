@@ -1,0 +1,10 @@
+//! Test bodies of the storage suite (see `tests/storage.rs`), one file per area of the store.
+
+pub mod accounts;
+pub mod basics;
+pub mod fixtures;
+pub mod harness;
+pub mod issuance;
+pub mod jobs;
+pub mod orders;
+pub mod validation;
