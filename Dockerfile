@@ -17,6 +17,10 @@ COPY config/example.toml /etc/acme-sectigo-bridge/example.toml
 USER bridge
 WORKDIR /var/lib/acme-sectigo-bridge
 ENV BRIDGE_SERVER__LISTEN=0.0.0.0:14000
+# Without database.url the state is a SQLite file here (one instance); mount a volume to keep it, or
+# set BRIDGE_DATABASE__URL to PostgreSQL to run replicas.
+ENV BRIDGE_DATA_DIR=/var/lib/acme-sectigo-bridge/data
+VOLUME /var/lib/acme-sectigo-bridge/data
 EXPOSE 14000
 ENTRYPOINT ["acme-sectigo-bridge"]
 CMD ["serve"]
