@@ -126,11 +126,13 @@ pub async fn finalize(
     wait_for_issuance(ctx, &order.id).await
 }
 
-/// Polls the order until it leaves `processing` or `issuance.finalize_wait_secs` pass.
+/// Waits until the order leaves `processing` or `issuance.finalize_wait_secs` pass: woken by this
+/// replica's worker the moment it stores the outcome, and polling now and then in case another
+/// replica's worker does the work.
 async fn wait_for_issuance(ctx: &AcmeContext, order_id: &str) -> Result<Order> {
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(ctx.config.issuance.finalize_wait_secs);
-    let mut pause = Duration::from_millis(20);
+    let watch = ctx.store.watch(order_id);
     loop {
         let order = ctx
             .store
@@ -140,9 +142,14 @@ async fn wait_for_issuance(ctx: &AcmeContext, order_id: &str) -> Result<Order> {
         if order.status != OrderStatus::Processing || tokio::time::Instant::now() >= deadline {
             return Ok(order);
         }
-        tokio::time::sleep(pause.min(deadline - tokio::time::Instant::now())).await;
-        pause = (pause * 2).min(Duration::from_millis(250));
+        let _ = tokio::time::timeout_at(deadline.min(next_poll()), watch.changed()).await;
     }
+}
+
+/// When a waiting request looks again without having been woken (the work may have been done by
+/// another replica, whose signal does not reach this one).
+pub(crate) fn next_poll() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_millis(250)
 }
 
 /// Seconds a client should wait before polling a processing order again.

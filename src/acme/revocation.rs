@@ -86,7 +86,7 @@ fn leaf_der(c: &Certificate) -> Option<Vec<u8>> {
 async fn wait_for_scm(ctx: &AcmeContext, cert_id: &str) -> Result<()> {
     let deadline = tokio::time::Instant::now()
         + Duration::from_secs(ctx.config.issuance.finalize_wait_secs.max(5));
-    let mut pause = Duration::from_millis(20);
+    let watch = ctx.store.watch(cert_id);
     loop {
         match ctx.store.revocation_state(cert_id).await? {
             RevocationState::Revoked => return Ok(()),
@@ -106,7 +106,7 @@ async fn wait_for_scm(ctx: &AcmeContext, cert_id: &str) -> Result<()> {
             }
             _ => {}
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(250));
+        let next = deadline.min(crate::acme::finalize::next_poll());
+        let _ = tokio::time::timeout_at(next, watch.changed()).await;
     }
 }

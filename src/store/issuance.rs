@@ -213,6 +213,7 @@ impl Store {
         .await?;
         Self::finish_job(&mut tx, job_id).await?;
         tx.commit().await?;
+        self.watchers.changed(&cert.order_id);
         Ok(())
     }
 
@@ -231,6 +232,7 @@ impl Store {
         .await?;
         Self::finish_job(&mut tx, job_id).await?;
         tx.commit().await?;
+        self.watchers.changed(order_id);
         Ok(())
     }
 

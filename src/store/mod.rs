@@ -15,6 +15,7 @@ mod orders;
 pub mod records;
 mod revocation;
 mod settings;
+mod watch;
 
 pub use issuance::ISSUE_JOB;
 pub use issuance_records::*;
@@ -22,6 +23,7 @@ pub use jobs::{JobWakeups, JOBS_CHANNEL};
 pub use order_records::*;
 pub use records::*;
 pub use revocation::{RevocationState, REVOKE_JOB};
+pub use watch::Watch;
 
 use crate::config::DatabaseConfig;
 use db::{Db, DbRow};
@@ -71,6 +73,7 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    watchers: Arc<watch::Watchers>,
 }
 
 static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -120,7 +123,15 @@ impl Store {
                 }
             }
         };
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            watchers: Arc::default(),
+        })
+    }
+
+    /// Watches an order or certificate for the worker's outcome (see [`Watch`]).
+    pub fn watch(&self, id: &str) -> Watch {
+        self.watchers.watch(id)
     }
 
     /// Which database this store talks to.

@@ -102,6 +102,7 @@ impl Store {
         .await?;
         Self::finish_job(&mut tx, job_id).await?;
         tx.commit().await?;
+        self.watchers.changed(cert_id);
         Ok(())
     }
 
@@ -119,6 +120,7 @@ impl Store {
         .await?;
         Self::finish_job(&mut tx, job_id).await?;
         tx.commit().await?;
+        self.watchers.changed(cert_id);
         Ok(())
     }
 }
