@@ -18,6 +18,8 @@ pub struct AcmeContext {
     pub dcv: Option<Arc<crate::acme::dcv_trust::DcvTrust>>,
     /// Counters and histograms of this replica.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// EAB keys' policy, read once per replica.
+    pub eab_policies: Arc<crate::acme::eab_policies::EabPolicies>,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
 }
 
@@ -38,6 +40,7 @@ impl AcmeContext {
             scm,
             dcv,
             metrics: Arc::default(),
+            eab_policies: Arc::default(),
             clock: Arc::new(Utc::now),
         }
     }

@@ -28,7 +28,7 @@ pub async fn scm_target(ctx: &AcmeContext, account: &Account, order: &Order) -> 
         Error::internal("finalize needs [scm] (or the sandbox) configured; none is")
     })?;
     let eab_org = match &account.eab_kid {
-        Some(kid) => ctx.store.eab_key(kid).await?.and_then(|k| k.scm_org_id),
+        Some(kid) => ctx.eab_policies.get(&ctx.store, kid).await?.and_then(|k| k.scm_org_id),
         None => None,
     };
     let org_id = eab_org.or(scm.org_id).ok_or_else(|| {

@@ -8,6 +8,7 @@ pub mod contact;
 pub mod context;
 pub mod csr;
 pub mod dcv_trust;
+pub mod eab_policies;
 pub mod error;
 pub mod finalize;
 pub mod order;

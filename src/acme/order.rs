@@ -23,7 +23,7 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
         ));
     }
     let eab = match &account.eab_kid {
-        Some(kid) => ctx.store.eab_key(kid).await?,
+        Some(kid) => ctx.eab_policies.get(&ctx.store, kid).await?,
         None => None,
     };
     // Accounts created without EAB (only possible when the operator turned it off) may order any
@@ -79,7 +79,7 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
         match reusable {
             Some(authz_id) => authzs.push(OrderAuthz::Reuse(authz_id)),
             None => {
-                let trusted = trusted_by_scm(ctx, eab.as_ref(), &base, wildcard).await;
+                let trusted = trusted_by_scm(ctx, eab.as_deref(), &base, wildcard).await;
                 all_valid &= trusted;
                 let authz_id = crate::ids::random_id();
                 let challenges = policy::challenge_types_for(id)

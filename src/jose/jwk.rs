@@ -3,6 +3,17 @@
 use super::{b64, b64_decode, JoseError};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+/// Verifiers already built, by algorithm and key thumbprint. Building one makes OpenSSL 3 decode the
+/// key through its provider machinery (lookups under locks), which cost more than the signature
+/// check itself; an account's key signs every request it makes, so each is built once per process.
+/// Bounded: emptied when full.
+static VERIFIERS: LazyLock<Mutex<HashMap<(String, String), SharedVerifier>>> =
+    LazyLock::new(Mutex::default);
+const MAX_CACHED_VERIFIERS: usize = 10_000;
+type SharedVerifier = Arc<dyn josekit::jws::JwsVerifier>;
 
 /// Smallest RSA modulus accepted for account keys.
 pub const MIN_RSA_BITS: usize = 2048;
@@ -186,9 +197,25 @@ impl PublicJwk {
         })
     }
 
+    /// The verifier for `alg` with this key, built once (see [`VERIFIERS`]).
+    fn cached_verifier(&self, alg: &str) -> Result<SharedVerifier, JoseError> {
+        let key = (alg.to_string(), self.thumbprint());
+        let cache = || VERIFIERS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = cache().get(&key) {
+            return Ok(v.clone());
+        }
+        let built: SharedVerifier = Arc::from(self.verifier(alg)?);
+        let mut map = cache();
+        if map.len() >= MAX_CACHED_VERIFIERS {
+            map.clear();
+        }
+        map.insert(key, built.clone());
+        Ok(built)
+    }
+
     /// Verifies `signature` over `message` with `alg`, which must suit the key.
     pub fn verify(&self, alg: &str, message: &[u8], signature: &[u8]) -> Result<(), JoseError> {
-        self.verifier(alg)?.verify(message, signature).map_err(|_| {
+        self.cached_verifier(alg)?.verify(message, signature).map_err(|_| {
             JoseError::BadSignature("JWS signature does not verify with the key".into())
         })
     }
