@@ -319,8 +319,9 @@ run_one() { # run_one SERVER CONCURRENCY REPEAT
     [ "$MODE" = http01 ] || for _ in $(seq 100); do [ -s "$dir/demo-eab.json" ] && break; sleep 0.1; done
     local keyfile=$dir/demo-eab.json
     [ "$MODE" = http01 ] && keyfile=$dir/eab.json
-    eab_args=(--eab-kid "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kid"])' "$keyfile")"
-      --eab-hmac "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hmac_key"])' "$keyfile")")
+    # `--flag=value`: a base64url key may start with "-".
+    eab_args=("--eab-kid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kid"])' "$keyfile")"
+      "--eab-hmac=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hmac_key"])' "$keyfile")")
     xact0=$(psql_admin "select xact_commit + xact_rollback from pg_stat_database where datname = '$db'")
     if [ "${BENCH_PG_STATEMENTS:-0}" = 1 ]; then
       psql_admin "create extension if not exists pg_stat_statements; select pg_stat_statements_reset()" >/dev/null
@@ -422,7 +423,7 @@ def med(v):
 def fmt(v, d=0):
     return "–" if v is None else f"{v:.{d}f}"
 
-rows, notes = [], []
+rows, notes, clean = [], [], {}
 for c in sorted({k[0] for k in runs}):
     rates = {}
     for server in ("bridge", "pebble"):
@@ -438,6 +439,7 @@ for c in sorted({k[0] for k in runs}):
         cpu = sum(s["cpu_ms"] for s in rs)
         rss = max(s["peak_rss_kb"] for s in rs)
         rates[server] = med(ops)
+        clean[server] = failed == 0 and cut == 0 and missing == 0
         fail_txt = str(failed)
         if cut:
             fail_txt += f" (+{cut} cut off)"
@@ -476,15 +478,19 @@ for c in sorted({k[0] for k in runs}):
         for r in reps:
             for k, v in r["failures"].items():
                 kinds.setdefault(k, [0, v["example"]])[0] += v["count"]
-        for k, (n, ex) in sorted(kinds.items()):
-            notes.append(f"- {server} C={c}: {n} × `{k}` — e.g. {ex[:160]!r}")
+        if kinds:
+            listed = ", ".join(f"{n} × `{k}`" for k, (n, _) in sorted(kinds.items(), key=lambda x: -x[1][0]))
+            first = max(kinds.values(), key=lambda x: x[0])[1]
+            notes.append(f"- {server} C={c}: {listed}; e.g. {first[:140]!r}")
         for s in rs:
             if not s["server_alive"]:
                 notes.append(f"- {server} C={c} repeat {s['repeat']}: the server process died during the run")
     if rates.get("bridge") and rates.get("pebble"):
         for row in rows[-2:]:
             if row[0] == "bridge":
-                row[11] = f"{rates['bridge'] / rates['pebble']:.2f}"
+                ratio = f"{rates['bridge'] / rates['pebble']:.2f}"
+                # A ratio against runs that failed or hung compares nothing useful: flag it.
+                row[11] = ratio if clean["bridge"] and clean["pebble"] else ratio + " (†)"
 
 head = ["server", "C", "orders/run", "runs", "orders/s median", "orders/s min–max",
         "p50 ms", "p99 ms", "failures", "CPU ms/order", "peak RSS MiB", "bridge/Pebble", "per order"]
@@ -502,7 +508,8 @@ lines += [
     "process CPU (utime+stime) during the load-generator run, account setup included / completed orders; peak RSS = max VmHWM; "
     "bridge/Pebble = ratio of median orders/s; per order (bridge): PostgreSQL transactions, CPU of "
     "the PostgreSQL backends (postmaster's reaped children; on a shared server includes other "
-    "clients), SCM calls.",
+    "clients), SCM calls; (†) = one side had failures or cut-off orders, the ratio is not a "
+    "throughput comparison.",
 ]
 if notes:
     lines += ["", "Failures:"] + notes
