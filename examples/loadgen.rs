@@ -1,7 +1,7 @@
 //! ACME load generator: runs N complete RFC 8555 orders at concurrency C over a few accounts
-//! against a bridge on loopback, and reports orders/s, failures by kind, latency percentiles of
-//! whole orders and of each step, and badNonce retries — as JSON on stdout plus one human line on
-//! stderr. See docs/performance.md ("Load generator").
+//! against a bridge (or Pebble, with --answer-challenges) on loopback, and reports orders/s,
+//! failures by kind, latency percentiles of whole orders and of each step, and badNonce retries —
+//! as JSON on stdout plus one human line on stderr. See docs/performance.md ("Load generator").
 //!
 //! ```sh
 //! cargo run --release --example loadgen -- --directory https://localhost:14000/directory \
