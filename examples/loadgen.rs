@@ -1,7 +1,7 @@
 //! ACME load generator: runs N complete RFC 8555 orders at concurrency C over a few accounts
-//! against a bridge on loopback, and reports orders/s, failures by kind, latency percentiles of
-//! whole orders and of each step, and badNonce retries — as JSON on stdout plus one human line on
-//! stderr. See docs/performance.md ("Load generator").
+//! against a bridge (or Pebble, with --answer-challenges) on loopback, and reports orders/s,
+//! failures by kind, latency percentiles of whole orders and of each step, and badNonce retries —
+//! as JSON on stdout plus one human line on stderr. See docs/performance.md ("Load generator").
 //!
 //! ```sh
 //! cargo run --release --example loadgen -- --directory https://localhost:14000/directory \
@@ -12,27 +12,28 @@
 mod acme;
 #[path = "loadgen/cert.rs"]
 mod cert;
+#[path = "loadgen/challenge.rs"]
+mod challenge;
 #[path = "loadgen/stats.rs"]
 mod stats;
 
 use acme::{b64, Account, Client, Fail};
 use anyhow::{bail, Context, Result};
 use cert::{check_chain, csr};
+use challenge::{Http01, PollPace};
 use clap::Parser;
 use serde_json::{json, Value};
 use stats::{ms, Samples};
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Polls of one processing order before giving up (the deadline bounds it too).
+/// Polls of one processing order (or one validating authorization) before giving up (the
+/// deadline bounds them too).
 const MAX_POLLS: u32 = 600;
-/// Cap on a server's Retry-After while polling.
-const RETRY_AFTER_CAP: Duration = Duration::from_secs(1);
-/// Wait when a processing order carries no Retry-After (or 0).
-const POLL_FLOOR: Duration = Duration::from_millis(50);
 
 #[derive(Parser, Debug)]
 #[command(about = "ACME (RFC 8555) load generator for acme-sectigo-bridge; loopback only")]
@@ -58,9 +59,30 @@ struct Args {
     /// EAB HMAC key, base64url.
     #[arg(long, requires = "eab_kid")]
     eab_hmac: Option<String>,
-    /// Names are o<n>.w<worker>.<suffix>.
+    /// Names are o<n>.w<worker>.<run-tag>.<suffix>.
     #[arg(long, default_value = "example.com")]
     domain_suffix: String,
+    /// DNS label that sets this run's names apart from earlier runs' (so no authorization of an
+    /// earlier run is reused); default random. An empty tag leaves the label out.
+    #[arg(long)]
+    run_tag: Option<String>,
+    /// Answer pending authorizations: POST {} to their http-01 challenge and poll the
+    /// authorization until it is valid (for Pebble with PEBBLE_VA_ALWAYS_VALID, or with
+    /// --http01-listen for real validation). Without it a pending authorization is a failure
+    /// `challenge-needed`.
+    #[arg(long)]
+    answer_challenges: bool,
+    /// Serve the key authorizations over HTTP on this loopback address (e.g. 127.0.0.1:5002), for
+    /// servers that really validate http-01; implies --answer-challenges.
+    #[arg(long)]
+    http01_listen: Option<SocketAddr>,
+    /// Floor in milliseconds of the wait between polls (order or authorization) when the server
+    /// sends no Retry-After or a shorter one.
+    #[arg(long, default_value_t = 50)]
+    poll_min_ms: u64,
+    /// Cap in milliseconds on the server's Retry-After between polls.
+    #[arg(long, default_value_t = 1000)]
+    poll_max_ms: u64,
     /// DNS names per order.
     #[arg(long, default_value_t = 1)]
     names_per_order: usize,
@@ -72,7 +94,7 @@ struct Args {
     json_out: Option<PathBuf>,
 }
 
-/// The names of order `n` run by `worker`.
+/// The names of order `n` run by `worker`; `suffix` already carries the run tag.
 fn names(n: usize, worker: usize, per_order: usize, suffix: &str) -> Vec<String> {
     (0..per_order)
         .map(|j| match j {
@@ -80,6 +102,32 @@ fn names(n: usize, worker: usize, per_order: usize, suffix: &str) -> Vec<String>
             _ => format!("o{n}-{j}.w{worker}.{suffix}"),
         })
         .collect()
+}
+
+/// A fresh random run tag: `r` and 8 hex digits.
+fn random_tag() -> String {
+    format!("r{:08x}", rand::random::<u32>())
+}
+
+/// A run tag must be one DNS label (lower-case letters, digits, inner hyphens) or empty.
+fn check_tag(tag: &str) -> Result<()> {
+    let ok = tag.len() <= 63
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !tag.starts_with('-')
+        && !tag.ends_with('-');
+    if !ok {
+        bail!("--run-tag {tag:?} is not one lower-case DNS label");
+    }
+    Ok(())
+}
+
+/// How orders answer challenges and poll.
+struct Mode {
+    answer: bool,
+    http01: Option<Http01>,
+    pace: PollPace,
 }
 
 /// A DER CSR for `names` with a fresh P-256 key.
@@ -92,6 +140,7 @@ async fn one_order(
     c: &Client,
     acct: &Account,
     names: &[String],
+    mode: &Mode,
     s: &mut Samples,
 ) -> Result<(), Fail> {
     let t0 = Instant::now();
@@ -142,8 +191,17 @@ async fn one_order(
         if r.status != 200 {
             return Err(r.fail("authz"));
         }
-        match status(&r.json()) {
+        let body = r.json();
+        match status(&body) {
             "valid" => {}
+            "pending" if mode.answer => {
+                let tc = Instant::now();
+                let done =
+                    challenge::answer(c, acct, a, &body, mode.http01.as_ref(), mode.pace).await?;
+                s.challenge.push(ms(tc));
+                s.challenges_answered += 1;
+                s.authz_polls += done.polls;
+            }
             "pending" => return Err(Fail::new("challenge-needed", a.clone())),
             other => return Err(Fail::new(format!("authz: status {other}"), a.clone())),
         }
@@ -194,11 +252,7 @@ async fn one_order(
         match status(&order) {
             "valid" => break,
             "processing" if polls < MAX_POLLS => {
-                let wait = retry_after
-                    .map(Duration::from_secs)
-                    .unwrap_or(POLL_FLOOR)
-                    .clamp(POLL_FLOOR, RETRY_AFTER_CAP);
-                tokio::time::sleep(wait).await;
+                tokio::time::sleep(mode.pace.wait(retry_after)).await;
                 let r = c.post("poll", acct, &order_url, None, None).await?;
                 if r.status != 200 {
                     return Err(r.fail("poll"));
@@ -253,6 +307,9 @@ struct Shared {
     accounts: Vec<Account>,
     next: AtomicUsize,
     args: Args,
+    /// `<run-tag>.<domain-suffix>`, or the suffix alone for an empty tag.
+    suffix: String,
+    mode: Mode,
     deadline: tokio::time::Instant,
 }
 
@@ -276,8 +333,8 @@ async fn worker(worker: usize, sh: Arc<Shared>) -> Outcome {
             break;
         }
         let acct = &sh.accounts[n % sh.accounts.len()];
-        let names = names(n, worker, sh.args.names_per_order, &sh.args.domain_suffix);
-        let run = one_order(&sh.client, acct, &names, &mut out.samples);
+        let names = names(n, worker, sh.args.names_per_order, &sh.suffix);
+        let run = one_order(&sh.client, acct, &names, &sh.mode, &mut out.samples);
         match tokio::time::timeout_at(sh.deadline, run).await {
             Ok(Ok(())) => out.completed += 1,
             Ok(Err(f)) => out.failures.entry(f.kind).or_insert((0, f.detail)).0 += 1,
@@ -293,6 +350,26 @@ async fn main() -> Result<()> {
     if args.concurrency == 0 || args.accounts == 0 || args.names_per_order == 0 {
         bail!("--concurrency, --accounts and --names-per-order must be at least 1");
     }
+    let run_tag = args.run_tag.clone().unwrap_or_else(random_tag);
+    check_tag(&run_tag)?;
+    let suffix = match run_tag.as_str() {
+        "" => args.domain_suffix.clone(),
+        t => format!("{t}.{}", args.domain_suffix),
+    };
+    let pace = PollPace {
+        floor: Duration::from_millis(args.poll_min_ms),
+        cap: Duration::from_millis(args.poll_max_ms),
+        max_polls: MAX_POLLS,
+    };
+    let http01 = match args.http01_listen {
+        Some(addr) => Some(Http01::serve(addr).await?),
+        None => None,
+    };
+    let mode = Mode {
+        answer: args.answer_challenges || http01.is_some(),
+        http01,
+        pace,
+    };
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.max_seconds);
     let ca = std::fs::read(&args.ca).with_context(|| format!("reading {}", args.ca.display()))?;
@@ -325,6 +402,8 @@ async fn main() -> Result<()> {
         accounts,
         next: AtomicUsize::new(0),
         args,
+        suffix,
+        mode,
         deadline,
     });
     let run_started = Instant::now();
@@ -364,6 +443,9 @@ async fn main() -> Result<()> {
         "concurrency": args.concurrency,
         "accounts": args.accounts,
         "names_per_order": args.names_per_order,
+        "run_tag": run_tag,
+        "answer_challenges": shared.mode.answer,
+        "http01_listen": args.http01_listen.map(|a| a.to_string()),
         "max_seconds": args.max_seconds,
         "completed": total.completed,
         "failed": failed,
@@ -376,6 +458,8 @@ async fn main() -> Result<()> {
         "nonce_fetches": c.nonce_fetches.load(Ordering::Relaxed),
         "requests": c.requests.load(Ordering::Relaxed),
         "polls": total.samples.polls,
+        "challenges_answered": total.samples.challenges_answered,
+        "authz_polls": total.samples.authz_polls,
         "failures": failures,
         "latency_ms": latency,
     });

@@ -62,6 +62,14 @@ pub fn check_loopback(u: &str) -> Result<url::Url> {
     Ok(url)
 }
 
+/// Accepts only socket addresses on 127.0.0.0/8 or ::1 (where `--http01-listen` may bind).
+pub fn check_loopback_addr(addr: SocketAddr) -> Result<()> {
+    if !addr.ip().is_loopback() {
+        bail!("{addr} is not a loopback address (only 127.0.0.0/8 and ::1 are allowed)");
+    }
+    Ok(())
+}
+
 /// A response reduced to what the load generator looks at.
 pub struct Reply {
     pub status: u16,
@@ -105,6 +113,17 @@ pub struct Account {
 }
 
 impl Account {
+    /// RFC 7638 JWK thumbprint (SHA-256, base64url) of the public key, for key authorizations.
+    pub fn thumbprint(&self) -> String {
+        use sha2::Digest;
+        // Members in lexicographic order, no whitespace (RFC 7638 §3).
+        let canonical = format!(
+            r#"{{"crv":{},"kty":{},"x":{},"y":{}}}"#,
+            self.public["crv"], self.public["kty"], self.public["x"], self.public["y"]
+        );
+        b64(&sha2::Sha256::digest(canonical.as_bytes()))
+    }
+
     pub fn generate() -> Result<Self> {
         let jwk = Jwk::generate_ec_key(EcCurve::P256)?;
         let signer = ES256.signer_from_jwk(&jwk)?;

@@ -14,11 +14,17 @@ pub struct Samples {
     pub order: Vec<f64>,
     pub new_order: Vec<f64>,
     pub authz: Vec<f64>,
+    /// Answering one authorization's challenge: the challenge POST until the authz is valid.
+    pub challenge: Vec<f64>,
     pub finalize: Vec<f64>,
     pub poll: Vec<f64>,
     pub download: Vec<f64>,
     /// POST-as-GET requests made while the order was processing.
     pub polls: u64,
+    /// Challenges answered (`--answer-challenges`).
+    pub challenges_answered: u64,
+    /// POST-as-GET requests of authorizations while their challenge was validated.
+    pub authz_polls: u64,
 }
 
 impl Samples {
@@ -26,10 +32,13 @@ impl Samples {
         self.order.extend(other.order);
         self.new_order.extend(other.new_order);
         self.authz.extend(other.authz);
+        self.challenge.extend(other.challenge);
         self.finalize.extend(other.finalize);
         self.poll.extend(other.poll);
         self.download.extend(other.download);
         self.polls += other.polls;
+        self.challenges_answered += other.challenges_answered;
+        self.authz_polls += other.authz_polls;
     }
 
     pub fn report(&mut self) -> Value {
@@ -37,6 +46,7 @@ impl Samples {
             "order": summary(&mut self.order),
             "new_order": summary(&mut self.new_order),
             "authz": summary(&mut self.authz),
+            "challenge": summary(&mut self.challenge),
             "finalize": summary(&mut self.finalize),
             "poll": summary(&mut self.poll),
             "download": summary(&mut self.download),
