@@ -1,7 +1,8 @@
 //! Trusting SCM's own domain validation (design.md §3.7): for accounts whose EAB key says so, a name
 //! under a domain that SCM reports validated and delegated to the key's organization is authorized
-//! without a challenge — what Sectigo's own ACME service does. SCM's answers are cached, so a burst
-//! of orders costs SCM a few calls, not one per order.
+//! without a challenge — what Sectigo's own ACME service does. SCM's answers are cached: the org's
+//! whole domain list (a few pages) and the details of the entries that matched, each for
+//! `acme.scm_dcv_cache_secs`, so orders for ever new names cost SCM no call at all in between.
 //!
 //! This is the one place a request handler waits on SCM (newOrder must know whether an authorization
 //! starts out valid); any SCM failure falls back to ordinary challenges.
@@ -23,11 +24,19 @@ struct DomainFacts {
 /// When an answer was fetched, and the answer (`None`: SCM has no such domain for the org).
 type Cached = (Instant, Option<DomainFacts>);
 
+/// An org's domain entries, lower-cased name → SCM id, and when they were listed.
+type DomainList = (Instant, std::sync::Arc<HashMap<String, i64>>);
+
+/// Entries per page when listing an org's domains.
+const LIST_PAGE: u64 = 200;
+
 /// Cached look-ups of SCM's domain validation.
 pub struct DcvTrust {
     scm: ScmClient,
     ttl: Duration,
     cache: Mutex<HashMap<(i64, String), Cached>>,
+    /// Held while listing, so a burst of cold look-ups lists each org once.
+    lists: tokio::sync::Mutex<HashMap<i64, DomainList>>,
 }
 
 impl DcvTrust {
@@ -37,6 +46,7 @@ impl DcvTrust {
             scm,
             ttl,
             cache: Mutex::default(),
+            lists: tokio::sync::Mutex::default(),
         }
     }
 
@@ -65,20 +75,10 @@ impl DcvTrust {
                 return Ok(facts.clone());
             }
         }
-        let filter = DomainFilter {
-            name: Some(domain.to_string()),
-            org_id: Some(org_id),
-            ..Default::default()
-        };
-        let found = self.scm.domains(&filter).await?;
-        let facts = match found
-            .items
-            .iter()
-            .find(|d| d.name.eq_ignore_ascii_case(domain))
-        {
+        let facts = match self.org_domains(org_id).await?.get(&domain.to_ascii_lowercase()) {
             None => None,
-            Some(d) => {
-                let details = self.scm.domain(d.id).await?;
+            Some(&id) => {
+                let details = self.scm.domain(id).await?;
                 let today = Utc::now().date_naive();
                 let validated = details.validation_status.as_deref() == Some("VALIDATED")
                     && details.dcv_expiration.map_or(true, |e| e >= today);
@@ -94,11 +94,50 @@ impl DcvTrust {
                 })
             }
         };
-        self.cache
-            .lock()
-            .expect("lock")
-            .insert(key, (Instant::now(), facts.clone()));
+        // Only entries SCM has are kept: names it lacks are answered from the list, and keeping
+        // them would grow the cache with every new name ordered.
+        if facts.is_some() {
+            self.cache
+                .lock()
+                .expect("lock")
+                .insert(key, (Instant::now(), facts.clone()));
+        }
         Ok(facts)
+    }
+
+    /// Every domain entry delegated to `org_id`, listed once per `ttl`.
+    async fn org_domains(
+        &self,
+        org_id: i64,
+    ) -> Result<std::sync::Arc<HashMap<String, i64>>, ScmError> {
+        let mut lists = self.lists.lock().await;
+        if let Some((at, list)) = lists.get(&org_id) {
+            if at.elapsed() < self.ttl {
+                return Ok(list.clone());
+            }
+        }
+        let mut names = HashMap::new();
+        let mut position = 0;
+        loop {
+            let filter = DomainFilter {
+                org_id: Some(org_id),
+                position: Some(position),
+                size: Some(LIST_PAGE),
+                ..Default::default()
+            };
+            let page = self.scm.domains(&filter).await?;
+            let got = page.items.len() as u64;
+            for d in page.items {
+                names.insert(d.name.to_ascii_lowercase(), d.id);
+            }
+            position += got;
+            if got < LIST_PAGE || page.total.is_some_and(|t| position >= t) {
+                break;
+            }
+        }
+        let list = std::sync::Arc::new(names);
+        lists.insert(org_id, (Instant::now(), list.clone()));
+        Ok(list)
     }
 }
 
