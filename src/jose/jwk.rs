@@ -43,8 +43,19 @@ fn str_member<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<&'a str, Jo
 }
 
 impl PublicJwk {
-    /// Validates a JWK from a JWS header or payload.
+    /// Validates a JWK from a JWS header or payload, down to its key material.
     pub fn from_value(value: &Value) -> Result<Self, JoseError> {
+        let key = Self::from_checked_elsewhere(value)?;
+        // Building a verifier parses the key material: catches points off the curve and the like.
+        // Cached, so an account's key is parsed once, not on each of its requests.
+        key.cached_verifier(key.natural_alg())?;
+        Ok(key)
+    }
+
+    /// Checks a JWK's form and strength but not its key material: for keys taken from a CSR or
+    /// certificate, whose parsed signature check already exercised the key, or which are only
+    /// compared by thumbprint. Skips building an OpenSSL key for every new CSR and chain member.
+    pub(crate) fn from_checked_elsewhere(value: &Value) -> Result<Self, JoseError> {
         let obj = value
             .as_object()
             .ok_or_else(|| JoseError::Malformed("\"jwk\" must be a JSON object".into()))?;
@@ -121,14 +132,11 @@ impl PublicJwk {
         let map = public.as_object().cloned().expect("object literal");
         let jwk = josekit::jwk::Jwk::from_map(map)
             .map_err(|e| JoseError::BadPublicKey(format!("JWK is not a valid key: {e}")))?;
-        let key = Self {
+        Ok(Self {
             value: public,
             jwk,
             kind,
-        };
-        // Building a verifier parses the key material: catches points off the curve and the like.
-        key.verifier(key.natural_alg())?;
-        Ok(key)
+        })
     }
 
     /// The key's public members as JSON.

@@ -8,7 +8,8 @@ use x509_parser::oid_registry::{OID_EC_P256, OID_NIST_EC_P384, OID_NIST_EC_P521}
 use x509_parser::public_key::PublicKey;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
-/// The key of a CSR or certificate as a validated public JWK, with its size in bits.
+/// The key of a CSR or certificate as a public JWK (form and strength checked; its material is
+/// exercised by the signature checks that use it), with its size in bits.
 pub fn jwk_from_spki(spki: &SubjectPublicKeyInfo<'_>) -> Result<(PublicJwk, usize), JoseError> {
     let parsed = spki
         .parsed()
@@ -18,7 +19,7 @@ pub fn jwk_from_spki(spki: &SubjectPublicKeyInfo<'_>) -> Result<(PublicJwk, usiz
             let n = strip_zeros(rsa.modulus);
             let e = strip_zeros(rsa.exponent);
             let bits = rsa.key_size();
-            let jwk = PublicJwk::from_value(&json!({"kty": "RSA", "n": b64(n), "e": b64(e)}))?;
+            let jwk = PublicJwk::from_checked_elsewhere(&json!({"kty": "RSA", "n": b64(n), "e": b64(e)}))?;
             Ok((jwk, bits))
         }
         PublicKey::EC(point) => {
@@ -45,7 +46,7 @@ pub fn jwk_from_spki(spki: &SubjectPublicKeyInfo<'_>) -> Result<(PublicJwk, usiz
                     "EC public key must be an uncompressed point".into(),
                 ));
             }
-            let jwk = PublicJwk::from_value(&json!({
+            let jwk = PublicJwk::from_checked_elsewhere(&json!({
                 "kty": "EC", "crv": crv,
                 "x": b64(&data[1..1 + len]), "y": b64(&data[1 + len..]),
             }))?;

@@ -88,9 +88,13 @@ impl Store {
         let db = match backend_of(url)? {
             Backend::Postgres => {
                 let opts = PgConnectOptions::from_str(url)?;
+                // No ping before each use: it doubled the round-trips of every statement. A
+                // connection broken meanwhile (a database restart) fails one statement and is
+                // dropped; requests answer 500 and retry, jobs are retried.
                 let pool = PgPoolOptions::new()
                     .max_connections(cfg.max_connections)
                     .acquire_timeout(acquire)
+                    .test_before_acquire(false)
                     .connect_with(opts)
                     .await?;
                 Db::Postgres(pool)
@@ -115,6 +119,7 @@ impl Store {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(cfg.max_connections)
                     .acquire_timeout(acquire)
+                    .test_before_acquire(false)
                     .connect_with(opts)
                     .await?;
                 Db::Sqlite {
