@@ -75,7 +75,11 @@ impl DcvTrust {
                 return Ok(facts.clone());
             }
         }
-        let facts = match self.org_domains(org_id).await?.get(&domain.to_ascii_lowercase()) {
+        let facts = match self
+            .org_domains(org_id)
+            .await?
+            .get(&domain.to_ascii_lowercase())
+        {
             None => None,
             Some(&id) => {
                 let details = self.scm.domain(id).await?;

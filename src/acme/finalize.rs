@@ -5,7 +5,7 @@ use crate::acme::csr::{check_csr, CheckedCsr};
 use crate::acme::order::order_for;
 use crate::acme::status::OrderStatus;
 use crate::acme::{AcmeContext, Error, ProblemType, Result};
-use crate::store::{Account, Enrollment, FinalizeOutcome, Order};
+use crate::store::{Account, Enrollment, FinalizeOutcome, Order, Watch};
 use std::time::Duration;
 
 #[derive(serde::Deserialize)]
@@ -28,7 +28,11 @@ pub async fn scm_target(ctx: &AcmeContext, account: &Account, order: &Order) -> 
         Error::internal("finalize needs [scm] (or the sandbox) configured; none is")
     })?;
     let eab_org = match &account.eab_kid {
-        Some(kid) => ctx.eab_policies.get(&ctx.store, kid).await?.and_then(|k| k.scm_org_id),
+        Some(kid) => ctx
+            .eab_policies
+            .get(&ctx.store, kid)
+            .await?
+            .and_then(|k| k.scm_org_id),
         None => None,
     };
     let org_id = eab_org.or(scm.org_id).ok_or_else(|| {
@@ -112,6 +116,8 @@ pub async fn finalize(
         next_poll_at: None,
         finalized_at: ctx.now(),
     };
+    // Watch before the job exists, so the worker's signal cannot come before we listen.
+    let watch = ctx.store.watch(&order.id);
     match ctx.store.start_finalize(&enrollment, ctx.now()).await? {
         FinalizeOutcome::Started => {
             tracing::info!(order = %order.id, org = target.org_id, cert_type = target.cert_type, "order finalized")
@@ -123,17 +129,18 @@ pub async fn finalize(
             ))
         }
     }
-    wait_for_issuance(ctx, &order.id).await
+    wait_for_issuance(ctx, &order.id, watch).await
 }
 
 /// Waits until the order leaves `processing` or `issuance.finalize_wait_secs` pass: woken by this
 /// replica's worker the moment it stores the outcome, and polling now and then in case another
 /// replica's worker does the work.
-async fn wait_for_issuance(ctx: &AcmeContext, order_id: &str) -> Result<Order> {
+async fn wait_for_issuance(ctx: &AcmeContext, order_id: &str, watch: Watch) -> Result<Order> {
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(ctx.config.issuance.finalize_wait_secs);
-    let watch = ctx.store.watch(order_id);
     loop {
+        // The order was just made `processing`: wait before reading it.
+        let _ = tokio::time::timeout_at(deadline.min(next_poll()), watch.changed()).await;
         let order = ctx
             .store
             .order(order_id)
@@ -142,7 +149,6 @@ async fn wait_for_issuance(ctx: &AcmeContext, order_id: &str) -> Result<Order> {
         if order.status != OrderStatus::Processing || tokio::time::Instant::now() >= deadline {
             return Ok(order);
         }
-        let _ = tokio::time::timeout_at(deadline.min(next_poll()), watch.changed()).await;
     }
 }
 

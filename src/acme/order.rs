@@ -187,8 +187,7 @@ pub async fn order_for(
 
 /// Renders an order with the current state of its authorizations.
 pub async fn render(ctx: &AcmeContext, order: &Order) -> Result<OrderResource> {
-    let states = ctx.store.authz_states(&order.authz_ids).await?;
-    Ok(order_resource(ctx, order, &states))
+    Ok(order_resource(ctx, order, &order.authz_states))
 }
 
 /// One page of the account's orders list and the cursor of the next page, if any.

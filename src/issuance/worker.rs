@@ -66,13 +66,17 @@ impl Worker {
             }
         };
         let poll = Duration::from_millis(cfg.poll_interval_ms.max(10));
+        // Whether a claim could find work: after a wake-up or the poll interval, or when the last
+        // claim filled every free slot. A finished job alone does not make another one due, so it
+        // does not cost a claim statement that would come back empty.
+        let mut maybe_due = true;
         loop {
             if *stopped.borrow() {
                 break;
             }
             let free = slots.available_permits();
             let mut claimed = 0;
-            if free > 0 {
+            if free > 0 && maybe_due {
                 let now = self.ctx.now();
                 let lease = now + ChronoDuration::seconds(cfg.lease_secs);
                 match self
@@ -83,6 +87,7 @@ impl Worker {
                 {
                     Ok(jobs) => {
                         claimed = jobs.len();
+                        maybe_due = claimed == free;
                         for job in jobs {
                             let permit = slots.clone().acquire_owned().await.expect("open");
                             let w = self.clone();
@@ -102,13 +107,14 @@ impl Worker {
             }
             tokio::select! {
                 _ = stopped.changed() => {}
-                _ = tokio::time::sleep(poll) => {}
+                _ = tokio::time::sleep(poll) => maybe_due = true,
                 n = async {
                     match listener.as_mut() {
                         Some(l) => l.recv().await.map(|_| ()),
                         None => std::future::pending().await,
                     }
                 } => {
+                    maybe_due = true;
                     if let Err(e) = n {
                         tracing::warn!(error = %e, "job listener failed; polling until it reconnects");
                     }

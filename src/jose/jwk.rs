@@ -223,9 +223,11 @@ impl PublicJwk {
 
     /// Verifies `signature` over `message` with `alg`, which must suit the key.
     pub fn verify(&self, alg: &str, message: &[u8], signature: &[u8]) -> Result<(), JoseError> {
-        self.cached_verifier(alg)?.verify(message, signature).map_err(|_| {
-            JoseError::BadSignature("JWS signature does not verify with the key".into())
-        })
+        self.cached_verifier(alg)?
+            .verify(message, signature)
+            .map_err(|_| {
+                JoseError::BadSignature("JWS signature does not verify with the key".into())
+            })
     }
 }
 

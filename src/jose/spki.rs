@@ -19,7 +19,9 @@ pub fn jwk_from_spki(spki: &SubjectPublicKeyInfo<'_>) -> Result<(PublicJwk, usiz
             let n = strip_zeros(rsa.modulus);
             let e = strip_zeros(rsa.exponent);
             let bits = rsa.key_size();
-            let jwk = PublicJwk::from_checked_elsewhere(&json!({"kty": "RSA", "n": b64(n), "e": b64(e)}))?;
+            let jwk = PublicJwk::from_checked_elsewhere(
+                &json!({"kty": "RSA", "n": b64(n), "e": b64(e)}),
+            )?;
             Ok((jwk, bits))
         }
         PublicKey::EC(point) => {

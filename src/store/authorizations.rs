@@ -9,8 +9,11 @@ use crate::acme::status::{AuthzStatus, ChallengeStatus};
 use crate::acme::types::Identifier;
 use chrono::{DateTime, Utc};
 
-const AUTHZ_COLUMNS: &str = "id, account_id, identifier_type, identifier_value, wildcard, status, \
-                             expires_at, validated_at";
+/// The authorization's columns (as `authz_from_row` reads them) and its challenges' under `c_` names.
+const AUTHZ_JOINED_COLUMNS: &str = "a.id, a.account_id, a.identifier_type, a.identifier_value, \
+     a.wildcard, a.status, a.expires_at, a.validated_at, c.id AS c_id, c.type AS c_type, \
+     c.token AS c_token, c.status AS c_status, c.validated_at AS c_validated_at, \
+     c.error AS c_error, c.validation_record AS c_validation_record";
 const CHALLENGE_COLUMNS: &str =
     "id, authz_id, type, token, status, validated_at, error, validation_record";
 
@@ -45,67 +48,98 @@ fn challenge_from_row(row: &DbRow) -> Result<Challenge> {
     })
 }
 
+/// The challenge in a row of the joined authorization query; `None` for an authorization without
+/// challenges.
+fn joined_challenge(row: &DbRow) -> Result<Option<Challenge>> {
+    let Some(id) = row.get::<Option<String>, _>("c_id")? else {
+        return Ok(None);
+    };
+    let status: String = row.get("c_status")?;
+    Ok(Some(Challenge {
+        id,
+        authz_id: row.get("id")?,
+        kind: row.get("c_type")?,
+        token: row.get("c_token")?,
+        status: parse_status(&status, ChallengeStatus::parse, "challenge")?,
+        validated_at: row.get("c_validated_at")?,
+        error: row.get("c_error")?,
+        validation_record: row.get("c_validation_record")?,
+    }))
+}
+
 impl Store {
-    pub(super) async fn insert_authorization(tx: &mut Tx, a: &Authorization) -> Result<()> {
-        tx.execute(tx.query(
-            "INSERT INTO authorizations (id, account_id, identifier_type, identifier_value, wildcard, \
-             status, expires_at, validated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&a.id)
-        .bind(&a.account_id)
-        .bind(&a.identifier.kind)
-        .bind(&a.identifier.value)
-        .bind(a.wildcard)
-        .bind(a.status.as_str())
-        .bind(a.expires_at)
-        .bind(a.validated_at)
-        )
-        .await?;
-        for (position, c) in a.challenges.iter().enumerate() {
-            tx.execute(
-                tx.query(
-                    "INSERT INTO challenges (id, authz_id, type, token, status, position) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&c.id)
+    /// Inserts new authorizations and all their challenges: two statements however many.
+    pub(super) async fn insert_authorizations(
+        tx: &mut Tx,
+        authzs: &[&Authorization],
+    ) -> Result<()> {
+        if authzs.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO authorizations (id, account_id, identifier_type, identifier_value, \
+             wildcard, status, expires_at, validated_at) VALUES {}",
+            super::db::placeholders(authzs.len(), 8)
+        );
+        let mut q = tx.query(&sql);
+        for a in authzs {
+            q = q
                 .bind(&a.id)
+                .bind(&a.account_id)
+                .bind(&a.identifier.kind)
+                .bind(&a.identifier.value)
+                .bind(a.wildcard)
+                .bind(a.status.as_str())
+                .bind(a.expires_at)
+                .bind(a.validated_at);
+        }
+        tx.execute(q).await?;
+        let challenges: Vec<(usize, &Challenge, &str)> = authzs
+            .iter()
+            .flat_map(|a| {
+                a.challenges
+                    .iter()
+                    .enumerate()
+                    .map(|(position, c)| (position, c, a.id.as_str()))
+            })
+            .collect();
+        if challenges.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO challenges (id, authz_id, type, token, status, position) VALUES {}",
+            super::db::placeholders(challenges.len(), 6)
+        );
+        let mut q = tx.query(&sql);
+        for (position, c, authz_id) in challenges {
+            q = q
+                .bind(&c.id)
+                .bind(authz_id)
                 .bind(&c.kind)
                 .bind(&c.token)
                 .bind(c.status.as_str())
-                .bind(position as i32),
-            )
-            .await?;
+                .bind(position as i32);
         }
+        tx.execute(q).await?;
         Ok(())
     }
 
-    /// The authorization with its challenges.
+    /// The authorization with its challenges (one statement: a row per challenge).
     pub async fn authorization(&self, id: &str) -> Result<Option<Authorization>> {
-        let Some(row) = self
-            .db
-            .fetch_optional(
-                self.db
-                    .query(&format!(
-                        "SELECT {AUTHZ_COLUMNS} FROM authorizations WHERE id = $1"
-                    ))
-                    .bind(id),
-            )
-            .await?
-        else {
+        let sql = format!(
+            "SELECT {AUTHZ_JOINED_COLUMNS} FROM authorizations a \
+             LEFT JOIN challenges c ON c.authz_id = a.id WHERE a.id = $1 ORDER BY c.position"
+        );
+        let rows = self.db.fetch_all(self.db.query(&sql).bind(id)).await?;
+        let Some(first) = rows.first() else {
             return Ok(None);
         };
-        let mut authz = authz_from_row(&row)?;
-        let rows = self
-            .db
-            .fetch_all(
-                self.db
-                    .query(&format!(
-            "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE authz_id = $1 ORDER BY position"
-        ))
-                    .bind(id),
-            )
-            .await?;
-        authz.challenges = rows.iter().map(challenge_from_row).collect::<Result<_>>()?;
+        let mut authz = authz_from_row(first)?;
+        for row in &rows {
+            if let Some(c) = joined_challenge(row)? {
+                authz.challenges.push(c);
+            }
+        }
         Ok(Some(authz))
     }
 

@@ -37,6 +37,18 @@ impl Dialect {
     }
 }
 
+/// `($1, $2, …), (…), …`: placeholders for `rows` rows of `cols` values, so several rows go in one
+/// statement (one round-trip).
+pub fn placeholders(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A pool of either backend. SQLite carries the in-process signal that replaces LISTEN/NOTIFY.
 #[derive(Clone)]
 pub enum Db {

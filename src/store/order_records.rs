@@ -20,6 +20,9 @@ pub struct Order {
     pub certificate_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub authz_ids: Vec<String>,
+    /// Stored status and expiry of each authorization, in the order of `authz_ids`, read with the
+    /// order (rendering needs them).
+    pub authz_states: Vec<(AuthzStatus, DateTime<Utc>)>,
 }
 
 /// An authorization (§7.1.4) with its challenges.

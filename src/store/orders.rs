@@ -1,26 +1,44 @@
 //! Orders and the links to their authorizations.
 
 use super::db::Dialect;
-use super::{from_json, parse_status, DbRow, NewOrder, Order, OrderAuthz, Result, Store};
-use crate::acme::status::OrderStatus;
+use super::{
+    from_json, parse_status, Authorization, DbRow, NewOrder, Order, OrderAuthz, Result, Store,
+};
+use crate::acme::status::{AuthzStatus, OrderStatus};
 use chrono::{DateTime, Utc};
 
-/// The order's columns plus its authorization ids in order, as a JSON array (one round-trip).
+/// The order's columns plus `[id, status, expires]` of each of its authorizations in order, as
+/// one JSON array: reading and rendering an order is one round-trip.
 fn order_columns(dialect: Dialect) -> &'static str {
     dialect.pick(
         "o.id, o.account_id, o.status, o.identifiers, o.profile, o.expires_at, o.error, \
          o.certificate_id, o.created_at, \
-         COALESCE((SELECT json_agg(oa.authz_id ORDER BY oa.position) \
-                   FROM order_authorizations oa WHERE oa.order_id = o.id), '[]'::json) AS authz_ids",
+         COALESCE((SELECT json_agg(json_build_array(oa.authz_id, a.status, a.expires_at) \
+                                   ORDER BY oa.position) \
+                   FROM order_authorizations oa JOIN authorizations a ON a.id = oa.authz_id \
+                   WHERE oa.order_id = o.id), '[]'::json) AS authzs",
         "o.id, o.account_id, o.status, o.identifiers, o.profile, o.expires_at, o.error, \
          o.certificate_id, o.created_at, \
-         (SELECT json_group_array(oa.authz_id ORDER BY oa.position) \
-          FROM order_authorizations oa WHERE oa.order_id = o.id) AS authz_ids",
+         (SELECT json_group_array(json_array(oa.authz_id, a.status, a.expires_at) \
+                                  ORDER BY oa.position) \
+          FROM order_authorizations oa JOIN authorizations a ON a.id = oa.authz_id \
+          WHERE oa.order_id = o.id) AS authzs",
     )
 }
 
 fn order_from_row(row: &DbRow) -> Result<Order> {
     let status: String = row.get("status")?;
+    let authzs: Vec<(String, String, DateTime<Utc>)> =
+        from_json(row.get("authzs")?, "order authorizations")?;
+    let mut authz_ids = Vec::with_capacity(authzs.len());
+    let mut authz_states = Vec::with_capacity(authzs.len());
+    for (id, status, expires_at) in authzs {
+        authz_ids.push(id);
+        authz_states.push((
+            parse_status(&status, AuthzStatus::parse, "authorization")?,
+            expires_at,
+        ));
+    }
     Ok(Order {
         id: row.get("id")?,
         account_id: row.get("account_id")?,
@@ -31,7 +49,8 @@ fn order_from_row(row: &DbRow) -> Result<Order> {
         error: row.get("error")?,
         certificate_id: row.get("certificate_id")?,
         created_at: row.get("created_at")?,
-        authz_ids: from_json(row.get("authz_ids")?, "order authorizations")?,
+        authz_ids,
+        authz_states,
     })
 }
 
@@ -54,24 +73,28 @@ impl Store {
             .bind(new.expires_at)
             .bind(now);
         tx.execute(q).await?;
+        let fresh: Vec<&Authorization> = new
+            .authzs
+            .iter()
+            .filter_map(|a| match a {
+                OrderAuthz::New(a) => Some(a),
+                OrderAuthz::Reuse(_) => None,
+            })
+            .collect();
+        Self::insert_authorizations(&mut tx, &fresh).await?;
+        let sql = format!(
+            "INSERT INTO order_authorizations (order_id, authz_id, position) VALUES {}",
+            super::db::placeholders(new.authzs.len(), 3)
+        );
+        let mut q = tx.query(&sql);
         for (position, authz) in new.authzs.iter().enumerate() {
             let authz_id = match authz {
                 OrderAuthz::Reuse(id) => id.as_str(),
-                OrderAuthz::New(a) => {
-                    Self::insert_authorization(&mut tx, a).await?;
-                    a.id.as_str()
-                }
+                OrderAuthz::New(a) => a.id.as_str(),
             };
-            let q = tx
-                .query(
-                    "INSERT INTO order_authorizations (order_id, authz_id, position) \
-                     VALUES ($1, $2, $3)",
-                )
-                .bind(&new.id)
-                .bind(authz_id)
-                .bind(position as i32);
-            tx.execute(q).await?;
+            q = q.bind(&new.id).bind(authz_id).bind(position as i32);
         }
+        tx.execute(q).await?;
         let sql = format!(
             "SELECT {} FROM orders o WHERE o.id = $1",
             order_columns(tx.dialect())
