@@ -4,10 +4,11 @@
 //! transaction takes its locks, how a new job wakes the workers, and the few SQL fragments with no
 //! common spelling ([`Dialect`]).
 
+use super::pg_pool::{leaves_connection_usable, PgConn, PgPool};
 use super::{Result, StoreError};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Arguments, ColumnIndex, Decode, Encode, PgPool, Postgres, Sqlite, SqlitePool, Type};
+use sqlx::{Arguments, ColumnIndex, Decode, Encode, Postgres, Sqlite, SqlitePool, Type};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -149,35 +150,95 @@ fn mismatch() -> StoreError {
     StoreError::Corrupt("a query was built for the other database backend".into())
 }
 
-/// The statements every executor (pool or transaction) offers; `$m` is `mut` for transactions.
+/// What a statement's caller wants back.
+#[derive(Clone, Copy)]
+enum Want {
+    Affected,
+    Optional,
+    All,
+}
+
+/// What a statement gave back, by [`Want`].
+enum Got {
+    Affected(u64),
+    Rows(Vec<DbRow>),
+}
+
+/// Runs one PostgreSQL statement on a pooled connection, keeping the connection for the next use
+/// only if the statement ran to its end (see `pg_pool`).
+async fn run_pg(
+    conn: &mut PgConn,
+    sql: &str,
+    args: PgArguments,
+    want: Want,
+) -> std::result::Result<Got, sqlx::Error> {
+    let q = sqlx::query_with(sql, args);
+    let e = conn.start();
+    let got = match want {
+        Want::Affected => q.execute(e).await.map(|r| Got::Affected(r.rows_affected())),
+        Want::Optional => q
+            .fetch_optional(e)
+            .await
+            .map(|r| Got::Rows(r.into_iter().map(DbRow::Postgres).collect())),
+        Want::All => q
+            .fetch_all(e)
+            .await
+            .map(|r| Got::Rows(r.into_iter().map(DbRow::Postgres).collect())),
+    };
+    if got.as_ref().map_or_else(leaves_connection_usable, |_| true) {
+        conn.mark_clean();
+    }
+    got
+}
+
+/// Runs one SQLite statement on any SQLite executor (pool or transaction).
+async fn run_lite<'e, E>(
+    e: E,
+    sql: &str,
+    args: SqliteArguments<'_>,
+    want: Want,
+) -> std::result::Result<Got, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    let q = sqlx::query_with(sql, args);
+    Ok(match want {
+        Want::Affected => Got::Affected(q.execute(e).await?.rows_affected()),
+        Want::Optional => Got::Rows(
+            q.fetch_optional(e)
+                .await?
+                .into_iter()
+                .map(DbRow::Sqlite)
+                .collect(),
+        ),
+        Want::All => Got::Rows(
+            q.fetch_all(e)
+                .await?
+                .into_iter()
+                .map(DbRow::Sqlite)
+                .collect(),
+        ),
+    })
+}
+
+/// The statements every executor (pool or transaction) offers, on top of its `run`; `$m` is
+/// `mut` for transactions.
 macro_rules! executor_methods {
     ($($m:ident)?) => {
         /// Runs a statement; returns the number of rows it changed.
         pub async fn execute(&$($m)? self, q: Query<'_>) -> Result<u64> {
-            q.check()?;
-            Ok(match (q.args, self.executors()) {
-                (Args::Postgres(a), (Some(e), _)) => {
-                    sqlx::query_with(q.sql, a).execute(e).await?.rows_affected()
-                }
-                (Args::Sqlite(a), (_, Some(e))) => {
-                    sqlx::query_with(q.sql, a).execute(e).await?.rows_affected()
-                }
-                _ => return Err(mismatch()),
-            })
+            match self.run(q, Want::Affected).await? {
+                Got::Affected(n) => Ok(n),
+                Got::Rows(_) => Err(mismatch()),
+            }
         }
 
         /// The first row, if any.
         pub async fn fetch_optional(&$($m)? self, q: Query<'_>) -> Result<Option<DbRow>> {
-            q.check()?;
-            Ok(match (q.args, self.executors()) {
-                (Args::Postgres(a), (Some(e), _)) => {
-                    sqlx::query_with(q.sql, a).fetch_optional(e).await?.map(DbRow::Postgres)
-                }
-                (Args::Sqlite(a), (_, Some(e))) => {
-                    sqlx::query_with(q.sql, a).fetch_optional(e).await?.map(DbRow::Sqlite)
-                }
-                _ => return Err(mismatch()),
-            })
+            match self.run(q, Want::Optional).await? {
+                Got::Rows(rows) => Ok(rows.into_iter().next()),
+                Got::Affected(_) => Err(mismatch()),
+            }
         }
 
         /// Exactly one row.
@@ -187,22 +248,10 @@ macro_rules! executor_methods {
 
         /// Every row.
         pub async fn fetch_all(&$($m)? self, q: Query<'_>) -> Result<Vec<DbRow>> {
-            q.check()?;
-            Ok(match (q.args, self.executors()) {
-                (Args::Postgres(a), (Some(e), _)) => sqlx::query_with(q.sql, a)
-                    .fetch_all(e)
-                    .await?
-                    .into_iter()
-                    .map(DbRow::Postgres)
-                    .collect(),
-                (Args::Sqlite(a), (_, Some(e))) => sqlx::query_with(q.sql, a)
-                    .fetch_all(e)
-                    .await?
-                    .into_iter()
-                    .map(DbRow::Sqlite)
-                    .collect(),
-                _ => return Err(mismatch()),
-            })
+            match self.run(q, Want::All).await? {
+                Got::Rows(rows) => Ok(rows),
+                Got::Affected(_) => Err(mismatch()),
+            }
         }
     };
 }
@@ -221,11 +270,16 @@ impl Db {
         Query::new(self.dialect(), sql)
     }
 
-    fn executors(&self) -> (Option<&PgPool>, Option<&SqlitePool>) {
-        match self {
-            Self::Postgres(p) => (Some(p), None),
-            Self::Sqlite { pool, .. } => (None, Some(pool)),
-        }
+    async fn run(&self, q: Query<'_>, want: Want) -> Result<Got> {
+        q.check()?;
+        Ok(match (q.args, self) {
+            (Args::Postgres(a), Self::Postgres(pool)) => {
+                let mut conn = pool.acquire().await?;
+                run_pg(&mut conn, q.sql, a, want).await?
+            }
+            (Args::Sqlite(a), Self::Sqlite { pool, .. }) => run_lite(pool, q.sql, a, want).await?,
+            _ => return Err(mismatch()),
+        })
     }
     executor_methods!();
 
@@ -234,7 +288,11 @@ impl Db {
     /// committed in between, and the guarantees `FOR UPDATE` gives on PostgreSQL hold.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
-            Self::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Self::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                run_pg(&mut conn, "BEGIN", PgArguments::default(), Want::Affected).await?;
+                Tx::Postgres(PgTx { conn: Some(conn) })
+            }
             Self::Sqlite { pool, jobs } => Tx::Sqlite {
                 tx: pool.begin_with("BEGIN IMMEDIATE").await?,
                 jobs: jobs.clone(),
@@ -252,9 +310,35 @@ impl Db {
     }
 }
 
+/// A PostgreSQL transaction on one pooled connection. Dropped without commit, it is rolled back
+/// in the background and the connection returns to the pool afterwards (or is closed if the
+/// rollback fails).
+pub struct PgTx {
+    conn: Option<PgConn>,
+}
+
+impl Drop for PgTx {
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let _ = run_pg(
+                        &mut conn,
+                        "ROLLBACK",
+                        PgArguments::default(),
+                        Want::Affected,
+                    )
+                    .await;
+                });
+            }
+            // Without a runtime the connection is closed (never marked clean again).
+        }
+    }
+}
+
 /// An open transaction of either backend; dropped without [`Tx::commit`], it rolls back.
 pub enum Tx {
-    Postgres(sqlx::Transaction<'static, Postgres>),
+    Postgres(PgTx),
     Sqlite {
         tx: sqlx::Transaction<'static, Sqlite>,
         jobs: Arc<Notify>,
@@ -277,16 +361,17 @@ impl Tx {
         Query::new(self.dialect(), sql)
     }
 
-    fn executors(
-        &mut self,
-    ) -> (
-        Option<&mut sqlx::PgConnection>,
-        Option<&mut sqlx::SqliteConnection>,
-    ) {
-        match self {
-            Self::Postgres(tx) => (Some(&mut **tx), None),
-            Self::Sqlite { tx, .. } => (None, Some(&mut **tx)),
-        }
+    async fn run(&mut self, q: Query<'_>, want: Want) -> Result<Got> {
+        q.check()?;
+        Ok(match (q.args, self) {
+            (Args::Postgres(a), Self::Postgres(PgTx { conn: Some(conn) })) => {
+                run_pg(conn, q.sql, a, want).await?
+            }
+            (Args::Sqlite(a), Self::Sqlite { tx, .. }) => {
+                run_lite(&mut **tx, q.sql, a, want).await?
+            }
+            _ => return Err(mismatch()),
+        })
     }
     executor_methods!(mut);
 
@@ -301,7 +386,10 @@ impl Tx {
     /// Commits.
     pub async fn commit(self) -> Result<()> {
         match self {
-            Self::Postgres(tx) => tx.commit().await?,
+            Self::Postgres(mut t) => {
+                let mut conn = t.conn.take().ok_or_else(mismatch)?;
+                run_pg(&mut conn, "COMMIT", PgArguments::default(), Want::Affected).await?;
+            }
             Self::Sqlite {
                 tx,
                 jobs,
@@ -319,7 +407,16 @@ impl Tx {
     /// Rolls back (also what dropping does, but explicit where the code goes on afterwards).
     pub async fn rollback(self) -> Result<()> {
         match self {
-            Self::Postgres(tx) => tx.rollback().await?,
+            Self::Postgres(mut t) => {
+                let mut conn = t.conn.take().ok_or_else(mismatch)?;
+                run_pg(
+                    &mut conn,
+                    "ROLLBACK",
+                    PgArguments::default(),
+                    Want::Affected,
+                )
+                .await?;
+            }
             Self::Sqlite { tx, .. } => tx.rollback().await?,
         }
         Ok(())

@@ -188,7 +188,11 @@ impl Store {
     pub async fn job_wakeups(&self) -> Result<JobWakeups> {
         Ok(match &self.db {
             Db::Postgres(pool) => {
-                let mut l = sqlx::postgres::PgListener::connect_with(pool).await?;
+                // The listener keeps (and re-opens) its own connection, from a pool of one.
+                let single = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect_lazy_with(pool.options().clone());
+                let mut l = sqlx::postgres::PgListener::connect_with(&single).await?;
                 l.listen(JOBS_CHANNEL).await?;
                 JobWakeups::Postgres(l)
             }

@@ -12,6 +12,7 @@ mod jobs;
 mod nonces;
 pub mod order_records;
 mod orders;
+mod pg_pool;
 pub mod records;
 mod revocation;
 mod settings;
@@ -27,7 +28,7 @@ pub use watch::Watch;
 
 use crate::config::DatabaseConfig;
 use db::{Db, DbRow};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -87,17 +88,11 @@ impl Store {
         let acquire = Duration::from_secs(cfg.acquire_timeout_secs);
         let db = match backend_of(url)? {
             Backend::Postgres => {
+                // Our own pool (see `pg_pool`): no ping around each use. A connection broken
+                // meanwhile (a database restart) fails one statement and is dropped; requests
+                // answer 500 and clients retry, jobs are retried.
                 let opts = PgConnectOptions::from_str(url)?;
-                // No ping before each use: it doubled the round-trips of every statement. A
-                // connection broken meanwhile (a database restart) fails one statement and is
-                // dropped; requests answer 500 and retry, jobs are retried.
-                let pool = PgPoolOptions::new()
-                    .max_connections(cfg.max_connections)
-                    .acquire_timeout(acquire)
-                    .test_before_acquire(false)
-                    .connect_with(opts)
-                    .await?;
-                Db::Postgres(pool)
+                Db::Postgres(pg_pool::PgPool::connect(opts, cfg.max_connections, acquire).await?)
             }
             Backend::Sqlite => {
                 // WAL lets readers run beside the one writer; FULL makes every commit durable
@@ -151,7 +146,12 @@ impl Store {
     /// advisory lock on PostgreSQL; SQLite serialises writers itself).
     pub async fn migrate(&self) -> Result<()> {
         match &self.db {
-            Db::Postgres(p) => PG_MIGRATOR.run(p).await?,
+            Db::Postgres(p) => {
+                use sqlx::{ConnectOptions, Connection};
+                let mut conn = p.options().connect().await?;
+                PG_MIGRATOR.run(&mut conn).await?;
+                conn.close().await?;
+            }
             Db::Sqlite { pool, .. } => SQLITE_MIGRATOR.run(pool).await?,
         }
         Ok(())

@@ -92,3 +92,32 @@ pub async fn expired_nonce_records_are_purged(t: &TestStore) {
     assert!(!t.store.redeem_nonce("young", t0).await.unwrap());
     assert!(t.store.redeem_nonce("old", t0).await.unwrap());
 }
+
+pub async fn an_abandoned_transaction_leaves_its_connection_clean(t: &TestStore) {
+    // One pooled connection: whatever a transaction left behind, the next user gets.
+    let s = t.reopen_with_pool(1).await;
+    let a = account(&s).await;
+    let (_, authz) = order(&s, &a.id, &["abandon.example.com"]).await;
+    let ch = &authz.challenges[0].id;
+    assert!(matches!(
+        s.start_challenge(ch, now()).await.unwrap(),
+        acme_sectigo_bridge::store::StartChallenge::Started
+    ));
+    // Already processing: the transaction is dropped without commit.
+    for _ in 0..3 {
+        assert!(matches!(
+            s.start_challenge(ch, now()).await.unwrap(),
+            acme_sectigo_bridge::store::StartChallenge::Unchanged
+        ));
+    }
+    // The connection serves the next write outside any transaction: another process sees it.
+    assert!(s
+        .redeem_nonce("after-abandon", now() + Duration::minutes(5))
+        .await
+        .unwrap());
+    let other = t.reopen().await;
+    assert!(!other
+        .redeem_nonce("after-abandon", now() + Duration::minutes(5))
+        .await
+        .unwrap());
+}

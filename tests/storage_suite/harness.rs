@@ -49,12 +49,22 @@ impl TestStore {
     pub async fn reopen(&self) -> Store {
         open(&self.url).await
     }
+
+    /// Another store on the same database with a pool of `max_connections`.
+    pub async fn reopen_with_pool(&self, max_connections: u32) -> Store {
+        open_with(&self.url, max_connections).await
+    }
 }
 
 async fn open(url: &str) -> Store {
+    open_with(url, 8).await
+}
+
+async fn open_with(url: &str, max_connections: u32) -> Store {
     let cfg = DatabaseConfig {
         url: Some(Secret::new(url)),
-        max_connections: 8,
+        max_connections,
+        acquire_timeout_secs: 5,
         ..DatabaseConfig::default()
     };
     let store = Store::connect(&cfg).await.expect("connect");
