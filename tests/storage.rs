@@ -65,6 +65,7 @@ on_both_backends!(
     jobs::retry_release_and_drop,
     jobs::an_enqueued_job_wakes_the_worker,
     issuance::finalize_claims_an_order_once_under_concurrency,
+    issuance::finalize_wakes_the_worker,
     issuance::enrollment_progress_is_recorded,
     issuance::completing_issuance_makes_the_order_valid,
     issuance::failing_issuance_makes_the_order_invalid,

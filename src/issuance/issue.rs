@@ -4,6 +4,7 @@
 
 use super::chain::build_chain;
 use super::worker::{Outcome, Worker};
+use crate::acme::status::OrderStatus;
 use crate::acme::{Error, ProblemType};
 use crate::scm::{CollectFormat, EnrollRequest, ErrorClass, ListFilter, ScmClient, ScmError};
 use crate::store::{Certificate, Enrollment, Job};
@@ -30,20 +31,15 @@ async fn step(w: &Worker, job: &Job) -> Result<Outcome, String> {
     let Some(scm) = w.scm.as_ref() else {
         return Err("no SCM is configured: [scm] or the sandbox".into());
     };
-    let Some(e) = store
-        .enrollment(&job.subject_id)
+    let subject = store
+        .issue_subject(&job.subject_id)
         .await
-        .map_err(|e| e.to_string())?
-    else {
+        .map_err(|e| e.to_string())?;
+    let Some(subject) = subject.filter(|s| s.order_status == OrderStatus::Processing) else {
         store.drop_job(job.id).await.map_err(|e| e.to_string())?;
         return Ok(Outcome::Done);
     };
-    let order = store.order(&e.order_id).await.map_err(|e| e.to_string())?;
-    if order.as_ref().map(|o| o.status) != Some(crate::acme::status::OrderStatus::Processing) {
-        store.drop_job(job.id).await.map_err(|e| e.to_string())?;
-        return Ok(Outcome::Done);
-    }
-    let order = order.expect("checked");
+    let e = subject.enrollment;
     let cfg = &w.ctx.config.issuance;
     if w.ctx.now() - e.finalized_at > Duration::seconds(cfg.collect_deadline_secs) {
         let err = Error::internal_visible(format!(
@@ -61,7 +57,7 @@ async fn step(w: &Worker, job: &Job) -> Result<Outcome, String> {
             EnrollStep::NotBefore(at, why) => return Ok(Outcome::RetryAt(at, why)),
         },
     };
-    collect(w, scm, job, &e, ssl_id, &order.account_id).await
+    collect(w, scm, job, &e, ssl_id, &subject.account_id).await
 }
 
 async fn fail(w: &Worker, job: &Job, e: &Enrollment, err: Error) -> Result<Outcome, String> {

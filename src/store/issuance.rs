@@ -1,7 +1,9 @@
 //! Finalize, enrollment progress and certificates: each step is one transaction, so a crash at any
 //! point leaves a state the worker can resume from.
 
-use super::{Certificate, DbRow, Enrollment, FinalizeOutcome, Result, Store};
+use super::db::Dialect;
+use super::{Certificate, DbRow, Enrollment, FinalizeOutcome, IssueSubject, Result, Store};
+use crate::acme::status::OrderStatus;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -58,6 +60,9 @@ impl Store {
         e: &Enrollment,
         now: DateTime<Utc>,
     ) -> Result<FinalizeOutcome> {
+        if self.db.dialect() == Dialect::Postgres {
+            return self.start_finalize_in_one_statement(e, now).await;
+        }
         let mut tx = self.db.begin().await?;
         let claimed = tx
             .execute(
@@ -93,6 +98,53 @@ impl Store {
         Ok(FinalizeOutcome::Started)
     }
 
+    /// `start_finalize` on PostgreSQL: the same three changes and the notification as one
+    /// statement, which commits atomically by itself — one round-trip instead of six (the
+    /// benchmark's finalize is dominated by round-trips, not by work).
+    async fn start_finalize_in_one_statement(
+        &self,
+        e: &Enrollment,
+        now: DateTime<Utc>,
+    ) -> Result<FinalizeOutcome> {
+        let q = self
+            .db
+            .query(
+                "WITH claimed AS ( \
+                   UPDATE orders SET status = 'processing', updated_at = $2 \
+                   WHERE id = $1 AND status = 'ready' AND expires_at > $2 RETURNING id), \
+                 enrolled AS ( \
+                   INSERT INTO enrollments (order_id, csr_der, marker, org_id, cert_type, term, \
+                     subj_alt_names, common_name, finalized_at) \
+                   SELECT id, $3, $4, $5, $6, $7, $8, $9, $2 FROM claimed RETURNING order_id), \
+                 queued AS ( \
+                   INSERT INTO jobs (kind, subject_id, run_at) SELECT $10, id, $2 FROM claimed \
+                   ON CONFLICT (kind, subject_id) DO UPDATE SET run_at = CASE \
+                     WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END \
+                   RETURNING kind) \
+                 SELECT (SELECT count(*) FROM claimed) AS claimed, \
+                        (SELECT count(*) FROM enrolled) AS enrolled, \
+                        (SELECT count(*) FROM queued CROSS JOIN LATERAL pg_notify($11, queued.kind)) \
+                          AS notified",
+            )
+            .bind(&e.order_id)
+            .bind(now)
+            .bind(&e.csr_der)
+            .bind(&e.marker)
+            .bind(e.org_id)
+            .bind(e.cert_type)
+            .bind(e.term)
+            .bind(serde_json::json!(e.subj_alt_names))
+            .bind(&e.common_name)
+            .bind(ISSUE_JOB)
+            .bind(super::JOBS_CHANNEL);
+        let claimed: i64 = self.db.fetch_one(q).await?.get("claimed")?;
+        Ok(if claimed == 1 {
+            FinalizeOutcome::Started
+        } else {
+            FinalizeOutcome::NotReady
+        })
+    }
+
     /// The enrollment of an order.
     pub async fn enrollment(&self, order_id: &str) -> Result<Option<Enrollment>> {
         let row = self
@@ -106,6 +158,28 @@ impl Store {
             )
             .await?;
         row.as_ref().map(enrollment_from_row).transpose()
+    }
+
+    /// The enrollment of an order with its order's status and account, in one round-trip.
+    pub async fn issue_subject(&self, order_id: &str) -> Result<Option<IssueSubject>> {
+        let sql = format!(
+            "SELECT {ENROLLMENT_COLUMNS}, (SELECT o.status FROM orders o WHERE o.id = $1) AS o_status, \
+             (SELECT o.account_id FROM orders o WHERE o.id = $1) AS o_account \
+             FROM enrollments WHERE order_id = $1"
+        );
+        let Some(row) = self
+            .db
+            .fetch_optional(self.db.query(&sql).bind(order_id))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let status: String = row.get("o_status")?;
+        Ok(Some(IssueSubject {
+            enrollment: enrollment_from_row(&row)?,
+            order_status: super::parse_status(&status, OrderStatus::parse, "order")?,
+            account_id: row.get("o_account")?,
+        }))
     }
 
     /// Notes that an enroll call is about to be made (committed before the call).

@@ -22,6 +22,14 @@ pub struct Enrollment {
     pub finalized_at: DateTime<Utc>,
 }
 
+/// What the issue job works on: the enrollment with the state of its order, read together.
+#[derive(Debug, Clone)]
+pub struct IssueSubject {
+    pub enrollment: Enrollment,
+    pub order_status: crate::acme::status::OrderStatus,
+    pub account_id: String,
+}
+
 /// An issued certificate.
 #[derive(Debug, Clone)]
 pub struct Certificate {

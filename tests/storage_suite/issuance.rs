@@ -183,3 +183,21 @@ pub async fn revocation_moves_through_its_states(t: &TestStore) {
     assert_eq!(stored.revocation_reason, Some(1));
     assert_eq!(t.store.pending_jobs(REVOKE_JOB).await.unwrap(), 0);
 }
+
+pub async fn finalize_wakes_the_worker(t: &TestStore) {
+    let a = account(&t.store).await;
+    let (o, _) = order(&t.store, &a.id, &["wake.example.com"]).await;
+    make_ready(&t.store, &o).await;
+    let mut wakeups = t.store.job_wakeups().await.unwrap();
+    let waiter = tokio::spawn(async move {
+        tokio::time::timeout(std::time::Duration::from_secs(30), wakeups.recv()).await
+    });
+    t.store
+        .start_finalize(&enrollment(&o.id), now())
+        .await
+        .unwrap();
+    let woke = waiter.await.unwrap();
+    assert!(matches!(woke, Ok(Ok(()))), "no wake-up: {woke:?}");
+    let job = claim_one(&t.store, ISSUE_JOB, &o.id).await;
+    assert_eq!(job.attempts, 1);
+}
