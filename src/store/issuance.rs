@@ -259,6 +259,38 @@ impl Store {
 
     /// Stores the certificate, makes the order valid and removes the job, atomically.
     pub async fn complete_issuance(&self, job_id: i64, cert: &Certificate) -> Result<()> {
+        if self.db.dialect() == Dialect::Postgres {
+            // One statement, atomic by itself: one round-trip instead of five.
+            let q = self
+                .db
+                .query(
+                    "WITH inserted AS ( \
+                       INSERT INTO certificates (id, order_id, account_id, chain_pem, serial, \
+                         key_thumbprint, ssl_id, not_after) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) \
+                       ON CONFLICT (order_id) DO NOTHING RETURNING id), \
+                     updated AS ( \
+                       UPDATE orders SET status = 'valid', updated_at = $9, certificate_id = \
+                         COALESCE((SELECT id FROM inserted), \
+                                  (SELECT id FROM certificates WHERE order_id = $2)) \
+                       WHERE id = $2 AND status = 'processing' RETURNING id), \
+                     finished AS (DELETE FROM jobs WHERE id = $10 RETURNING id) \
+                     SELECT (SELECT count(*) FROM updated) AS updated, \
+                            (SELECT count(*) FROM finished) AS finished",
+                )
+                .bind(&cert.id)
+                .bind(&cert.order_id)
+                .bind(&cert.account_id)
+                .bind(&cert.chain_pem)
+                .bind(&cert.serial)
+                .bind(&cert.key_thumbprint)
+                .bind(cert.ssl_id)
+                .bind(cert.not_after)
+                .bind(Utc::now())
+                .bind(job_id);
+            self.db.fetch_one(q).await?;
+            self.watchers.changed(&cert.order_id);
+            return Ok(());
+        }
         let mut tx = self.db.begin().await?;
         tx.execute(
             tx.query(&format!(
