@@ -41,9 +41,16 @@ impl Dialect {
 /// `($1, $2, …), (…), …`: placeholders for `rows` rows of `cols` values, so several rows go in one
 /// statement (one round-trip).
 pub fn placeholders(rows: usize, cols: usize) -> String {
+    placeholders_from(1, rows, cols)
+}
+
+/// [`placeholders`] numbered from `$first`, for a statement with other arguments before them.
+pub fn placeholders_from(first: usize, rows: usize, cols: usize) -> String {
     (0..rows)
         .map(|r| {
-            let row: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            let row: Vec<String> = (0..cols)
+                .map(|c| format!("${}", first + r * cols + c))
+                .collect();
             format!("({})", row.join(", "))
         })
         .collect::<Vec<_>>()

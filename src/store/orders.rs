@@ -1,6 +1,6 @@
 //! Orders and the links to their authorizations.
 
-use super::db::Dialect;
+use super::db::{placeholders_from, Dialect};
 use super::{
     from_json, parse_status, Authorization, DbRow, NewOrder, Order, OrderAuthz, Result, Store,
 };
@@ -58,6 +58,13 @@ impl Store {
     /// Creates an order, its new authorizations and challenges, and links reused ones, atomically.
     pub async fn create_order(&self, new: &NewOrder) -> Result<Order> {
         let now = Utc::now();
+        if self.db.dialect() == Dialect::Postgres {
+            self.insert_order_in_one_statement(new, now).await?;
+            return self
+                .order(&new.id)
+                .await?
+                .ok_or_else(|| super::StoreError::Corrupt("order vanished".into()));
+        }
         let mut tx = self.db.begin().await?;
         let q = tx
             .query(
@@ -103,6 +110,103 @@ impl Store {
         let order = row.as_ref().map(order_from_row).transpose()?;
         tx.commit().await?;
         order.ok_or_else(|| super::StoreError::Corrupt("order vanished".into()))
+    }
+
+    /// `create_order`'s inserts on PostgreSQL as one statement (data-modifying CTEs), which commits
+    /// atomically by itself: one round-trip instead of six. Foreign keys between the CTEs hold
+    /// because PostgreSQL checks them at the end of the statement.
+    async fn insert_order_in_one_statement(
+        &self,
+        new: &NewOrder,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let fresh: Vec<&Authorization> = new
+            .authzs
+            .iter()
+            .filter_map(|a| match a {
+                OrderAuthz::New(a) => Some(a),
+                OrderAuthz::Reuse(_) => None,
+            })
+            .collect();
+        let challenges: Vec<(usize, &super::Challenge, &str)> = fresh
+            .iter()
+            .flat_map(|a| {
+                a.challenges
+                    .iter()
+                    .enumerate()
+                    .map(|(position, c)| (position, c, a.id.as_str()))
+            })
+            .collect();
+        let mut n = 9; // $1..$8 are the order's, $9 the first of the rest
+        let mut next = |rows: usize, cols: usize| {
+            let p = placeholders_from(n, rows, cols);
+            n += rows * cols;
+            p
+        };
+        let mut parts = vec![
+            "o AS (INSERT INTO orders (id, account_id, status, identifiers, identifiers_key, \
+             profile, expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8))"
+                .to_string(),
+        ];
+        if !fresh.is_empty() {
+            parts.push(format!(
+                "a AS (INSERT INTO authorizations (id, account_id, identifier_type, \
+                 identifier_value, wildcard, status, expires_at, validated_at) VALUES {})",
+                next(fresh.len(), 8)
+            ));
+        }
+        if !challenges.is_empty() {
+            parts.push(format!(
+                "c AS (INSERT INTO challenges (id, authz_id, type, token, status, position) \
+                 VALUES {})",
+                next(challenges.len(), 6)
+            ));
+        }
+        parts.push(format!(
+            "l AS (INSERT INTO order_authorizations (order_id, authz_id, position) VALUES {})",
+            next(new.authzs.len(), 3)
+        ));
+        let sql = format!("WITH {} SELECT 1", parts.join(", "));
+        let mut q = self
+            .db
+            .query(&sql)
+            .bind(&new.id)
+            .bind(&new.account_id)
+            .bind(new.status.as_str())
+            .bind(serde_json::json!(new.identifiers))
+            .bind(&new.identifiers_key)
+            .bind(&new.profile)
+            .bind(new.expires_at)
+            .bind(now);
+        for a in &fresh {
+            q = q
+                .bind(&a.id)
+                .bind(&a.account_id)
+                .bind(&a.identifier.kind)
+                .bind(&a.identifier.value)
+                .bind(a.wildcard)
+                .bind(a.status.as_str())
+                .bind(a.expires_at)
+                .bind(a.validated_at);
+        }
+        for (position, c, authz_id) in &challenges {
+            q = q
+                .bind(&c.id)
+                .bind(*authz_id)
+                .bind(&c.kind)
+                .bind(&c.token)
+                .bind(c.status.as_str())
+                .bind(*position as i32);
+        }
+        for (position, authz) in new.authzs.iter().enumerate() {
+            let authz_id = match authz {
+                OrderAuthz::Reuse(id) => id.as_str(),
+                OrderAuthz::New(a) => a.id.as_str(),
+            };
+            q = q.bind(&new.id).bind(authz_id).bind(position as i32);
+        }
+        self.db.fetch_one(q).await?;
+        Ok(())
     }
 
     /// The order with this id.
