@@ -171,6 +171,13 @@ enum Got {
     Rows(Vec<DbRow>),
 }
 
+/// Whether a statement only reads (ours never hide a write behind `SELECT`).
+fn is_read(sql: &str) -> bool {
+    sql.trim_start()
+        .get(..6)
+        .is_some_and(|w| w.eq_ignore_ascii_case("select"))
+}
+
 /// Runs one PostgreSQL statement on a pooled connection, keeping the connection for the next use
 /// only if the statement ran to its end (see `pg_pool`).
 async fn run_pg(
@@ -281,8 +288,25 @@ impl Db {
         q.check()?;
         Ok(match (q.args, self) {
             (Args::Postgres(a), Self::Postgres(pool)) => {
+                // A read may be repeated: if the connection it met was cut (a database restart),
+                // it runs once more on a new one instead of failing the request.
+                let retry_args = is_read(q.sql).then(|| a.clone());
                 let mut conn = pool.acquire().await?;
-                run_pg(&mut conn, q.sql, a, want).await?
+                match run_pg(&mut conn, q.sql, a, want).await {
+                    Ok(got) => got,
+                    Err(e) if leaves_connection_usable(&e) => return Err(e.into()),
+                    Err(e) => {
+                        pool.discard_idle();
+                        match retry_args {
+                            Some(a) if conn.reused => {
+                                drop(conn);
+                                let mut fresh = pool.acquire().await?;
+                                run_pg(&mut fresh, q.sql, a, want).await?
+                            }
+                            _ => return Err(e.into()),
+                        }
+                    }
+                }
             }
             (Args::Sqlite(a), Self::Sqlite { pool, .. }) => run_lite(pool, q.sql, a, want).await?,
             _ => return Err(mismatch()),

@@ -7,7 +7,9 @@
 //! last use ended cleanly, and throws it away when it might not have: a statement interrupted
 //! mid-flight (its future dropped), an I/O or protocol error, or a transaction that could not be
 //! rolled back. A connection that sat idle for a while is checked before use instead (a server
-//! restart or a firewall may have cut it), which costs nothing under load.
+//! restart or a firewall may have cut it), which costs nothing under load; and when a connection
+//! turns out broken, the idle ones are dropped too (a restart cut them all) and a read that failed
+//! on a reused connection is run once more on a new one (see `store::db`).
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -84,16 +86,23 @@ impl PgPool {
                 None => break,
             }
         }
+        let reused = conn.is_some();
         let conn = match conn {
             Some(c) => c,
             None => self.inner.opts.connect().await?,
         };
         Ok(PgConn {
             conn: Some(conn),
+            reused,
             clean: false,
             _permit: permit,
             inner: self.inner.clone(),
         })
+    }
+
+    /// Forgets every idle connection: one was found broken, so the others likely are too.
+    pub fn discard_idle(&self) {
+        self.inner.lock_idle().clear();
     }
 
     /// Closes idle connections and refuses new uses (graceful shutdown).
@@ -117,6 +126,8 @@ impl Inner {
 /// ([`PgConn::mark_clean`]); otherwise it is closed.
 pub struct PgConn {
     conn: Option<PgConnection>,
+    /// It served an earlier use (it may have been cut since), rather than being opened for this one.
+    pub reused: bool,
     clean: bool,
     _permit: OwnedSemaphorePermit,
     inner: Arc<Inner>,
