@@ -54,9 +54,6 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
-    /// A statement run for several callers at once failed (its error, as text, goes to each).
-    #[error("database error: {0}")]
-    Shared(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
@@ -78,8 +75,6 @@ pub enum Backend {
 pub struct Store {
     db: Db,
     watchers: Arc<watch::Watchers>,
-    /// Groups nonce redemptions (PostgreSQL).
-    nonces: Option<nonces::NonceBatcher>,
 }
 
 static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -128,14 +123,9 @@ impl Store {
                 }
             }
         };
-        let nonces = match &db {
-            Db::Postgres(_) => Some(nonces::NonceBatcher::start(db.clone())),
-            Db::Sqlite { .. } => None,
-        };
         Ok(Self {
             db,
             watchers: Arc::default(),
-            nonces,
         })
     }
 
