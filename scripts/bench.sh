@@ -468,6 +468,11 @@ for c in sorted({k[0] for k in runs}):
             f"{fmt(min(ops), 1)}–{fmt(max(ops), 1)}" if ops else "–",
             fmt(med([r["latency_ms"]["order"]["p50"] for r in reps if r["completed"]])),
             fmt(med([r["latency_ms"]["order"]["p99"] for r in reps if r["completed"]])),
+            " / ".join(
+                fmt(med([r["latency_ms"][k]["p99"] for r in reps
+                         if r["completed"] and k in r["latency_ms"]]))
+                for k in ("new_order", "authz", "challenge", "finalize", "download")
+            ),
             fail_txt,
             fmt(cpu / done, 2) if done else "–",
             fmt(rss / 1024, 0),
@@ -490,10 +495,10 @@ for c in sorted({k[0] for k in runs}):
             if row[0] == "bridge":
                 ratio = f"{rates['bridge'] / rates['pebble']:.2f}"
                 # A ratio against runs that failed or hung compares nothing useful: flag it.
-                row[11] = ratio if clean["bridge"] and clean["pebble"] else ratio + " (†)"
+                row[12] = ratio if clean["bridge"] and clean["pebble"] else ratio + " (†)"
 
 head = ["server", "C", "orders/run", "runs", "orders/s median", "orders/s min–max",
-        "p50 ms", "p99 ms", "failures", "CPU ms/order", "peak RSS MiB", "bridge/Pebble", "per order"]
+        "p50 ms", "p99 ms", "request p99 ms: newOrder / authz / challenge / finalize / download", "failures", "CPU ms/order", "peak RSS MiB", "bridge/Pebble", "per order"]
 lines = [
     f"bench.sh {stamp}, mode {mode}, {os.cpu_count()} CPUs",
     "",
@@ -504,7 +509,9 @@ lines += ["| " + " | ".join(r) + " |" for r in rows]
 lines += [
     "",
     "orders/s = completed / wall time of the orders phase; p50/p99 = median over the runs of each run's "
-    "order latency percentile; failures = failed orders summed over the runs; CPU ms/order = server "
+    "order latency percentile; request p99 = the same for each step (authz: fetching the order's "
+    "authorizations; challenge: answering one and polling until valid, 0 where none is asked; "
+    "finalize: the request itself, which on the bridge waits for the certificate); failures = failed orders summed over the runs; CPU ms/order = server "
     "process CPU (utime+stime) during the load-generator run, account setup included / completed orders; peak RSS = max VmHWM; "
     "bridge/Pebble = ratio of median orders/s; per order (bridge): PostgreSQL transactions, CPU of "
     "the PostgreSQL backends (postmaster's reaped children; on a shared server includes other "

@@ -34,7 +34,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         None => None,
     };
     let ctx = AcmeContext::new(store, Arc::new(config), scm);
-    Ok(AppState { ctx, nonces })
+    Ok(AppState {
+        ctx,
+        nonces,
+        account_keys: Default::default(),
+    })
 }
 
 /// Starts this replica's background worker: validations, enrollments, collects, revocations.

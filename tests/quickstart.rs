@@ -28,7 +28,7 @@ fn start(cwd: &std::path::Path, port: u16) -> (Server, Vec<(String, String)>) {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("BRIDGE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(cwd.join("server.log")).unwrap())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -51,7 +51,8 @@ fn start(cwd: &std::path::Path, port: u16) -> (Server, Vec<(String, String)>) {
             }
         }
     }
-    panic!("no banner within 60 s: {banner:?}");
+    let log = std::fs::read_to_string(cwd.join("server.log")).unwrap_or_default();
+    panic!("no banner within 60 s: {banner:?}\nserver log:\n{log}");
 }
 
 fn field<'a>(banner: &'a [(String, String)], key: &str) -> &'a str {

@@ -41,6 +41,7 @@ on_both_backends!(
     basics::a_nonce_is_redeemed_once_under_concurrency,
     basics::expired_nonce_records_are_purged,
     basics::an_abandoned_transaction_leaves_its_connection_clean,
+    basics::a_nonce_is_redeemed_with_the_account_read,
     accounts::an_account_round_trips,
     accounts::the_same_key_registers_one_account_under_concurrency,
     accounts::a_single_use_eab_key_binds_one_account_under_concurrency,

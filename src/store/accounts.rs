@@ -1,10 +1,11 @@
 //! ACME accounts.
 
+use super::db::Dialect;
 use super::{
     is_unique_violation, Account, AccountStatus, CreateAccountOutcome, DbRow, KeyChangeOutcome,
     NewAccount, Result, Store, StoreError,
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 const ACCOUNT_COLUMNS: &str =
     "id, key_thumbprint, jwk, status, contact, tos_agreed, eab_kid, created_at";
@@ -30,6 +31,39 @@ impl Store {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
         let row = self.db.fetch_optional(self.db.query(&sql).bind(id)).await?;
         row.as_ref().map(account_from_row).transpose()
+    }
+
+    /// Redeems a nonce (see [`Store::redeem_nonce`]) and reads an account, in one round-trip on
+    /// PostgreSQL. Returns whether the nonce was fresh, and the account if it exists.
+    pub async fn redeem_nonce_and_read_account(
+        &self,
+        nonce_hash: &str,
+        expires_at: DateTime<Utc>,
+        account_id: &str,
+    ) -> Result<(bool, Option<Account>)> {
+        if self.db.dialect() == Dialect::Sqlite {
+            let fresh = self.redeem_nonce(nonce_hash, expires_at).await?;
+            return Ok((fresh, self.account(account_id).await?));
+        }
+        let sql = format!(
+            "WITH n AS (INSERT INTO nonce_redemptions (nonce_hash, expires_at) VALUES ($1, $2) \
+                        ON CONFLICT (nonce_hash) DO NOTHING RETURNING 1) \
+             SELECT (SELECT count(*) FROM n) AS fresh, {ACCOUNT_COLUMNS} \
+             FROM (SELECT 1) AS one LEFT JOIN accounts ON accounts.id = $3"
+        );
+        let q = self
+            .db
+            .query(&sql)
+            .bind(nonce_hash)
+            .bind(expires_at)
+            .bind(account_id);
+        let row = self.db.fetch_one(q).await?;
+        let fresh = row.get::<i64, _>("fresh")? == 1;
+        let account = match row.get::<Option<String>, _>("id")? {
+            Some(_) => Some(account_from_row(&row)?),
+            None => None,
+        };
+        Ok((fresh, account))
     }
 
     /// The account whose key has this RFC 7638 thumbprint.

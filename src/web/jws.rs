@@ -10,6 +10,7 @@ use crate::store::{Account, AccountStatus};
 use crate::web::state::AppState;
 use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
+use chrono::{DateTime, Utc};
 
 /// The only media type ACME requests may use.
 pub const JOSE_JSON: &str = "application/jose+json";
@@ -87,25 +88,33 @@ impl SignedRequest {
         }
     }
 
-    /// Redeems the nonce: last stage, after the signature verified.
-    async fn redeem_nonce(&self, state: &AppState) -> Result<()> {
+    /// The nonce's hash and expiry if it is one of ours and unexpired (stateless: no database).
+    fn checked_nonce<'a>(&'a self, state: &AppState) -> Result<(&'a str, DateTime<Utc>)> {
         let nonce = self
             .jws
             .header
             .nonce
             .as_deref()
             .ok_or_else(|| Error::bad_nonce("the JWS protected header has no nonce"))?;
-        let now = state.ctx.now();
-        let expires = state.nonces.check(nonce, now).map_err(|r| match r {
-            crate::jose::nonce::NonceRejection::Unknown => {
-                Error::bad_nonce("the nonce was not issued by this server")
-            }
-            crate::jose::nonce::NonceRejection::Expired => {
-                Error::bad_nonce("the nonce has expired; use the one in this response")
-            }
-        })?;
+        let expires = state
+            .nonces
+            .check(nonce, state.ctx.now())
+            .map_err(|r| match r {
+                crate::jose::nonce::NonceRejection::Unknown => {
+                    Error::bad_nonce("the nonce was not issued by this server")
+                }
+                crate::jose::nonce::NonceRejection::Expired => {
+                    Error::bad_nonce("the nonce has expired; use the one in this response")
+                }
+            })?;
+        Ok((nonce, expires))
+    }
+
+    /// Redeems the nonce: last stage, after the signature verified.
+    async fn redeem_nonce(&self, state: &AppState) -> Result<()> {
+        let (nonce, expires) = self.checked_nonce(state)?;
         if !state.ctx.store.redeem_nonce(nonce, expires).await? {
-            return Err(Error::bad_nonce("the nonce has already been used"));
+            return Err(used_nonce());
         }
         Ok(())
     }
@@ -132,17 +141,49 @@ impl SignedRequest {
             .urls
             .account_id_from_url(kid)
             .ok_or_else(not_found)?;
-        let account = state.ctx.store.account(id).await?.ok_or_else(not_found)?;
-        let key = PublicJwk::from_value(&account.jwk)
-            .map_err(|e| Error::internal(format!("stored key of account {id}: {e}")))?;
-        self.jws.verify(&key)?;
+        let verify_with = |jwk: &serde_json::Value| -> Result<()> {
+            let key = PublicJwk::from_value(jwk)
+                .map_err(|e| Error::internal(format!("stored key of account {id}: {e}")))?;
+            Ok(self.jws.verify(&key)?)
+        };
+        let (account, fresh) = match state.account_keys.get(id) {
+            // Known key: check the signature first, then redeem the nonce and read the account
+            // in one round-trip; the account read is authoritative.
+            Some(known) => {
+                verify_with(&known)?;
+                let (nonce, expires) = self.checked_nonce(state)?;
+                let (fresh, account) = state
+                    .ctx
+                    .store
+                    .redeem_nonce_and_read_account(nonce, expires, id)
+                    .await?;
+                let account = account.ok_or_else(not_found)?;
+                if account.jwk != known {
+                    state.account_keys.put(id, &account.jwk);
+                    verify_with(&account.jwk)?;
+                }
+                (account, fresh)
+            }
+            // First request of this account on this replica: read, check, then redeem.
+            None => {
+                let account = state.ctx.store.account(id).await?.ok_or_else(not_found)?;
+                verify_with(&account.jwk)?;
+                state.account_keys.put(id, &account.jwk);
+                if account.status == AccountStatus::Valid {
+                    self.redeem_nonce(state).await?;
+                }
+                (account, true)
+            }
+        };
         if account.status != AccountStatus::Valid {
             return Err(Error::unauthorized(format!(
                 "the account is {}",
                 account.status.as_str()
             )));
         }
-        self.redeem_nonce(state).await?;
+        if !fresh {
+            return Err(used_nonce());
+        }
         Ok(AccountRequest {
             account,
             payload: self.jws.payload,
@@ -199,4 +240,8 @@ impl SignedRequest {
             url: self.url,
         })
     }
+}
+
+fn used_nonce() -> Error {
+    Error::bad_nonce("the nonce has already been used")
 }

@@ -1,6 +1,7 @@
 //! The HTTP front end: routes, JWS extraction, ACME headers, problem documents. Handlers stay thin;
 //! rules live in `acme`.
 
+pub mod account_keys;
 pub mod handlers;
 pub mod headers;
 pub mod jws;

@@ -8,6 +8,8 @@ use crate::jose::nonce::NonceKey;
 pub struct AppState {
     pub ctx: AcmeContext,
     pub nonces: NonceKey,
+    /// Account keys as last read (JWS checks before the database is asked).
+    pub account_keys: super::account_keys::AccountKeys,
 }
 
 impl AppState {

@@ -121,3 +121,33 @@ pub async fn an_abandoned_transaction_leaves_its_connection_clean(t: &TestStore)
         .await
         .unwrap());
 }
+
+pub async fn a_nonce_is_redeemed_with_the_account_read(t: &TestStore) {
+    let a = account(&t.store).await;
+    let exp = now() + Duration::minutes(5);
+    let (fresh, got) = t
+        .store
+        .redeem_nonce_and_read_account("n-with-account", exp, &a.id)
+        .await
+        .unwrap();
+    assert!(fresh);
+    assert_eq!(got.unwrap().jwk, a.jwk);
+    let (fresh, got) = t
+        .store
+        .redeem_nonce_and_read_account("n-with-account", exp, &a.id)
+        .await
+        .unwrap();
+    assert!(!fresh, "a replay");
+    assert!(got.is_some());
+    let (fresh, got) = t
+        .store
+        .redeem_nonce_and_read_account("n-other", exp, "no-such-account")
+        .await
+        .unwrap();
+    assert!(fresh);
+    assert!(got.is_none());
+    assert!(
+        !t.store.redeem_nonce("n-other", exp).await.unwrap(),
+        "it was recorded"
+    );
+}
