@@ -1,6 +1,6 @@
 //! Authorizations and challenges, and the transactions that start and finish validations.
 
-use super::db::{Dialect, Tx};
+use super::db::{Dialect, Query, Tx};
 use super::DbRow;
 use super::{
     parse_status, Authorization, Challenge, Result, StartChallenge, Store, ValidationOutcome,
@@ -67,6 +67,58 @@ fn joined_challenge(row: &DbRow) -> Result<Option<Challenge>> {
     }))
 }
 
+/// Columns of a new authorization, in the order [`bind_authorizations`] binds them (8).
+pub(super) const AUTHZ_INSERT_COLUMNS: &str = "id, account_id, identifier_type, identifier_value, \
+     wildcard, status, expires_at, validated_at";
+/// Columns of a new challenge, in the order [`bind_challenges`] binds them (6).
+pub(super) const CHALLENGE_INSERT_COLUMNS: &str = "id, authz_id, type, token, status, position";
+
+/// A challenge to insert: its position in its authorization, itself, its authorization's id.
+pub(super) type ChallengeRow<'a> = (usize, &'a Challenge, &'a str);
+
+/// Binds the rows of new authorizations (see [`AUTHZ_INSERT_COLUMNS`]).
+pub(super) fn bind_authorizations<'q>(mut q: Query<'q>, authzs: &[&'q Authorization]) -> Query<'q> {
+    for a in authzs {
+        q = q
+            .bind(&a.id)
+            .bind(&a.account_id)
+            .bind(&a.identifier.kind)
+            .bind(&a.identifier.value)
+            .bind(a.wildcard)
+            .bind(a.status.as_str())
+            .bind(a.expires_at)
+            .bind(a.validated_at);
+    }
+    q
+}
+
+/// Every challenge of these authorizations, in insert order.
+pub(super) fn challenge_rows<'a>(authzs: &[&'a Authorization]) -> Vec<ChallengeRow<'a>> {
+    authzs
+        .iter()
+        .flat_map(|a| {
+            a.challenges
+                .iter()
+                .enumerate()
+                .map(|(position, c)| (position, c, a.id.as_str()))
+        })
+        .collect()
+}
+
+/// Binds the rows of new challenges (see [`CHALLENGE_INSERT_COLUMNS`]).
+pub(super) fn bind_challenges<'q>(mut q: Query<'q>, rows: &[ChallengeRow<'q>]) -> Query<'q> {
+    for (position, c, authz_id) in rows {
+        q = q
+            .bind(&c.id)
+            .bind(*authz_id)
+            .bind(&c.kind)
+            .bind(&c.token)
+            .bind(c.status.as_str())
+            .bind(*position as i32);
+    }
+    q
+}
+
 impl Store {
     /// Inserts new authorizations and all their challenges: two statements however many.
     pub(super) async fn insert_authorizations(
@@ -77,50 +129,21 @@ impl Store {
             return Ok(());
         }
         let sql = format!(
-            "INSERT INTO authorizations (id, account_id, identifier_type, identifier_value, \
-             wildcard, status, expires_at, validated_at) VALUES {}",
+            "INSERT INTO authorizations ({AUTHZ_INSERT_COLUMNS}) VALUES {}",
             super::db::placeholders(authzs.len(), 8)
         );
-        let mut q = tx.query(&sql);
-        for a in authzs {
-            q = q
-                .bind(&a.id)
-                .bind(&a.account_id)
-                .bind(&a.identifier.kind)
-                .bind(&a.identifier.value)
-                .bind(a.wildcard)
-                .bind(a.status.as_str())
-                .bind(a.expires_at)
-                .bind(a.validated_at);
-        }
-        tx.execute(q).await?;
-        let challenges: Vec<(usize, &Challenge, &str)> = authzs
-            .iter()
-            .flat_map(|a| {
-                a.challenges
-                    .iter()
-                    .enumerate()
-                    .map(|(position, c)| (position, c, a.id.as_str()))
-            })
-            .collect();
+        tx.execute(bind_authorizations(tx.query(&sql), authzs))
+            .await?;
+        let challenges = challenge_rows(authzs);
         if challenges.is_empty() {
             return Ok(());
         }
         let sql = format!(
-            "INSERT INTO challenges (id, authz_id, type, token, status, position) VALUES {}",
+            "INSERT INTO challenges ({CHALLENGE_INSERT_COLUMNS}) VALUES {}",
             super::db::placeholders(challenges.len(), 6)
         );
-        let mut q = tx.query(&sql);
-        for (position, c, authz_id) in challenges {
-            q = q
-                .bind(&c.id)
-                .bind(authz_id)
-                .bind(&c.kind)
-                .bind(&c.token)
-                .bind(c.status.as_str())
-                .bind(position as i32);
-        }
-        tx.execute(q).await?;
+        tx.execute(bind_challenges(tx.query(&sql), &challenges))
+            .await?;
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! Finalize, enrollment progress and certificates: each step is one transaction, so a crash at any
 //! point leaves a state the worker can resume from.
 
-use super::db::Dialect;
+use super::db::{Dialect, Query};
 use super::{Certificate, DbRow, Enrollment, FinalizeOutcome, IssueSubject, Result, Store};
 use crate::acme::status::OrderStatus;
 use chrono::{DateTime, Utc};
@@ -52,6 +52,19 @@ fn cert_from_row(row: &DbRow) -> Result<Certificate> {
     })
 }
 
+/// Binds a new enrollment: $1 order id … $8 common name, $9 when it was finalized.
+fn bind_enrollment<'q>(q: Query<'q>, e: &'q Enrollment, now: DateTime<Utc>) -> Query<'q> {
+    q.bind(&e.order_id)
+        .bind(&e.csr_der)
+        .bind(&e.marker)
+        .bind(e.org_id)
+        .bind(e.cert_type)
+        .bind(e.term)
+        .bind(serde_json::json!(e.subj_alt_names))
+        .bind(&e.common_name)
+        .bind(now)
+}
+
 impl Store {
     /// Claims a ready order for issuance (`ready → processing`) and records its enrollment and
     /// job in the same transaction: a second finalize finds the order no longer ready.
@@ -77,22 +90,11 @@ impl Store {
         if claimed == 0 {
             return Ok(FinalizeOutcome::NotReady);
         }
-        tx.execute(
-            tx.query(
-                "INSERT INTO enrollments (order_id, csr_der, marker, org_id, cert_type, term, \
+        let q = tx.query(
+            "INSERT INTO enrollments (order_id, csr_der, marker, org_id, cert_type, term, \
              subj_alt_names, common_name, finalized_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
-            )
-            .bind(&e.order_id)
-            .bind(&e.csr_der)
-            .bind(&e.marker)
-            .bind(e.org_id)
-            .bind(e.cert_type)
-            .bind(e.term)
-            .bind(serde_json::json!(e.subj_alt_names))
-            .bind(&e.common_name)
-            .bind(now),
-        )
-        .await?;
+        );
+        tx.execute(bind_enrollment(q, e, now)).await?;
         Self::enqueue_job(&mut tx, ISSUE_JOB, &e.order_id, now).await?;
         tx.commit().await?;
         Ok(FinalizeOutcome::Started)
@@ -110,14 +112,14 @@ impl Store {
             .db
             .query(
                 "WITH claimed AS ( \
-                   UPDATE orders SET status = 'processing', updated_at = $2 \
-                   WHERE id = $1 AND status = 'ready' AND expires_at > $2 RETURNING id), \
+                   UPDATE orders SET status = 'processing', updated_at = $9 \
+                   WHERE id = $1 AND status = 'ready' AND expires_at > $9 RETURNING id), \
                  enrolled AS ( \
                    INSERT INTO enrollments (order_id, csr_der, marker, org_id, cert_type, term, \
                      subj_alt_names, common_name, finalized_at) \
-                   SELECT id, $3, $4, $5, $6, $7, $8, $9, $2 FROM claimed RETURNING order_id), \
+                   SELECT id, $2, $3, $4, $5, $6, $7, $8, $9 FROM claimed RETURNING order_id), \
                  queued AS ( \
-                   INSERT INTO jobs (kind, subject_id, run_at) SELECT $10, id, $2 FROM claimed \
+                   INSERT INTO jobs (kind, subject_id, run_at) SELECT $10, id, $9 FROM claimed \
                    ON CONFLICT (kind, subject_id) DO UPDATE SET run_at = CASE \
                      WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END \
                    RETURNING kind) \
@@ -125,16 +127,8 @@ impl Store {
                         (SELECT count(*) FROM enrolled) AS enrolled, \
                         (SELECT count(*) FROM queued CROSS JOIN LATERAL pg_notify($11, queued.kind)) \
                           AS notified",
-            )
-            .bind(&e.order_id)
-            .bind(now)
-            .bind(&e.csr_der)
-            .bind(&e.marker)
-            .bind(e.org_id)
-            .bind(e.cert_type)
-            .bind(e.term)
-            .bind(serde_json::json!(e.subj_alt_names))
-            .bind(&e.common_name)
+            );
+        let q = bind_enrollment(q, e, now)
             .bind(ISSUE_JOB)
             .bind(super::JOBS_CHANNEL);
         let claimed: i64 = self.db.fetch_one(q).await?.get("claimed")?;

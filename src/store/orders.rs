@@ -1,6 +1,10 @@
 //! Orders and the links to their authorizations.
 
-use super::db::{placeholders_from, Dialect};
+use super::authorizations::{
+    bind_authorizations, bind_challenges, challenge_rows, AUTHZ_INSERT_COLUMNS,
+    CHALLENGE_INSERT_COLUMNS,
+};
+use super::db::{placeholders_from, Dialect, Query};
 use super::{
     from_json, parse_status, Authorization, DbRow, NewOrder, Order, OrderAuthz, Result, Store,
 };
@@ -24,6 +28,41 @@ fn order_columns(dialect: Dialect) -> &'static str {
           FROM order_authorizations oa JOIN authorizations a ON a.id = oa.authz_id \
           WHERE oa.order_id = o.id) AS authzs",
     )
+}
+
+/// The authorizations a new order creates (not those it reuses).
+fn new_authorizations(new: &NewOrder) -> Vec<&Authorization> {
+    new.authzs
+        .iter()
+        .filter_map(|a| match a {
+            OrderAuthz::New(a) => Some(a),
+            OrderAuthz::Reuse(_) => None,
+        })
+        .collect()
+}
+
+/// Binds an order's row: $1 id … $7 expiry, $8 creation time.
+fn bind_order<'q>(q: Query<'q>, new: &'q NewOrder, now: DateTime<Utc>) -> Query<'q> {
+    q.bind(&new.id)
+        .bind(&new.account_id)
+        .bind(new.status.as_str())
+        .bind(serde_json::json!(new.identifiers))
+        .bind(&new.identifiers_key)
+        .bind(&new.profile)
+        .bind(new.expires_at)
+        .bind(now)
+}
+
+/// Binds the order's links to its authorizations, in order: (order id, authz id, position).
+fn bind_links<'q>(mut q: Query<'q>, new: &'q NewOrder) -> Query<'q> {
+    for (position, authz) in new.authzs.iter().enumerate() {
+        let authz_id = match authz {
+            OrderAuthz::Reuse(id) => id.as_str(),
+            OrderAuthz::New(a) => a.id.as_str(),
+        };
+        q = q.bind(&new.id).bind(authz_id).bind(position as i32);
+    }
+    q
 }
 
 fn order_from_row(row: &DbRow) -> Result<Order> {
@@ -66,42 +105,18 @@ impl Store {
                 .ok_or_else(|| super::StoreError::Corrupt("order vanished".into()));
         }
         let mut tx = self.db.begin().await?;
-        let q = tx
-            .query(
-                "INSERT INTO orders (id, account_id, status, identifiers, identifiers_key, profile, \
-                 expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-            )
-            .bind(&new.id)
-            .bind(&new.account_id)
-            .bind(new.status.as_str())
-            .bind(serde_json::json!(new.identifiers))
-            .bind(&new.identifiers_key)
-            .bind(&new.profile)
-            .bind(new.expires_at)
-            .bind(now);
+        let q = tx.query(
+            "INSERT INTO orders (id, account_id, status, identifiers, identifiers_key, profile, \
+             expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        );
+        let q = bind_order(q, new, now);
         tx.execute(q).await?;
-        let fresh: Vec<&Authorization> = new
-            .authzs
-            .iter()
-            .filter_map(|a| match a {
-                OrderAuthz::New(a) => Some(a),
-                OrderAuthz::Reuse(_) => None,
-            })
-            .collect();
-        Self::insert_authorizations(&mut tx, &fresh).await?;
+        Self::insert_authorizations(&mut tx, &new_authorizations(new)).await?;
         let sql = format!(
             "INSERT INTO order_authorizations (order_id, authz_id, position) VALUES {}",
             super::db::placeholders(new.authzs.len(), 3)
         );
-        let mut q = tx.query(&sql);
-        for (position, authz) in new.authzs.iter().enumerate() {
-            let authz_id = match authz {
-                OrderAuthz::Reuse(id) => id.as_str(),
-                OrderAuthz::New(a) => a.id.as_str(),
-            };
-            q = q.bind(&new.id).bind(authz_id).bind(position as i32);
-        }
-        tx.execute(q).await?;
+        tx.execute(bind_links(tx.query(&sql), new)).await?;
         let sql = format!(
             "SELECT {} FROM orders o WHERE o.id = $1",
             order_columns(tx.dialect())
@@ -120,23 +135,8 @@ impl Store {
         new: &NewOrder,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let fresh: Vec<&Authorization> = new
-            .authzs
-            .iter()
-            .filter_map(|a| match a {
-                OrderAuthz::New(a) => Some(a),
-                OrderAuthz::Reuse(_) => None,
-            })
-            .collect();
-        let challenges: Vec<(usize, &super::Challenge, &str)> = fresh
-            .iter()
-            .flat_map(|a| {
-                a.challenges
-                    .iter()
-                    .enumerate()
-                    .map(|(position, c)| (position, c, a.id.as_str()))
-            })
-            .collect();
+        let fresh = new_authorizations(new);
+        let challenges = challenge_rows(&fresh);
         let mut n = 9; // $1..$8 are the order's, $9 the first of the rest
         let mut next = |rows: usize, cols: usize| {
             let p = placeholders_from(n, rows, cols);
@@ -150,15 +150,13 @@ impl Store {
         ];
         if !fresh.is_empty() {
             parts.push(format!(
-                "a AS (INSERT INTO authorizations (id, account_id, identifier_type, \
-                 identifier_value, wildcard, status, expires_at, validated_at) VALUES {})",
+                "a AS (INSERT INTO authorizations ({AUTHZ_INSERT_COLUMNS}) VALUES {})",
                 next(fresh.len(), 8)
             ));
         }
         if !challenges.is_empty() {
             parts.push(format!(
-                "c AS (INSERT INTO challenges (id, authz_id, type, token, status, position) \
-                 VALUES {})",
+                "c AS (INSERT INTO challenges ({CHALLENGE_INSERT_COLUMNS}) VALUES {})",
                 next(challenges.len(), 6)
             ));
         }
@@ -167,44 +165,11 @@ impl Store {
             next(new.authzs.len(), 3)
         ));
         let sql = format!("WITH {} SELECT 1", parts.join(", "));
-        let mut q = self
-            .db
-            .query(&sql)
-            .bind(&new.id)
-            .bind(&new.account_id)
-            .bind(new.status.as_str())
-            .bind(serde_json::json!(new.identifiers))
-            .bind(&new.identifiers_key)
-            .bind(&new.profile)
-            .bind(new.expires_at)
-            .bind(now);
-        for a in &fresh {
-            q = q
-                .bind(&a.id)
-                .bind(&a.account_id)
-                .bind(&a.identifier.kind)
-                .bind(&a.identifier.value)
-                .bind(a.wildcard)
-                .bind(a.status.as_str())
-                .bind(a.expires_at)
-                .bind(a.validated_at);
-        }
-        for (position, c, authz_id) in &challenges {
-            q = q
-                .bind(&c.id)
-                .bind(*authz_id)
-                .bind(&c.kind)
-                .bind(&c.token)
-                .bind(c.status.as_str())
-                .bind(*position as i32);
-        }
-        for (position, authz) in new.authzs.iter().enumerate() {
-            let authz_id = match authz {
-                OrderAuthz::Reuse(id) => id.as_str(),
-                OrderAuthz::New(a) => a.id.as_str(),
-            };
-            q = q.bind(&new.id).bind(authz_id).bind(position as i32);
-        }
+        let q = bind_order(self.db.query(&sql), new, now);
+        let q = bind_links(
+            bind_challenges(bind_authorizations(q, &fresh), &challenges),
+            new,
+        );
         self.db.fetch_one(q).await?;
         Ok(())
     }
