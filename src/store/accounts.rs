@@ -1,6 +1,6 @@
 //! ACME accounts.
 
-use super::db::Dialect;
+use super::query::Dialect;
 use super::{
     is_unique_violation, Account, AccountStatus, CreateAccountOutcome, DbRow, KeyChangeOutcome,
     NewAccount, Result, Store, StoreError,

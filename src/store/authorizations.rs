@@ -1,6 +1,7 @@
 //! Authorizations and challenges, and the transactions that start and finish validations.
 
-use super::db::{Dialect, Query, Tx};
+use super::db::Tx;
+use super::query::{placeholders, Dialect, Query};
 use super::DbRow;
 use super::{
     parse_status, Authorization, Challenge, Result, StartChallenge, Store, ValidationOutcome,
@@ -130,7 +131,7 @@ impl Store {
         }
         let sql = format!(
             "INSERT INTO authorizations ({AUTHZ_INSERT_COLUMNS}) VALUES {}",
-            super::db::placeholders(authzs.len(), 8)
+            placeholders(authzs.len(), 8)
         );
         tx.execute(bind_authorizations(tx.query(&sql), authzs))
             .await?;
@@ -140,7 +141,7 @@ impl Store {
         }
         let sql = format!(
             "INSERT INTO challenges ({CHALLENGE_INSERT_COLUMNS}) VALUES {}",
-            super::db::placeholders(challenges.len(), 6)
+            placeholders(challenges.len(), 6)
         );
         tx.execute(bind_challenges(tx.query(&sql), &challenges))
             .await?;

@@ -1,156 +1,23 @@
-//! The two database backends behind one small query interface, so every statement of the store is
-//! written once. PostgreSQL is for production (several replicas share it); SQLite is the zero-setup
-//! default for a single instance. What differs between them lives here and nowhere else: how a
-//! transaction takes its locks, how a new job wakes the workers, and the few SQL fragments with no
-//! common spelling ([`Dialect`]).
+//! The two database backends behind one small interface, so every statement of the store is
+//! written once (see `store::query`). PostgreSQL is for production (several replicas share it);
+//! SQLite is the zero-setup default for a single instance. What differs in running them lives here:
+//! how a transaction takes its locks, how a new job wakes the workers, and which connections are
+//! kept.
 
 use super::pg_pool::{leaves_connection_usable, PgConn, PgPool};
+use super::query::{Args, DbRow, Dialect, Query};
 use super::{Result, StoreError};
-use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Arguments, ColumnIndex, Decode, Encode, Postgres, Sqlite, SqlitePool, Type};
+use sqlx::postgres::PgArguments;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{Sqlite, SqlitePool};
 use std::sync::Arc;
 use tokio::sync::Notify;
-
-/// Which SQL spelling a statement needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Postgres,
-    Sqlite,
-}
-
-impl Dialect {
-    /// Locks the selected rows until the transaction ends. SQLite needs none: its write
-    /// transactions start `IMMEDIATE`, which already excludes every other writer.
-    pub fn for_update(self) -> &'static str {
-        match self {
-            Self::Postgres => "FOR UPDATE",
-            Self::Sqlite => "",
-        }
-    }
-
-    /// Picks the spelling for this backend.
-    pub fn pick<'a>(self, postgres: &'a str, sqlite: &'a str) -> &'a str {
-        match self {
-            Self::Postgres => postgres,
-            Self::Sqlite => sqlite,
-        }
-    }
-}
-
-/// `($1, $2, …), (…), …`: placeholders for `rows` rows of `cols` values, so several rows go in one
-/// statement (one round-trip).
-pub fn placeholders(rows: usize, cols: usize) -> String {
-    placeholders_from(1, rows, cols)
-}
-
-/// [`placeholders`] numbered from `$first`, for a statement with other arguments before them.
-pub fn placeholders_from(first: usize, rows: usize, cols: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let row: Vec<String> = (0..cols)
-                .map(|c| format!("${}", first + r * cols + c))
-                .collect();
-            format!("({})", row.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// A pool of either backend. SQLite carries the in-process signal that replaces LISTEN/NOTIFY.
 #[derive(Clone)]
 pub enum Db {
     Postgres(PgPool),
     Sqlite { pool: SqlitePool, jobs: Arc<Notify> },
-}
-
-/// A value both backends can bind.
-pub trait Bindable<'q>:
-    'q + Send + Encode<'q, Postgres> + Type<Postgres> + Encode<'q, Sqlite> + Type<Sqlite>
-{
-}
-impl<'q, T> Bindable<'q> for T where
-    T: 'q + Send + Encode<'q, Postgres> + Type<Postgres> + Encode<'q, Sqlite> + Type<Sqlite>
-{
-}
-
-/// A value both backends can decode.
-pub trait Decodable:
-    for<'r> Decode<'r, Postgres> + Type<Postgres> + for<'r> Decode<'r, Sqlite> + Type<Sqlite>
-{
-}
-impl<T> Decodable for T where
-    T: for<'r> Decode<'r, Postgres> + Type<Postgres> + for<'r> Decode<'r, Sqlite> + Type<Sqlite>
-{
-}
-
-enum Args<'q> {
-    Postgres(PgArguments),
-    Sqlite(SqliteArguments<'q>),
-}
-
-/// One statement with its arguments, built for a given backend by [`Db::query`] or [`Tx::query`].
-pub struct Query<'q> {
-    sql: &'q str,
-    args: Args<'q>,
-    /// The first bind that failed to encode; reported when the query runs.
-    error: Option<String>,
-}
-
-impl<'q> Query<'q> {
-    fn new(dialect: Dialect, sql: &'q str) -> Self {
-        let args = match dialect {
-            Dialect::Postgres => Args::Postgres(PgArguments::default()),
-            Dialect::Sqlite => Args::Sqlite(SqliteArguments::default()),
-        };
-        Self {
-            sql,
-            args,
-            error: None,
-        }
-    }
-
-    /// Adds the next `$n` argument.
-    pub fn bind<T: Bindable<'q>>(mut self, value: T) -> Self {
-        let added = match &mut self.args {
-            Args::Postgres(a) => a.add(value),
-            Args::Sqlite(a) => a.add(value),
-        };
-        if let Err(e) = added {
-            self.error.get_or_insert_with(|| e.to_string());
-        }
-        self
-    }
-
-    fn check(&self) -> Result<()> {
-        match &self.error {
-            Some(e) => Err(StoreError::Corrupt(format!(
-                "cannot encode an argument: {e}"
-            ))),
-            None => Ok(()),
-        }
-    }
-}
-
-/// A result row of either backend.
-pub enum DbRow {
-    Postgres(PgRow),
-    Sqlite(SqliteRow),
-}
-
-impl DbRow {
-    /// The value of a column, by name or position.
-    pub fn get<T, I>(&self, index: I) -> Result<T>
-    where
-        T: Decodable,
-        I: ColumnIndex<PgRow> + ColumnIndex<SqliteRow>,
-    {
-        use sqlx::Row;
-        Ok(match self {
-            Self::Postgres(r) => r.try_get(index)?,
-            Self::Sqlite(r) => r.try_get(index)?,
-        })
-    }
 }
 
 fn mismatch() -> StoreError {

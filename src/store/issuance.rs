@@ -1,7 +1,7 @@
 //! Finalize, enrollment progress and certificates: each step is one transaction, so a crash at any
 //! point leaves a state the worker can resume from.
 
-use super::db::{Dialect, Query};
+use super::query::{Dialect, Query};
 use super::{Certificate, DbRow, Enrollment, FinalizeOutcome, IssueSubject, Result, Store};
 use crate::acme::status::OrderStatus;
 use chrono::{DateTime, Utc};

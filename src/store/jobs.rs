@@ -4,7 +4,8 @@
 //! `NOTIFY` every replica's idle worker; on SQLite, a claim is one statement under SQLite's single
 //! writer lock and insertions wake this process's worker once they commit.
 
-use super::db::{Db, Dialect, Tx};
+use super::db::{Db, Tx};
+use super::query::Dialect;
 use super::{Job, Result, Store};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;

@@ -13,6 +13,7 @@ mod nonces;
 pub mod order_records;
 mod orders;
 mod pg_pool;
+mod query;
 pub mod records;
 mod revocation;
 mod settings;
@@ -27,7 +28,8 @@ pub use revocation::{RevocationState, REVOKE_JOB};
 pub use watch::Watch;
 
 use crate::config::DatabaseConfig;
-use db::{Db, DbRow};
+use db::Db;
+use query::DbRow;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;

@@ -4,7 +4,7 @@ use super::authorizations::{
     bind_authorizations, bind_challenges, challenge_rows, AUTHZ_INSERT_COLUMNS,
     CHALLENGE_INSERT_COLUMNS,
 };
-use super::db::{placeholders_from, Dialect, Query};
+use super::query::{placeholders, placeholders_from, Dialect, Query};
 use super::{
     from_json, parse_status, Authorization, DbRow, NewOrder, Order, OrderAuthz, Result, Store,
 };
@@ -114,7 +114,7 @@ impl Store {
         Self::insert_authorizations(&mut tx, &new_authorizations(new)).await?;
         let sql = format!(
             "INSERT INTO order_authorizations (order_id, authz_id, position) VALUES {}",
-            super::db::placeholders(new.authzs.len(), 3)
+            placeholders(new.authzs.len(), 3)
         );
         tx.execute(bind_links(tx.query(&sql), new)).await?;
         let sql = format!(
