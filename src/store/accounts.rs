@@ -29,8 +29,7 @@ impl Store {
     /// The account with this id.
     pub async fn account(&self, id: &str) -> Result<Option<Account>> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
-        let row = self.db.fetch_optional(self.db.query(&sql).bind(id)).await?;
-        row.as_ref().map(account_from_row).transpose()
+        self.db.find(&sql, id, account_from_row).await
     }
 
     /// Redeems a nonce (see [`Store::redeem_nonce`]) and reads an account, in one round-trip on
@@ -69,11 +68,7 @@ impl Store {
     /// The account whose key has this RFC 7638 thumbprint.
     pub async fn account_by_thumbprint(&self, thumbprint: &str) -> Result<Option<Account>> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE key_thumbprint = $1");
-        let row = self
-            .db
-            .fetch_optional(self.db.query(&sql).bind(thumbprint))
-            .await?;
-        row.as_ref().map(account_from_row).transpose()
+        self.db.find(&sql, thumbprint, account_from_row).await
     }
 
     /// Creates an account. With an EAB kid, the key is checked (not revoked; unused if single-use)

@@ -218,17 +218,8 @@ impl Store {
 
     /// The challenge with this id.
     pub async fn challenge(&self, id: &str) -> Result<Option<Challenge>> {
-        let row = self
-            .db
-            .fetch_optional(
-                self.db
-                    .query(&format!(
-                        "SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE id = $1"
-                    ))
-                    .bind(id),
-            )
-            .await?;
-        row.as_ref().map(challenge_from_row).transpose()
+        let sql = format!("SELECT {CHALLENGE_COLUMNS} FROM challenges WHERE id = $1");
+        self.db.find(&sql, id, challenge_from_row).await
     }
 
     /// Moves a pending challenge of a pending, unexpired authorization to `processing` and records

@@ -181,6 +181,17 @@ impl Db {
     }
     executor_methods!();
 
+    /// The row `sql` finds by its one argument `key`, mapped by `map`; `None` when there is none.
+    pub async fn find<T>(
+        &self,
+        sql: &str,
+        key: &str,
+        map: fn(&DbRow) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let row = self.fetch_optional(self.query(sql).bind(key)).await?;
+        row.as_ref().map(map).transpose()
+    }
+
     /// Starts a transaction. On SQLite it is `BEGIN IMMEDIATE`: it takes the write lock at once,
     /// so a transaction that reads and then writes can never fail half-way because another writer
     /// committed in between, and the guarantees `FOR UPDATE` gives on PostgreSQL hold.

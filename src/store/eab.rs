@@ -47,11 +47,7 @@ impl Store {
     /// The key with this kid, revoked or not.
     pub async fn eab_key(&self, kid: &str) -> Result<Option<EabKey>> {
         let sql = format!("SELECT {EAB_COLUMNS} FROM eab_keys WHERE kid = $1");
-        let row = self
-            .db
-            .fetch_optional(self.db.query(&sql).bind(kid))
-            .await?;
-        row.as_ref().map(eab_from_row).transpose()
+        self.db.find(&sql, kid, eab_from_row).await
     }
 
     /// Every key, oldest first.

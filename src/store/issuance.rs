@@ -141,17 +141,8 @@ impl Store {
 
     /// The enrollment of an order.
     pub async fn enrollment(&self, order_id: &str) -> Result<Option<Enrollment>> {
-        let row = self
-            .db
-            .fetch_optional(
-                self.db
-                    .query(&format!(
-                        "SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE order_id = $1"
-                    ))
-                    .bind(order_id),
-            )
-            .await?;
-        row.as_ref().map(enrollment_from_row).transpose()
+        let sql = format!("SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE order_id = $1");
+        self.db.find(&sql, order_id, enrollment_from_row).await
     }
 
     /// The enrollment of an order with its order's status and account, in one round-trip.
@@ -338,32 +329,14 @@ impl Store {
 
     /// The certificate with this id.
     pub async fn certificate(&self, id: &str) -> Result<Option<Certificate>> {
-        let row = self
-            .db
-            .fetch_optional(
-                self.db
-                    .query(&format!(
-                        "SELECT {CERT_COLUMNS} FROM certificates WHERE id = $1"
-                    ))
-                    .bind(id),
-            )
-            .await?;
-        row.as_ref().map(cert_from_row).transpose()
+        let sql = format!("SELECT {CERT_COLUMNS} FROM certificates WHERE id = $1");
+        self.db.find(&sql, id, cert_from_row).await
     }
 
     /// The certificate with this serial (lower-case hex).
     pub async fn certificate_by_serial(&self, serial: &str) -> Result<Option<Certificate>> {
-        let row = self
-            .db
-            .fetch_optional(
-                self.db
-                    .query(&format!(
-                        "SELECT {CERT_COLUMNS} FROM certificates WHERE serial = $1"
-                    ))
-                    .bind(serial),
-            )
-            .await?;
-        row.as_ref().map(cert_from_row).transpose()
+        let sql = format!("SELECT {CERT_COLUMNS} FROM certificates WHERE serial = $1");
+        self.db.find(&sql, serial, cert_from_row).await
     }
 
     /// When the issue job of an order runs next (drives Retry-After).

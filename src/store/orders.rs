@@ -180,8 +180,7 @@ impl Store {
             "SELECT {} FROM orders o WHERE o.id = $1",
             order_columns(self.db.dialect())
         );
-        let row = self.db.fetch_optional(self.db.query(&sql).bind(id)).await?;
-        row.as_ref().map(order_from_row).transpose()
+        self.db.find(&sql, id, order_from_row).await
     }
 
     /// A pending or ready, unexpired order of this account for exactly these identifiers and profile,
