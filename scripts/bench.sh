@@ -103,17 +103,8 @@ chmod 755 "$TMP"
 STARTED=()        # PIDs of long-lived helpers (challtestsrv)
 SERVER_PID=""     # the server under test
 CURRENT_DB=""
-PG_TMP=""
-PG_BIN=""
-
-run_pg() { # initdb and postgres refuse to run as root: drop to the postgres user when we are root
-  if [ "$(id -u)" -eq 0 ]; then
-    id -u postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
-    runuser -u postgres -- "$@"
-  else
-    "$@"
-  fi
-}
+# shellcheck source=scripts/lib/postgres.sh
+. "$ROOT/scripts/lib/postgres.sh"
 
 stop_pid() { # stop_pid PID: SIGTERM, then SIGKILL after 15 s
   local pid=$1 i
@@ -132,18 +123,13 @@ cleanup() {
   [ -n "$SERVER_PID" ] && stop_pid "$SERVER_PID"
   for pid in "${STARTED[@]}"; do stop_pid "$pid"; done
   [ -n "$CURRENT_DB" ] && [ "${BENCH_KEEP_DBS:-0}" != 1 ] && drop_db "$CURRENT_DB"
-  if [ -n "$PG_TMP" ]; then
-    log "stopping the throwaway PostgreSQL cluster"
-    run_pg "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m immediate stop >/dev/null 2>&1
-    rm -rf "$PG_TMP"
-  fi
+  stop_pg_cluster
   rm -rf "$TMP"
   exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 require_free_port() {
   port_answers "$1" && die "port $1 on 127.0.0.1 is taken ($2); pick another with $3"
   return 0
@@ -174,31 +160,13 @@ if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
 fi
 [ -x "$BRIDGE" ] && [ -x "$LOADGEN" ] || die "missing $BRIDGE or $LOADGEN"
 
-# ---- PostgreSQL (the approach of scripts/test.sh) ------------------------------------------------
-find_pg_bin() {
-  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
-    dirname "$(readlink -f "$(command -v initdb)")"; return 0
-  fi
-  local d
-  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV); do
-    if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then echo "$d"; return 0; fi
-  done
-  return 1
-}
+# ---- PostgreSQL (a throwaway cluster as scripts/test.sh makes one; fsync stays on) ---------------
 start_throwaway_postgres() {
   PG_BIN=$(find_pg_bin) || { apt_install postgresql; PG_BIN=$(find_pg_bin) || die "no initdb/pg_ctl"; }
-  PG_TMP=$(mktemp -d /tmp/bridge-bench-pg.XXXXXX)
-  chmod 755 "$PG_TMP"
-  [ "$(id -u)" -eq 0 ] && chown postgres "$PG_TMP"
-  local port=55432
-  while port_answers "$port"; do port=$((port + 1)); done
-  log "starting a throwaway PostgreSQL cluster ($PG_BIN) on port $port"
-  run_pg "$PG_BIN/initdb" -D "$PG_TMP/data" -U postgres --auth=trust -E UTF8 >/dev/null
   local extra=""
   [ "${BENCH_PG_STATEMENTS:-0}" = 1 ] && extra="-c shared_preload_libraries=pg_stat_statements"
-  run_pg "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_TMP -c max_connections=300 $extra" start >/dev/null
-  PG_URL="postgres://postgres@127.0.0.1:$port"
+  start_pg_cluster bridge-bench-pg "$extra"
+  PG_URL="postgres://postgres@127.0.0.1:$PG_PORT"
   POSTMASTER_PID=$(head -1 "$PG_TMP/data/postmaster.pid")
 }
 POSTMASTER_PID=""

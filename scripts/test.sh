@@ -11,56 +11,17 @@ cd "$(dirname "$0")/.."
 
 log() { echo "test.sh: $*" >&2; }
 
-find_pg_bin() { # prints the directory holding initdb and pg_ctl
-  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
-    dirname "$(readlink -f "$(command -v initdb)")"; return 0
-  fi
-  local d
-  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -rV); do
-    if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then echo "$d"; return 0; fi
-  done
-  return 1
-}
-
-port_answers() { # port_answers PORT
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-PG_TMP=""
-PG_BIN=""
-cleanup() {
-  if [ -n "$PG_TMP" ]; then
-    log "stopping the throwaway PostgreSQL cluster"
-    run_pg "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m immediate stop >/dev/null 2>&1 || true
-    rm -rf "$PG_TMP"
-  fi
-}
-trap cleanup EXIT
-
-run_pg() { # initdb and postgres refuse to run as root: drop to the postgres user when we are root
-  if [ "$(id -u)" -eq 0 ]; then
-    id -u postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
-    runuser -u postgres -- "$@"
-  else
-    "$@"
-  fi
-}
+# shellcheck source=scripts/lib/postgres.sh
+. scripts/lib/postgres.sh
+trap stop_pg_cluster EXIT
 
 start_throwaway_postgres() {
   PG_BIN=$(find_pg_bin) || {
     NEED_POSTGRES_SERVER=1 bash scripts/install-test-deps.sh
     PG_BIN=$(find_pg_bin) || { log "no initdb/pg_ctl found and none could be installed"; exit 1; }
   }
-  PG_TMP=$(mktemp -d /tmp/bridge-pg.XXXXXX)
-  chmod 755 "$PG_TMP"
-  [ "$(id -u)" -eq 0 ] && chown postgres "$PG_TMP"
-  local port=55432
-  while port_answers "$port"; do port=$((port + 1)); done
-  log "starting a throwaway PostgreSQL cluster ($PG_BIN) on port $port"
-  run_pg "$PG_BIN/initdb" -D "$PG_TMP/data" -U postgres --auth=trust -E UTF8 >/dev/null
-  run_pg "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_TMP -c max_connections=300 -c fsync=off" start >/dev/null
-  export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  start_pg_cluster bridge-pg "-c fsync=off"
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 }
 
 bash scripts/install-test-deps.sh
