@@ -102,10 +102,23 @@ where
     })
 }
 
-/// The statements every executor (pool or transaction) offers, on top of its `run`; `$m` is
-/// `mut` for transactions.
+/// What every executor (pool or transaction) offers on top of its `run`: its dialect, building a
+/// statement, running it; `$m` is `mut` for transactions.
 macro_rules! executor_methods {
     ($($m:ident)?) => {
+        /// The SQL spelling this backend needs.
+        pub fn dialect(&self) -> Dialect {
+            match self {
+                Self::Postgres(_) => Dialect::Postgres,
+                Self::Sqlite { .. } => Dialect::Sqlite,
+            }
+        }
+
+        /// Starts a statement for this backend.
+        pub fn query<'q>(&self, sql: &'q str) -> Query<'q> {
+            Query::new(self.dialect(), sql)
+        }
+
         /// Runs a statement; returns the number of rows it changed.
         pub async fn execute(&$($m)? self, q: Query<'_>) -> Result<u64> {
             match self.run(q, Want::Affected).await? {
@@ -138,19 +151,6 @@ macro_rules! executor_methods {
 }
 
 impl Db {
-    /// The SQL spelling this backend needs.
-    pub fn dialect(&self) -> Dialect {
-        match self {
-            Self::Postgres(_) => Dialect::Postgres,
-            Self::Sqlite { .. } => Dialect::Sqlite,
-        }
-    }
-
-    /// Starts a statement for this backend.
-    pub fn query<'q>(&self, sql: &'q str) -> Query<'q> {
-        Query::new(self.dialect(), sql)
-    }
-
     async fn run(&self, q: Query<'_>, want: Want) -> Result<Got> {
         q.check()?;
         Ok(match (q.args, self) {
@@ -257,19 +257,6 @@ pub enum Tx {
 }
 
 impl Tx {
-    /// The SQL spelling this backend needs.
-    pub fn dialect(&self) -> Dialect {
-        match self {
-            Self::Postgres(_) => Dialect::Postgres,
-            Self::Sqlite { .. } => Dialect::Sqlite,
-        }
-    }
-
-    /// Starts a statement for this backend.
-    pub fn query<'q>(&self, sql: &'q str) -> Query<'q> {
-        Query::new(self.dialect(), sql)
-    }
-
     async fn run(&mut self, q: Query<'_>, want: Want) -> Result<Got> {
         q.check()?;
         Ok(match (q.args, self) {
