@@ -242,10 +242,78 @@ async fn account_fetch_update_and_deactivate() {
     let r = c.post(&acct, Some(&json!({"status": "deactivated"}))).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["status"], "deactivated");
-    // Every later request with that kid is unauthorized.
+    // Every later request with that kid is unauthorized, with 401 (RFC 8555 §7.3.6).
     let r = c.post(&acct, None).await;
-    assert_eq!(r.status, 403);
+    assert_eq!(r.status, 401, "{r:?}");
     assert_eq!(r.problem_type(), "unauthorized");
     let r = c.post(&app.url("/acme/key-change"), Some(&json!({}))).await;
+    assert_eq!(r.status, 401, "{r:?}");
     assert_eq!(r.problem_type(), "unauthorized");
+    let r = c
+        .post(
+            &app.url("/acme/new-order"),
+            Some(&json!({"identifiers": [{"type": "dns", "value": "a.example.test"}]})),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{r:?}");
+    // newAccount with the deactivated account's key is a request from that account too.
+    let mut again = Client::with_key(&app, c.key.clone());
+    let r = again.register(Some((&kid, &hmac))).await;
+    assert_eq!(r.status, 401, "{r:?}");
+    assert_eq!(r.problem_type(), "unauthorized");
+}
+
+#[tokio::test]
+async fn account_object_echoes_the_external_account_binding() {
+    let app = TestApp::spawn().await;
+    let (kid, hmac) = app.eab_key(false).await;
+    let mut c = Client::new(&app);
+    let url = app.url("/acme/new-account");
+    let binding = eab(&kid, &hmac, &url, &c.key.public(), "HS256");
+    let r = c
+        .post(
+            &url,
+            Some(&json!({"termsOfServiceAgreed": true, "externalAccountBinding": binding})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(
+        r.body["externalAccountBinding"], binding,
+        "newAccount echoes it"
+    );
+    c.kid = r.location().map(str::to_string);
+    let acct = c.kid.clone().unwrap();
+    // Fetching the account later (and the "existing key" answer) carries it too.
+    let r = c.post(&acct, None).await;
+    assert_eq!(r.body["externalAccountBinding"], binding, "{r:?}");
+    let mut again = Client::with_key(&app, c.key.clone());
+    let r = again
+        .post(&url, Some(&json!({"onlyReturnExisting": true})))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["externalAccountBinding"], binding);
+    again.kid = None;
+    // An account registered without EAB has none.
+    let open = TestApp::spawn_with(|c| c.acme.eab_required = false).await;
+    let mut plain = Client::new(&open);
+    let r = plain.register(None).await;
+    assert_eq!(r.status, 201);
+    assert!(r.body.get("externalAccountBinding").is_none(), "{r:?}");
+}
+
+#[tokio::test]
+async fn rsa_account_key_with_a_small_exponent_is_refused() {
+    let app = TestApp::spawn_with(|c| c.acme.eab_required = false).await;
+    let mut c = Client::with_key(&app, TestKey::rsa_with_exponent(2048, 3));
+    let r = c.register(None).await;
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(r.problem_type(), "badPublicKey");
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("65537"),
+        "{r:?}"
+    );
+    assert_eq!(app.db.count("accounts").await, 0);
+    // 65537 through the same OpenSSL-signed path is accepted (the refusal is about e).
+    let mut ok = Client::with_key(&app, TestKey::rsa_with_exponent(2048, 65537));
+    assert_eq!(ok.register(None).await.status, 201);
 }

@@ -48,6 +48,55 @@ async fn alg_none_is_refused() {
 }
 
 #[tokio::test]
+async fn unsigned_jws_is_bad_signature_algorithm() {
+    // `alg: none` with the empty signature RFC 7515 prescribes for it, and an empty signature
+    // under an accepted algorithm: both are unsigned requests (RFC 8555 §6.2).
+    let app = app().await;
+    let c = Client::new(&app);
+    let url = app.url("/acme/new-account");
+    for alg in ["none", "ES256"] {
+        let mut h = c.protected(&url).await;
+        h["alg"] = json!(alg);
+        let body = json!({
+            "protected": b64(h.to_string().as_bytes()),
+            "payload": b64(payload().to_string().as_bytes()),
+            "signature": "",
+        });
+        let r = c.post_body(&url, body.to_string()).await;
+        assert_refused(&app, &r, 400, "badSignatureAlgorithm").await;
+        assert!(r.body["algorithms"].is_array(), "{r:?}");
+    }
+}
+
+#[tokio::test]
+async fn critical_header_extensions_are_refused() {
+    // RFC 7515 §4.1.11: a `crit` naming an extension the server does not understand must make it
+    // refuse the JWS; the server understands none.
+    let app = app().await;
+    let mut c = Client::new(&app);
+    let url = app.url("/acme/new-account");
+    for crit in [json!(["exp"]), json!(["b64"]), json!([]), json!("exp")] {
+        let mut h = c.protected(&url).await;
+        h["crit"] = crit.clone();
+        h["exp"] = json!(1);
+        let r = c.post_signed(&url, &h, Some(&payload())).await;
+        assert_refused(&app, &r, 400, "malformed").await;
+        assert!(
+            r.body["detail"].as_str().unwrap().contains("crit"),
+            "{crit}: {r:?}"
+        );
+    }
+    // The same for a kid-signed request of an existing account.
+    assert_eq!(c.register(None).await.status, 201);
+    let acct = c.kid.clone().unwrap();
+    let mut h = c.protected(&acct).await;
+    h["crit"] = json!(["exp"]);
+    let r = c.post_signed(&acct, &h, None).await;
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(r.problem_type(), "malformed");
+}
+
+#[tokio::test]
 async fn hs256_outer_signature_is_refused() {
     let app = app().await;
     let c = Client::new(&app);
@@ -213,6 +262,50 @@ async fn oversized_body_is_413() {
     let big = json!({"termsOfServiceAgreed": true, "pad": "x".repeat(100 * 1024)});
     let r = c.post_signed(&url, &h, Some(&big)).await;
     assert_refused(&app, &r, 413, "malformed").await;
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("65536"),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn much_larger_body_still_gets_a_413_problem_not_a_reset() {
+    // A client that sends its whole request before reading (as curl and most HTTP/1.1 clients
+    // do) must read a problem document, not a connection reset mid-upload (seen with a 1 MiB
+    // newAccount). A fresh connection for each size.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = app().await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    for size in [1usize << 20, 4 << 20] {
+        let body = "x".repeat(size);
+        let head = format!(
+            "POST /acme/new-account HTTP/1.1\r\nHost: {addr}\r\n\
+             Content-Type: application/jose+json\r\nContent-Length: {size}\r\n\
+             Connection: close\r\n\r\n"
+        );
+        let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        conn.write_all(head.as_bytes()).await.unwrap();
+        conn.write_all(body.as_bytes())
+            .await
+            .unwrap_or_else(|e| panic!("{size} bytes: the upload was cut off: {e}"));
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            conn.read_to_end(&mut answer),
+        )
+        .await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 413"),
+            "{size} bytes: {answer:?}"
+        );
+        assert!(answer.contains("application/problem+json"), "{answer}");
+        assert!(
+            answer.contains("urn:ietf:params:acme:error:malformed"),
+            "{answer}"
+        );
+    }
+    assert_eq!(app.db.count("accounts").await, 0);
 }
 
 #[tokio::test]

@@ -35,7 +35,16 @@ async fn key_change_rolls_the_account_over() {
     let r = c.post(&url, Some(&body)).await;
     assert_eq!(r.status, 200, "{r:?}");
 
-    // The old key no longer works; the new key does, and finds the same account.
+    // The new key works on the very first request after the rollover (no old-key request
+    // first: that used to refresh this replica's key cache and hide the lock-out).
+    let old_key = std::mem::replace(&mut c.key, new_key.clone());
+    let r = c.post(&acct, None).await;
+    assert_eq!(
+        r.status, 200,
+        "the new key is refused right after keyChange: {r:?}"
+    );
+    // The old key no longer works.
+    c.key = old_key;
     let r = c.post(&acct, None).await;
     assert_eq!(r.status, 400);
     assert_eq!(
@@ -44,8 +53,6 @@ async fn key_change_rolls_the_account_over() {
         "old key's signature no longer verifies"
     );
     c.key = new_key.clone();
-    let r = c.post(&acct, None).await;
-    assert_eq!(r.status, 200);
     let mut lookup = Client::with_key(&app, new_key);
     let r = lookup
         .post(
@@ -143,4 +150,39 @@ async fn concurrent_rollovers_to_one_key_have_one_winner() {
     let mut statuses = [ra.status, rb.status];
     statuses.sort();
     assert_eq!(statuses, [200, 409], "{ra:?} {rb:?}");
+}
+
+#[tokio::test]
+async fn new_key_works_at_once_on_another_replica() {
+    // Two replicas on one database, each with its own account-key cache.
+    let a = TestApp::spawn().await;
+    let b = a.replica(|_| {}).await;
+    let mut on_a = registered(&a).await;
+    let acct = on_a.kid.clone().unwrap();
+    // Replica B learns (and caches) the old key.
+    let mut on_b = Client::with_key(&b, on_a.key.clone());
+    on_b.kid = Some(acct.replace(&a.base, &b.base));
+    let acct_b = on_b.kid.clone().unwrap();
+    assert_eq!(on_b.post(&acct_b, None).await.status, 200);
+
+    // keyChange through A.
+    let url = a.url("/acme/key-change");
+    let new_key = TestKey::es256();
+    let body = inner(&new_key, &url, &acct, &on_a.key.public());
+    let r = on_a.post(&url, Some(&body)).await;
+    assert_eq!(r.status, 200, "{r:?}");
+
+    // The new key works at once through B, whose cache still holds the old key.
+    let old_key = std::mem::replace(&mut on_b.key, new_key.clone());
+    let r = on_b.post(&acct_b, None).await;
+    assert_eq!(r.status, 200, "replica B refuses the new key: {r:?}");
+    assert_eq!(r.body["status"], "valid");
+    // And through A.
+    on_a.key = new_key;
+    assert_eq!(on_a.post(&acct, None).await.status, 200);
+    // The old key is refused on B, although B had it cached.
+    on_b.key = old_key;
+    let r = on_b.post(&acct_b, None).await;
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(r.problem_type(), "malformed");
 }

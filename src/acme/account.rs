@@ -52,6 +52,7 @@ pub fn account_resource(ctx: &AcmeContext, account: &Account) -> AccountResource
         terms_of_service_agreed: account.tos_agreed,
         orders: ctx.urls.account_orders(&account.id),
         created_at: account.created_at.to_rfc3339(),
+        external_account_binding: account.eab_binding.clone(),
     }
 }
 
@@ -78,10 +79,7 @@ pub async fn new_account(
     let thumbprint = key.thumbprint();
     if let Some(existing) = ctx.store.account_by_thumbprint(&thumbprint).await? {
         if existing.status != AccountStatus::Valid {
-            return Err(Error::unauthorized(format!(
-                "the account for this key is {}; register with a new key",
-                existing.status.as_str()
-            )));
+            return Err(Error::account_not_valid(existing.status));
         }
         return Ok(NewAccountOutcome::Existing(existing));
     }
@@ -112,6 +110,7 @@ pub async fn new_account(
         jwk: key.to_value().clone(),
         contact,
         tos_agreed: req.terms_of_service_agreed.unwrap_or(false),
+        eab_binding: eab_kid.as_ref().and(req.external_account_binding.clone()),
         eab_kid,
     };
     match ctx.store.create_account(&new).await? {
@@ -244,7 +243,7 @@ pub async fn key_change(
     {
         KeyChangeOutcome::Changed(a) => {
             tracing::info!(account = %a.id, "account key rolled over");
-            Ok(a)
+            Ok(*a)
         }
         KeyChangeOutcome::KeyInUse { account_id } => Err(Error::malformed(
             "the new key is already in use by another account",

@@ -163,6 +163,16 @@ impl Error {
         Self::new(ProblemType::Unauthorized, detail)
     }
 
+    /// A request from a deactivated or revoked account: `unauthorized` with 401, as RFC 8555
+    /// §7.3.6 requires (403 is for valid accounts asking for something they may not have).
+    pub fn account_not_valid(status: crate::store::AccountStatus) -> Self {
+        Self::unauthorized(format!(
+            "the account is {}; it can no longer be used: register a new account with a new key",
+            status.as_str()
+        ))
+        .with_status(401)
+    }
+
     pub fn bad_nonce(detail: impl Into<String>) -> Self {
         Self::new(
             ProblemType::BadNonce,

@@ -65,6 +65,9 @@ pub struct AccountResource {
     pub terms_of_service_agreed: bool,
     pub orders: String,
     pub created_at: String,
+    /// The binding the account was created with, as sent (§7.1.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_account_binding: Option<Value>,
 }
 
 /// newAccount payload (§7.3). Unknown members are ignored, as the RFC asks.

@@ -19,6 +19,8 @@ type SharedVerifier = Arc<dyn josekit::jws::JwsVerifier>;
 pub const MIN_RSA_BITS: usize = 2048;
 /// Largest RSA modulus accepted (bounds verification cost).
 pub const MAX_RSA_BITS: usize = 8192;
+/// The only RSA public exponent accepted, 65537, big-endian without leading zeros (JWK `AQAB`).
+const RSA_EXPONENT: [u8; 3] = [0x01, 0x00, 0x01];
 
 /// A validated public key: only public members, a supported type and strength.
 #[derive(Debug, Clone)]
@@ -82,13 +84,14 @@ impl PublicJwk {
                         "RSA key is {bits} bits; at most {MAX_RSA_BITS} are accepted"
                     )));
                 }
-                let e_bytes = b64_decode(e)?;
-                if e_bytes.is_empty()
-                    || e_bytes.len() > 8
-                    || e_bytes.last().map(|b| b & 1) != Some(1)
-                {
+                // Only F4: small exponents (3) invite the padding attacks Bleichenbacher
+                // described, other values are unusual enough to mean a broken generator. The
+                // CA/Browser Forum and Let's Encrypt accept 65537 alone, and so do we.
+                if b64_decode(e)? != RSA_EXPONENT {
                     return Err(JoseError::BadPublicKey(
-                        "RSA public exponent is invalid".into(),
+                        "RSA public exponent must be 65537 (AQAB); generate the key with the \
+                         standard exponent"
+                            .into(),
                     ));
                 }
                 (KeyKind::Rsa, json!({"kty": "RSA", "n": n, "e": e}))

@@ -25,6 +25,28 @@ pub struct ProtectedHeader {
     pub kid: Option<String>,
     pub nonce: Option<String>,
     pub url: Option<String>,
+    /// RFC 7515 §4.1.11 critical extensions; we understand none, so any is refused at parse time.
+    pub crit: Option<Value>,
+}
+
+/// Why a `crit` header is refused: RFC 7515 §4.1.11 says a recipient that does not understand a
+/// listed extension must reject the JWS, and this server implements none (nor does RFC 8555 use
+/// any); an empty or non-array `crit` is malformed in itself.
+fn refuse_crit(crit: &Value) -> String {
+    match crit.as_array() {
+        Some(names) if !names.is_empty() => format!(
+            "the JWS protected header marks {} as critical (crit); this server understands no \
+             JWS extensions: remove crit and the extension",
+            names
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => "the JWS protected header has a crit that is not a non-empty array of names; \
+              remove it"
+            .into(),
+    }
 }
 
 impl Jws {
@@ -70,9 +92,6 @@ impl Jws {
         let protected_b64 = member("protected")?;
         let payload_b64 = member("payload")?;
         let signature = b64_decode(&member("signature")?)?;
-        if signature.is_empty() {
-            return Err(JoseError::Malformed("JWS signature is empty".into()));
-        }
         let header_bytes = b64_decode(&protected_b64)?;
         let header_map: Map<String, Value> =
             serde_json::from_slice(&header_bytes).map_err(|_| {
@@ -80,6 +99,18 @@ impl Jws {
             })?;
         let header: ProtectedHeader = serde_json::from_value(Value::Object(header_map))
             .map_err(|e| JoseError::Malformed(format!("JWS protected header: {e}")))?;
+        if signature.is_empty() {
+            // An unsigned JWS is what `alg: none` produces (RFC 7515 §A.5): an algorithm
+            // problem (RFC 8555 §6.2), whatever `alg` claims.
+            return Err(JoseError::BadSignatureAlgorithm(format!(
+                "the JWS is unsigned (empty signature, alg {:?}); sign it with one of {}",
+                header.alg,
+                super::ACCEPTED_ALGS.join(", ")
+            )));
+        }
+        if let Some(crit) = &header.crit {
+            return Err(JoseError::Malformed(refuse_crit(crit)));
+        }
         let payload = b64_decode(&payload_b64)?;
         Ok(Self {
             protected_b64,

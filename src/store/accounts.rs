@@ -8,7 +8,7 @@ use super::{
 use chrono::{DateTime, Utc};
 
 const ACCOUNT_COLUMNS: &str =
-    "id, key_thumbprint, jwk, status, contact, tos_agreed, eab_kid, created_at";
+    "id, key_thumbprint, jwk, status, contact, tos_agreed, eab_kid, eab_binding, created_at";
 
 fn account_from_row(row: &DbRow) -> Result<Account> {
     let status: String = row.get("status")?;
@@ -21,6 +21,7 @@ fn account_from_row(row: &DbRow) -> Result<Account> {
         contact: super::from_json(row.get("contact")?, "accounts.contact")?,
         tos_agreed: row.get("tos_agreed")?,
         eab_kid: row.get("eab_kid")?,
+        eab_binding: row.get("eab_binding")?,
         created_at: row.get("created_at")?,
     })
 }
@@ -91,7 +92,7 @@ impl Store {
         }
         let sql = format!(
             "INSERT INTO accounts (id, key_thumbprint, jwk, status, contact, tos_agreed, eab_kid, \
-             created_at, updated_at) VALUES ($1, $2, $3, 'valid', $4, $5, $6, $7, $7) \
+             eab_binding, created_at, updated_at) VALUES ($1, $2, $3, 'valid', $4, $5, $6, $8, $7, $7) \
              RETURNING {ACCOUNT_COLUMNS}"
         );
         let q = tx
@@ -102,7 +103,8 @@ impl Store {
             .bind(serde_json::json!(new.contact))
             .bind(new.tos_agreed)
             .bind(&new.eab_kid)
-            .bind(now);
+            .bind(now)
+            .bind(&new.eab_binding);
         match tx.fetch_one(q).await {
             Ok(row) => {
                 let account = account_from_row(&row)?;
@@ -173,7 +175,7 @@ impl Store {
             .bind(new_jwk)
             .bind(Utc::now());
         match self.db.fetch_optional(q).await {
-            Ok(Some(row)) => Ok(KeyChangeOutcome::Changed(account_from_row(&row)?)),
+            Ok(Some(row)) => Ok(KeyChangeOutcome::Changed(Box::new(account_from_row(&row)?))),
             Ok(None) => Ok(KeyChangeOutcome::Stale),
             Err(StoreError::Database(e)) if is_unique_violation(&e) => {
                 match self.account_by_thumbprint(new_thumbprint).await? {

@@ -78,6 +78,8 @@ pub struct Account {
     pub tos_agreed: bool,
     /// The EAB key that created the account: its policy governs what the account may order.
     pub eab_kid: Option<String>,
+    /// The `externalAccountBinding` JWS as the client sent it (echoed in the account object).
+    pub eab_binding: Option<Value>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -90,6 +92,7 @@ pub struct NewAccount {
     pub contact: Vec<String>,
     pub tos_agreed: bool,
     pub eab_kid: Option<String>,
+    pub eab_binding: Option<Value>,
 }
 
 /// Outcome of `create_account`.
@@ -105,7 +108,7 @@ pub enum CreateAccountOutcome {
 /// Outcome of `change_account_key`.
 #[derive(Debug)]
 pub enum KeyChangeOutcome {
-    Changed(Account),
+    Changed(Box<Account>),
     /// The new key belongs to this other account.
     KeyInUse {
         account_id: String,

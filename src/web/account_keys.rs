@@ -1,8 +1,10 @@
 //! Account keys as last read, so the JWS signature of a `kid` request can be checked before the
 //! database is asked anything; the nonce is then redeemed and the account read in one statement.
-//! The cache only speeds up the check: the account row that statement returns is authoritative —
-//! if its key differs (a keyChange on another replica), the signature is checked again with it —
-//! and its status is checked as before. A forged signature still costs no nonce and no query.
+//! The cache only speeds up the check: a signature that does not verify with the cached key
+//! makes the request read the account and check against its current key (the client may have
+//! rolled its key over on another replica), and the account row the statement returns is
+//! authoritative — if its key differs, the signature is checked again with it — and its status
+//! is checked as before. A forged signature costs one read but never a nonce.
 
 use serde_json::Value;
 use std::collections::HashMap;

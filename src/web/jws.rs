@@ -1,8 +1,11 @@
 //! The JWS request pipeline (RFC 8555 §6.2–6.5) as named stages, after Boulder's wfe2/verify.go:
 //! [`SignedRequest`] extracts and parses the body; then one of
 //! [`SignedRequest::for_account`] (kid), [`SignedRequest::post_as_get`] (kid, empty payload) or
-//! [`SignedRequest::self_authenticated`] (embedded jwk) checks algorithm, key, URL, signature and
-//! nonce, in that order, so a forged request never burns a nonce.
+//! [`SignedRequest::self_authenticated`] (embedded jwk) checks, in order: form (flattened JWS,
+//! a signature, no `crit`), algorithm, URL, key, signature, nonce — so a forged request never
+//! burns a nonce. For `kid` requests the signature is first checked against the key this replica
+//! last saw for the account (no database round-trip); if that fails, the account is read and the
+//! signature checked against its current key (a keyChange elsewhere), before any nonce is spent.
 
 use crate::acme::{Error, ProblemType, Result};
 use crate::jose::{Jws, PublicJwk};
@@ -63,12 +66,7 @@ impl FromRequest<AppState> for SignedRequest {
             .unwrap_or_else(|| req.uri().path());
         let url = state.ctx.urls.for_path(target);
         let limit = state.ctx.config.server.max_body_bytes;
-        let body = axum::body::to_bytes(req.into_body(), limit)
-            .await
-            .map_err(|_| {
-                Error::malformed(format!("request body is larger than {limit} bytes"))
-                    .with_status(413)
-            })?;
+        let body = super::body::read_limited(req.into_body(), limit).await?;
         let jws = Jws::parse(&body)?;
         Ok(Self { jws, url })
     }
@@ -146,11 +144,16 @@ impl SignedRequest {
                 .map_err(|e| Error::internal(format!("stored key of account {id}: {e}")))?;
             Ok(self.jws.verify(&key)?)
         };
-        let (account, fresh) = match state.account_keys.get(id) {
-            // Known key: check the signature first, then redeem the nonce and read the account
-            // in one round-trip; the account read is authoritative.
+        // A key last seen on this replica that does not verify the signature may be stale (a
+        // keyChange here or on another replica): then the account is read as if unknown.
+        let known = state
+            .account_keys
+            .get(id)
+            .filter(|known| verify_with(known).is_ok());
+        let (account, fresh) = match known {
+            // Known key: the signature verified; redeem the nonce and read the account in one
+            // round-trip; the account read is authoritative.
             Some(known) => {
-                verify_with(&known)?;
                 let (nonce, expires) = self.checked_nonce(state)?;
                 let (fresh, account) = state
                     .ctx
@@ -164,7 +167,8 @@ impl SignedRequest {
                 }
                 (account, fresh)
             }
-            // First request of this account on this replica: read, check, then redeem.
+            // First request of this account on this replica, or a key that changed: read,
+            // check, then redeem.
             None => {
                 let account = state.ctx.store.account(id).await?.ok_or_else(not_found)?;
                 verify_with(&account.jwk)?;
@@ -176,10 +180,7 @@ impl SignedRequest {
             }
         };
         if account.status != AccountStatus::Valid {
-            return Err(Error::unauthorized(format!(
-                "the account is {}",
-                account.status.as_str()
-            )));
+            return Err(Error::account_not_valid(account.status));
         }
         if !fresh {
             return Err(used_nonce());

@@ -2,6 +2,7 @@
 //! rules live in `acme`.
 
 pub mod account_keys;
+pub mod body;
 pub mod handlers;
 pub mod headers;
 pub mod jws;

@@ -4,12 +4,14 @@ use super::db::TestDb;
 use acme_sectigo_bridge::config::Config;
 use acme_sectigo_bridge::secret::Secret;
 use acme_sectigo_bridge::store::{EabKey, Store};
+use std::sync::Arc;
 use tokio::sync::oneshot;
 
 /// A running bridge and its database.
 pub struct TestApp {
     pub base: String,
-    pub db: TestDb,
+    /// Shared by the replicas started with [`TestApp::replica`]; dropped with the last of them.
+    pub db: Arc<TestDb>,
     pub store: Store,
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -24,7 +26,17 @@ impl TestApp {
 
     /// Starts the bridge after `tweak` adjusted the configuration.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
-        let db = TestDb::create().await;
+        Self::spawn_on(Arc::new(TestDb::create().await), tweak).await
+    }
+
+    /// A second replica: another server on this one's database (its own caches, pool and worker),
+    /// as a load balancer would put beside it.
+    pub async fn replica(&self, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_on(self.db.clone(), tweak).await
+    }
+
+    /// Starts the bridge on an existing test database.
+    pub async fn spawn_on(db: Arc<TestDb>, tweak: impl FnOnce(&mut Config)) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let base = format!("http://127.0.0.1:{port}");
@@ -56,6 +68,7 @@ impl TestApp {
     /// A handle on a bridge running elsewhere (e.g. a child process) at `base` on `db`, so the
     /// same [`Client`](super::client::Client) can talk to it. Stopping it is the caller's business.
     pub async fn attach(base: String, db: TestDb) -> Self {
+        let db = Arc::new(db);
         let mut config = Config::load_with_env(None, Vec::new()).unwrap();
         config.database.url = Some(Secret::new(db.url.clone()));
         config.database.max_connections = 2;

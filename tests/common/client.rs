@@ -61,7 +61,17 @@ impl TestKey {
 
     /// A 1024-bit RSA key (too weak for the server; for negative tests).
     pub fn rsa_1024() -> Self {
-        let rsa = openssl::rsa::Rsa::generate(1024).unwrap();
+        Self::from_openssl_rsa(openssl::rsa::Rsa::generate(1024).unwrap())
+    }
+
+    /// An RSA key with public exponent `e` (e.g. 3, which the server must refuse), signed with
+    /// OpenSSL directly.
+    pub fn rsa_with_exponent(bits: u32, e: u32) -> Self {
+        let e = openssl::bn::BigNum::from_u32(e).unwrap();
+        Self::from_openssl_rsa(openssl::rsa::Rsa::generate_with_e(bits, &e).unwrap())
+    }
+
+    fn from_openssl_rsa(rsa: openssl::rsa::Rsa<openssl::pkey::Private>) -> Self {
         let mut jwk = Jwk::new("RSA");
         jwk.set_parameter("n", Some(json!(b64(&rsa.n().to_vec()))))
             .unwrap();

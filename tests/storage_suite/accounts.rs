@@ -65,6 +65,11 @@ pub async fn a_single_use_eab_key_binds_one_account_under_concurrency(t: &TestSt
             CreateAccountOutcome::Created(a) => {
                 created += 1;
                 assert_eq!(a.eab_kid.as_deref(), Some(key.kid.as_str()));
+                // The binding as sent comes back, and again on a later read.
+                let sent = new_account(Some(&key.kid)).eab_binding;
+                assert_eq!(a.eab_binding, sent);
+                let read = t.store.account(&a.id).await.unwrap().unwrap();
+                assert_eq!(read.eab_binding, sent);
             }
             CreateAccountOutcome::EabUnusable => {}
             other => panic!("{other:?}"),

@@ -24,6 +24,9 @@ pub fn new_account(eab_kid: Option<&str>) -> NewAccount {
         contact: vec!["mailto:admin@example.com".into()],
         tos_agreed: true,
         eab_kid: eab_kid.map(str::to_string),
+        eab_binding: eab_kid.map(|kid| {
+            serde_json::json!({"protected": format!("p-{kid}"), "payload": "pl", "signature": "s"})
+        }),
     }
 }
 

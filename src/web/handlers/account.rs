@@ -50,6 +50,9 @@ pub async fn key_change(State(state): State<AppState>, req: SignedRequest) -> Re
     let r = req.for_account(&state).await?;
     let ctx = &state.ctx;
     let acct = account::key_change(ctx, &r.account, &r.url, &r.payload).await?;
+    // This replica's next request with the new key then needs no extra read; other replicas
+    // find their cached key stale and read the account (see `web::jws`).
+    state.account_keys.put(&acct.id, &acct.jwk);
     Ok(json_at(
         StatusCode::OK,
         &ctx.urls.account(&acct.id),
