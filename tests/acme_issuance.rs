@@ -3,7 +3,7 @@
 mod common;
 
 use acme_sectigo_bridge::sandbox::{Behavior, Faults, Issuance, SandboxConfig};
-use common::flow::{csr, csr_with_key, finalize, wait_status, Env};
+use common::flow::{csr, csr_with_key, csr_without_cn, finalize, wait_status, Env};
 use serde_json::json;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -92,6 +92,90 @@ async fn bad_csrs_are_refused_and_enroll_nothing() {
     let r = finalize(&c, &order, &der).await;
     assert_eq!(r.body["status"], "valid", "{r:?}");
     assert_eq!(env.sandbox.enrollment_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_certificates_cn_is_named_explicitly_never_left_to_scm() {
+    let env = Env::start().await;
+    let c = env.client().await;
+    let (_, order) = env.ready_order(&c, &["127.0.0.2", "127.0.0.1"]).await;
+    // A CSR with no CN: the enroll names the order's first identifier.
+    let r = finalize(&c, &order, &csr_without_cn(&["127.0.0.1", "127.0.0.2"])).await;
+    assert_eq!(r.body["status"], "valid", "{r:?}");
+    let dl = c.post(r.body["certificate"].as_str().unwrap(), None).await;
+    let chain = pem_certs(dl.body.as_str().unwrap());
+    let (_, leaf) = X509Certificate::from_der(&chain[0]).unwrap();
+    let cns: Vec<_> = leaf
+        .subject()
+        .iter_common_name()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(cns, ["127.0.0.2"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csr_with_two_common_names_is_refused() {
+    // The first CN is in the order; the second is not (and nothing allows it): a CSR carrying
+    // both must not reach SCM, which could certify either.
+    let env = Env::start().await;
+    let c = env.client().await;
+    let (_, order) = env.ready_order(&c, &["127.0.0.1"]).await;
+    let key = openssl::ec::EcKey::generate(
+        &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap(),
+    )
+    .unwrap();
+    let key = openssl::pkey::PKey::from_ec_key(key).unwrap();
+    let mut req = openssl::x509::X509ReqBuilder::new().unwrap();
+    req.set_pubkey(&key).unwrap();
+    let mut subject = openssl::x509::X509NameBuilder::new().unwrap();
+    subject.append_entry_by_text("CN", "127.0.0.1").unwrap();
+    subject
+        .append_entry_by_text("CN", "victim.example.org")
+        .unwrap();
+    req.set_subject_name(&subject.build()).unwrap();
+    let mut exts = openssl::stack::Stack::new().unwrap();
+    let san = openssl::x509::extension::SubjectAlternativeName::new()
+        .ip("127.0.0.1")
+        .build(&req.x509v3_context(None))
+        .unwrap();
+    exts.push(san).unwrap();
+    req.add_extensions(&exts).unwrap();
+    req.sign(&key, openssl::hash::MessageDigest::sha256())
+        .unwrap();
+    let der = req.build().to_der().unwrap();
+    let r = finalize(&c, &order, &der).await;
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(r.problem_type(), "badCSR");
+    assert!(r.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("more than one common name"));
+    assert_eq!(env.sandbox.enrollment_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_that_could_never_be_issued_is_refused_at_new_order() {
+    // No [scm] org_id and an EAB key that names none: no SCM organization for the certificate.
+    // The client must hear it at newOrder, with what to do, not as a 500 at finalize.
+    let env = Env::start_with(SandboxConfig::default(), |c| {
+        c.scm.as_mut().unwrap().org_id = None;
+    })
+    .await;
+    let c = env.client().await;
+    let r = c
+        .post(
+            &env.app.url("/acme/new-order"),
+            Some(&json!({"identifiers": [{"type": "ip", "value": "127.0.0.1"}]})),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(r.problem_type(), "unauthorized");
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("org_id") && detail.contains("operator"),
+        "{detail}"
+    );
+    assert_eq!(env.app.db.count("orders").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

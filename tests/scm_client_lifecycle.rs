@@ -7,6 +7,7 @@ use acme_sectigo_bridge::sandbox::SandboxConfig;
 use acme_sectigo_bridge::scm::types::{ListFilter, RevocationReason};
 use acme_sectigo_bridge::scm::{CertStatus, CollectFormat, ScmError};
 use common_scm::{client, csr, request, sandbox};
+use x509_parser::prelude::FromDer;
 
 fn code(e: &ScmError) -> i64 {
     e.code().unwrap_or_else(|| panic!("no SCM code in {e}"))
@@ -82,6 +83,40 @@ async fn renew_creates_a_new_certificate() {
         .post_raw(&format!("/ssl/v1/renewById/{id}"), &serde_json::json!(""))
         .await;
     assert_eq!(code(&e.unwrap_err()), -1002);
+}
+
+#[tokio::test]
+async fn an_explicit_common_name_wins_over_the_csrs() {
+    let sb = sandbox(SandboxConfig::default());
+    let c = client(&sb);
+    // The CSR's subject says one name; the enroll names another explicitly.
+    let (pem, _) = csr("csr-cn.example.com");
+    let mut req = request(&pem, &["explicit.example.com", "csr-cn.example.com"]);
+    req.common_name = Some("explicit.example.com".into());
+    let id = c.enroll(&req).await.unwrap().ssl_id;
+    assert_eq!(
+        c.details(id).await.unwrap().common_name.as_deref(),
+        Some("explicit.example.com")
+    );
+    let leaf = c.collect(id, CollectFormat::X509CO).await.unwrap();
+    let ders = leaf.certificates().unwrap();
+    let (_, cert) = x509_parser::prelude::X509Certificate::from_der(&ders[0]).unwrap();
+    let cn: Vec<_> = cert
+        .subject()
+        .iter_common_name()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(cn, ["explicit.example.com"]);
+    // Without commonName the CSR's CN is used, as before.
+    let id = c
+        .enroll(&request(&pem, &["csr-cn.example.com"]))
+        .await
+        .unwrap()
+        .ssl_id;
+    assert_eq!(
+        c.details(id).await.unwrap().common_name.as_deref(),
+        Some("csr-cn.example.com")
+    );
 }
 
 #[tokio::test]

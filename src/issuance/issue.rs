@@ -117,6 +117,7 @@ async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<Enro
         cert_type: e.cert_type,
         term: e.term as u32,
         subj_alt_names: e.subj_alt_names.clone(),
+        common_name: enrolled_common_name(e),
         comments: Some(e.marker.clone()),
         external_requester: None,
         custom_fields: Vec::new(),
@@ -151,6 +152,14 @@ async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<Enro
     }
 }
 
+/// The CN every enroll names explicitly: the CSR's (checked to be one of the order's identifiers)
+/// or else the order's first identifier; never left for SCM to pick from the CSR's subject.
+fn enrolled_common_name(e: &Enrollment) -> Option<String> {
+    e.common_name
+        .clone()
+        .or_else(|| e.subj_alt_names.first().cloned())
+}
+
 /// How long after an enroll was sent its certificate may still appear in SCM: the client's timeout
 /// for the call plus a margin for SCM finishing work it had started.
 fn enroll_settle_time(w: &Worker) -> Duration {
@@ -160,14 +169,9 @@ fn enroll_settle_time(w: &Worker) -> Duration {
 
 /// Looks for a certificate request carrying the order's marker in its comments.
 async fn find_by_marker(scm: &ScmClient, e: &Enrollment) -> Result<Option<i64>, ScmError> {
-    let name = e
-        .common_name
-        .clone()
-        .or_else(|| e.subj_alt_names.first().cloned());
     let filter = ListFilter {
         size: Some(200),
-        common_name: e.common_name.clone(),
-        subject_alternative_name: if e.common_name.is_none() { name } else { None },
+        common_name: enrolled_common_name(e),
         org_id: Some(e.org_id),
         ..Default::default()
     };

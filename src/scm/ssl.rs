@@ -22,6 +22,9 @@ impl EnrollRequest {
             "subjAltNames": self.subj_alt_names.join(","),
         });
         let obj = body.as_object_mut().expect("object");
+        if let Some(cn) = &self.common_name {
+            obj.insert("commonName".into(), json!(cn));
+        }
         if let Some(c) = &self.comments {
             obj.insert("comments".into(), json!(c));
         }

@@ -176,6 +176,16 @@ pub fn csr_with_key(names: &[&str], cn: Option<&str>, key: &rcgen::KeyPair) -> V
     params.serialize_request(key).unwrap().der().to_vec()
 }
 
+/// A CSR for `names` with a fresh P-256 key and an empty subject (no CN at all).
+pub fn csr_without_cn(names: &[&str]) -> Vec<u8> {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params =
+        rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.serialize_request(&key).unwrap().der().to_vec()
+}
+
 /// POSTs finalize with `csr_der`.
 pub async fn finalize(c: &Client<'_>, order: &Value, csr_der: &[u8]) -> Reply {
     c.post(

@@ -129,6 +129,7 @@ fn validate(s: &SandboxState, v: &serde_json::Value) -> Result<CertRecord, Respo
     let term = int_field(v, "term")?;
     let csr = str_field(v, "csr")?;
     let sans = names(v)?;
+    let explicit_cn = str_field(v, "commonName")?.filter(|cn| !cn.trim().is_empty());
     let comments = str_field(v, "comments")?;
     let external_requester = str_field(v, "externalRequester")?;
     let fields = custom_fields(v)?;
@@ -173,9 +174,9 @@ fn validate(s: &SandboxState, v: &serde_json::Value) -> Result<CertRecord, Respo
             return Err(bad(-62, format!("Custom field '{}' is mandatory", f.name)));
         }
     }
-    let common_name = parsed
-        .common_name
-        .clone()
+    // An explicit `commonName` wins over the CSR's subject, as on SCM.
+    let common_name = explicit_cn
+        .or_else(|| parsed.common_name.clone())
         .or_else(|| sans.first().cloned())
         .ok_or_else(|| bad(-9, "CSR has no common name and no subjAltNames were given"))?;
     let mut checked = vec![common_name.to_ascii_lowercase()];

@@ -18,6 +18,9 @@ pub struct EnrollRequest {
     pub term: u32,
     /// Every name the certificate must carry (SCM does not copy them from the CSR).
     pub subj_alt_names: Vec<String>,
+    /// The certificate's CN. Sent explicitly so that which name SCM puts in the subject is never
+    /// left to how it reads the CSR's subject.
+    pub common_name: Option<String>,
     /// Free text ≤ 1024 chars; the bridge puts its order marker here for reconciliation.
     pub comments: Option<String>,
     /// Email address(es) notified by SCM.
