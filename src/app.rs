@@ -80,6 +80,9 @@ pub async fn serve(mut config: Config, data_dir: &std::path::Path) -> anyhow::Re
         .map(|u| crate::store::describe_url(u.expose()))
         .unwrap_or_default();
     let state = build_state(config).await?;
+    if let Some(scm) = &state.ctx.scm {
+        crate::preflight::check(&state.ctx.config, &state.ctx.store, scm).await?;
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;

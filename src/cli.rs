@@ -143,6 +143,16 @@ async fn run_eab(config: &Config, cmd: EabCommand) -> anyhow::Result<()> {
             single_use,
             json,
         } => {
+            if let Some(scm) = config.scm.as_ref().filter(|s| s.org_id.is_none()) {
+                if org_id.is_none() {
+                    anyhow::bail!(
+                        "the key would leave its accounts without an SCM organization: [scm] \
+                         org_id is not set (customer {}), so give --org-id N (ids: \
+                         `acme-sectigo-bridge scm orgs`) or set scm.org_id",
+                        scm.customer_uri
+                    );
+                }
+            }
             let key = EabKey {
                 kid: format!("kid-{}", crate::ids::random_id()),
                 hmac_key: crate::ids::random_bytes(32),

@@ -10,6 +10,7 @@ pub mod issuance;
 pub mod jose;
 pub mod metrics;
 pub mod policy;
+pub mod preflight;
 pub mod quickstart;
 pub mod sandbox;
 pub mod scm;

@@ -3,6 +3,7 @@
 
 use crate::acme::csr::{check_csr, CheckedCsr};
 use crate::acme::order::order_for;
+use crate::acme::scm_target::{scm_target, ScmTarget};
 use crate::acme::status::OrderStatus;
 use crate::acme::{AcmeContext, Error, ProblemType, Result};
 use crate::store::{Account, Enrollment, FinalizeOutcome, Order, Watch};
@@ -13,51 +14,17 @@ struct FinalizeRequest {
     csr: String,
 }
 
-/// Where in SCM the certificate is requested.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScmTarget {
-    pub org_id: i64,
-    pub cert_type: i64,
-    pub term: i64,
-}
-
-/// The SCM org from the account's EAB key (else `[scm] org_id`), type and term from the order's
-/// profile (else `[scm] cert_type`/`term`).
-pub async fn scm_target(ctx: &AcmeContext, account: &Account, order: &Order) -> Result<ScmTarget> {
-    let scm = ctx.config.scm.as_ref().ok_or_else(|| {
-        Error::internal("finalize needs [scm] (or the sandbox) configured; none is")
-    })?;
-    let eab_org = match &account.eab_kid {
-        Some(kid) => ctx
-            .eab_policies
-            .get(&ctx.store, kid)
-            .await?
-            .and_then(|k| k.scm_org_id),
+/// The SCM target of `order` of `account` (see [`scm_target`]).
+pub async fn order_target(
+    ctx: &AcmeContext,
+    account: &Account,
+    order: &Order,
+) -> Result<ScmTarget> {
+    let eab = match &account.eab_kid {
+        Some(kid) => ctx.eab_policies.get(&ctx.store, kid).await?,
         None => None,
     };
-    let org_id = eab_org.or(scm.org_id).ok_or_else(|| {
-        Error::internal("no SCM organization: set --org-id on the EAB key or [scm] org_id")
-    })?;
-    let (cert_type, term) = match order
-        .profile
-        .as_ref()
-        .and_then(|p| ctx.config.profiles.get(p))
-    {
-        Some(p) => (p.scm_cert_type, p.term_days),
-        None => (
-            scm.cert_type.ok_or_else(|| {
-                Error::internal("no SCM certificate type: configure [profiles] or [scm] cert_type")
-            })?,
-            i64::from(scm.term.ok_or_else(|| {
-                Error::internal("no SCM term: configure [profiles] or [scm] term")
-            })?),
-        ),
-    };
-    Ok(ScmTarget {
-        org_id,
-        cert_type,
-        term,
-    })
+    scm_target(&ctx.config, eab.as_deref(), order.profile.as_deref())
 }
 
 /// Finalizes an order of `account` and returns it as it stands after the fast-path wait.
@@ -98,7 +65,7 @@ pub async fn finalize(
             "the CSR's key is an ACME account key; use a separate key for the certificate",
         ));
     }
-    let target = scm_target(ctx, account, &order).await?;
+    let target = order_target(ctx, account, &order).await?;
     let enrollment = Enrollment {
         order_id: order.id.clone(),
         csr_der: csr.der,

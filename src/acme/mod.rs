@@ -14,6 +14,7 @@ pub mod finalize;
 pub mod order;
 pub mod resources;
 pub mod revocation;
+pub mod scm_target;
 pub mod status;
 pub mod types;
 pub mod urls;

@@ -41,6 +41,10 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
         req.profile.as_deref(),
         &allowed_profiles,
     )?;
+    if ctx.config.scm.is_some() {
+        // Refuse now what finalize could never issue (no SCM org, no type for the profile).
+        crate::acme::scm_target::scm_target(&ctx.config, eab.as_deref(), profile.as_deref())?;
+    }
     let now = ctx.now();
     let key = identifiers_key(&identifiers);
     if let Some(existing) = ctx

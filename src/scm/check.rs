@@ -57,7 +57,8 @@ impl Finding {
             fix: None,
         }
     }
-    fn fail(m: impl Into<String>, fix: impl Into<String>) -> Self {
+    /// A failure with its fix.
+    pub fn fail(m: impl Into<String>, fix: impl Into<String>) -> Self {
         Self {
             level: Level::Fail,
             message: m.into(),
