@@ -5,6 +5,7 @@ pub mod acme;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod encoding;
 pub mod ids;
 pub mod issuance;
 pub mod jose;

@@ -36,7 +36,7 @@ pub async fn revoke(ctx: &AcmeContext, who: &Revoker, payload: &[u8]) -> Result<
         .map_err(|_| Error::malformed("certificate is not unpadded base64url"))?;
     let (_, parsed) = X509Certificate::from_der(&der)
         .map_err(|_| Error::malformed("certificate is not a DER X.509 certificate"))?;
-    let serial = crate::issuance::chain::hex(parsed.raw_serial());
+    let serial = crate::encoding::serial_hex(parsed.raw_serial());
     let cert = ctx
         .store
         .certificate_by_serial(&serial)

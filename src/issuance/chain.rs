@@ -2,7 +2,7 @@
 //! certificate whose key matches the CSR, issuers follow by name, the root is left out unless
 //! configured. Position in SCM's answer is never trusted.
 
-use base64::Engine;
+use super::error::ChainError;
 use chrono::{DateTime, TimeZone, Utc};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -23,13 +23,13 @@ pub fn build_chain(
     ders: &[Vec<u8>],
     csr_key_thumbprint: &str,
     include_root: bool,
-) -> Result<BuiltChain, String> {
+) -> Result<BuiltChain, ChainError> {
     let certs: Vec<X509Certificate<'_>> = ders
         .iter()
         .map(|d| {
             X509Certificate::from_der(d)
                 .map(|(_, c)| c)
-                .map_err(|e| format!("SCM returned an unparsable certificate: {e}"))
+                .map_err(|e| ChainError::Unparsable(format!("a certificate: {e}")))
         })
         .collect::<Result<_, _>>()?;
     let leaf_index = certs
@@ -39,7 +39,7 @@ pub fn build_chain(
                 .map(|(k, _)| k.thumbprint() == csr_key_thumbprint)
                 .unwrap_or(false)
         })
-        .ok_or("no certificate from SCM carries the CSR's public key")?;
+        .ok_or(ChainError::NoLeaf)?;
     let mut order = vec![leaf_index];
     let mut current = leaf_index;
     while !is_self_issued(&certs[current]) {
@@ -59,43 +59,22 @@ pub fn build_chain(
         if n > 0 && !include_root && is_self_issued(&certs[i]) {
             continue;
         }
-        pem.push_str(&to_pem(&ders[i]));
+        pem.push_str(&crate::encoding::pem("CERTIFICATE", &ders[i]));
     }
     let leaf = &certs[leaf_index];
-    let (key, _) =
-        crate::jose::spki::jwk_from_spki(leaf.public_key()).map_err(|e| e.to_string())?;
+    let (key, _) = crate::jose::spki::jwk_from_spki(leaf.public_key())
+        .map_err(|e| ChainError::LeafKey(e.to_string()))?;
     Ok(BuiltChain {
         pem,
-        serial: hex(leaf.raw_serial()),
+        serial: crate::encoding::serial_hex(leaf.raw_serial()),
         not_after: Utc
             .timestamp_opt(leaf.validity().not_after.timestamp(), 0)
             .single()
-            .ok_or("leaf notAfter out of range")?,
+            .ok_or(ChainError::NotAfterOutOfRange)?,
         key_thumbprint: key.thumbprint(),
     })
 }
 
 fn is_self_issued(c: &X509Certificate<'_>) -> bool {
     c.subject().as_raw() == c.issuer().as_raw()
-}
-
-/// Lower-case hex without separators, leading zero bytes removed (serial numbers).
-pub fn hex(bytes: &[u8]) -> String {
-    let start = bytes
-        .iter()
-        .position(|&b| b != 0)
-        .unwrap_or(bytes.len().saturating_sub(1));
-    bytes[start..].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// One certificate as PEM with 64-column lines.
-pub fn to_pem(der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
-        out.push('\n');
-    }
-    out.push_str("-----END CERTIFICATE-----\n");
-    out
 }

@@ -3,6 +3,7 @@
 //! row says how far the order got, so a crash or another replica picks up where this one stopped.
 
 use super::chain::build_chain;
+use super::error::{ChainError, JobError};
 use super::worker::{Outcome, Worker};
 use crate::acme::status::OrderStatus;
 use crate::acme::{Error, ProblemType};
@@ -22,21 +23,16 @@ enum EnrollStep {
 pub(super) async fn run(w: &Worker, job: &Job) -> Outcome {
     match step(w, job).await {
         Ok(o) => o,
-        Err(e) => Outcome::Retry(e),
+        Err(e) => Outcome::Retry(e.to_string()),
     }
 }
 
-async fn step(w: &Worker, job: &Job) -> Result<Outcome, String> {
+async fn step(w: &Worker, job: &Job) -> Result<Outcome, JobError> {
     let store = &w.ctx.store;
-    let Some(scm) = w.scm.as_ref() else {
-        return Err("no SCM is configured: [scm] or the sandbox".into());
-    };
-    let subject = store
-        .issue_subject(&job.subject_id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let scm = w.scm.as_ref().ok_or(JobError::NoScm)?;
+    let subject = store.issue_subject(&job.subject_id).await?;
     let Some(subject) = subject.filter(|s| s.order_status == OrderStatus::Processing) else {
-        store.drop_job(job.id).await.map_err(|e| e.to_string())?;
+        store.drop_job(job.id).await?;
         return Ok(Outcome::Done);
     };
     let e = subject.enrollment;
@@ -60,27 +56,23 @@ async fn step(w: &Worker, job: &Job) -> Result<Outcome, String> {
     collect(w, scm, job, &e, ssl_id, &subject.account_id).await
 }
 
-async fn fail(w: &Worker, job: &Job, e: &Enrollment, err: Error) -> Result<Outcome, String> {
+async fn fail(w: &Worker, job: &Job, e: &Enrollment, err: Error) -> Result<Outcome, JobError> {
     tracing::warn!(order = %e.order_id, detail = %err.detail, "issuance failed");
     w.ctx
         .store
         .fail_issuance(job.id, &e.order_id, &err.problem_document())
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     Ok(Outcome::Done)
 }
 
-async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<EnrollStep, String> {
+async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<EnrollStep, JobError> {
     let store = &w.ctx.store;
     if let Some(started) = e.enroll_started_at {
         // An earlier attempt's outcome is unknown: adopt what it created before enrolling again.
         match find_by_marker(scm, e).await {
             Ok(Some(id)) => {
                 tracing::info!(order = %e.order_id, ssl_id = id, "adopted the certificate of an earlier enroll");
-                store
-                    .record_ssl_id(&e.order_id, id, None)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                store.record_ssl_id(&e.order_id, id, None).await?;
                 return Ok(EnrollStep::Enrolled(id));
             }
             Ok(None) => {
@@ -106,10 +98,7 @@ async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<Enro
             }
         }
     }
-    store
-        .mark_enroll_started(&e.order_id, w.ctx.now())
-        .await
-        .map_err(|e| e.to_string())?;
+    store.mark_enroll_started(&e.order_id, w.ctx.now()).await?;
     tracing::info!(order = %e.order_id, attempt = e.enroll_attempts + 1, "sending enroll to SCM");
     let req = EnrollRequest {
         org_id: e.org_id,
@@ -127,8 +116,7 @@ async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<Enro
             tracing::info!(order = %e.order_id, ssl_id = r.ssl_id, "enrolled in SCM");
             store
                 .record_ssl_id(&e.order_id, r.ssl_id, r.renew_id.as_deref())
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             Ok(EnrollStep::Enrolled(r.ssl_id))
         }
         Err(err) if err.may_have_taken_effect() => Ok(EnrollStep::Later(format!(
@@ -136,10 +124,7 @@ async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<Enro
         ))),
         Err(err) => {
             // A definite answer: SCM created nothing.
-            store
-                .clear_enroll_started(&e.order_id)
-                .await
-                .map_err(|e| e.to_string())?;
+            store.clear_enroll_started(&e.order_id).await?;
             match err.class() {
                 ErrorClass::Permanent => Ok(EnrollStep::Failed(scm_refusal(&err))),
                 ErrorClass::Auth => {
@@ -193,13 +178,15 @@ async fn collect(
     e: &Enrollment,
     ssl_id: i64,
     account_id: &str,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, JobError> {
     let store = &w.ctx.store;
     let cfg = &w.ctx.config.issuance;
     match scm.collect(ssl_id, CollectFormat::X509).await {
         Ok(collected) => {
-            let ders = collected.certificates()?;
-            let csr_key = csr_thumbprint(&e.csr_der)?;
+            let ders = collected
+                .certificates()
+                .map_err(|why| JobError::Chain(ChainError::Unparsable(why.to_string())))?;
+            let csr_key = csr_thumbprint(e)?;
             let chain = build_chain(&ders, &csr_key, cfg.include_root)?;
             let cert = Certificate {
                 id: crate::ids::random_id(),
@@ -213,10 +200,7 @@ async fn collect(
                 revoked_at: None,
                 revocation_reason: None,
             };
-            store
-                .complete_issuance(job.id, &cert)
-                .await
-                .map_err(|e| e.to_string())?;
+            store.complete_issuance(job.id, &cert).await?;
             if let Ok(elapsed) = (w.ctx.now() - e.finalized_at).to_std() {
                 w.ctx.metrics.observe_issuance(elapsed);
             }
@@ -227,7 +211,7 @@ async fn collect(
             ErrorClass::Pending | ErrorClass::AwaitingApproval => {
                 // Collect says little about declines: ask for the status now and then.
                 if e.collect_attempts % 3 == 2 {
-                    let d = scm.details(ssl_id).await.map_err(|e| e.to_string())?;
+                    let d = scm.details(ssl_id).await?;
                     if d.status.is_failed() {
                         // SCM's verdict as it states it: the request's status, and what collect
                         // answered (SCM's code and description).
@@ -248,8 +232,7 @@ async fn collect(
                 let at = w.ctx.now() + Duration::seconds(wait);
                 store
                     .schedule_collect(job.id, &e.order_id, at, &err.to_string())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .await?;
                 Ok(Outcome::Done)
             }
             ErrorClass::Permanent => fail(w, job, e, scm_refusal(&err)).await,
@@ -260,29 +243,29 @@ async fn collect(
 
 /// SCM's definite refusal as the order's problem, quoting its code and description.
 fn scm_refusal(err: &ScmError) -> Error {
-    let kind = match err.code() {
-        Some(-107 | -737 | -1137 | -1010) => ProblemType::RejectedIdentifier,
-        Some(-9 | -10 | -138 | -141 | -13 | -194 | -170) => ProblemType::BadCsr,
-        _ => ProblemType::ServerInternal,
+    let kind = if err.refuses_names() {
+        ProblemType::RejectedIdentifier
+    } else if err.refuses_csr() {
+        ProblemType::BadCsr
+    } else {
+        ProblemType::ServerInternal
     };
     Error::new(kind, format!("SCM refused the certificate request: {err}"))
 }
 
 fn csr_pem(der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = String::from("-----BEGIN CERTIFICATE REQUEST-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).expect("ASCII"));
-        out.push('\n');
-    }
-    out.push_str("-----END CERTIFICATE REQUEST-----\n");
-    out
+    crate::encoding::pem("CERTIFICATE REQUEST", der)
 }
 
-fn csr_thumbprint(der: &[u8]) -> Result<String, String> {
-    let (_, csr) = X509CertificationRequest::from_der(der).map_err(|e| e.to_string())?;
+/// The thumbprint of the stored CSR's key: how the leaf is found among what SCM returns.
+fn csr_thumbprint(e: &Enrollment) -> Result<String, JobError> {
+    let corrupt = |why: String| JobError::StoredCsr {
+        order: e.order_id.clone(),
+        why,
+    };
+    let (_, csr) =
+        X509CertificationRequest::from_der(&e.csr_der).map_err(|x| corrupt(x.to_string()))?;
     let (k, _) = crate::jose::spki::jwk_from_spki(&csr.certification_request_info.subject_pki)
-        .map_err(|e| e.to_string())?;
+        .map_err(|x| corrupt(x.to_string()))?;
     Ok(k.thumbprint())
 }

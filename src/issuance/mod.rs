@@ -4,10 +4,12 @@
 
 pub mod chain;
 mod config;
+pub mod error;
 mod issue;
 mod revoke;
 mod validate;
 pub mod worker;
 
 pub use config::IssuanceConfig;
+pub use error::{ChainError, JobError};
 pub use worker::{Worker, WorkerHandle};

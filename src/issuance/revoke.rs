@@ -1,6 +1,7 @@
 //! The `revoke` job: ask SCM to revoke, and record the certificate revoked only once SCM confirms.
 //! SCM saying "already revoked" (-102/-159) is reconciled against its status, not ignored.
 
+use super::error::JobError;
 use super::worker::{Outcome, Worker};
 use crate::acme::Error;
 use crate::scm::{CertStatus, ErrorClass, RevocationReason};
@@ -9,23 +10,17 @@ use crate::store::{Job, RevocationState};
 pub(super) async fn run(w: &Worker, job: &Job) -> Outcome {
     match attempt(w, job).await {
         Ok(()) => Outcome::Done,
-        Err(e) => Outcome::Retry(e),
+        Err(e) => Outcome::Retry(e.to_string()),
     }
 }
 
-async fn attempt(w: &Worker, job: &Job) -> Result<(), String> {
+async fn attempt(w: &Worker, job: &Job) -> Result<(), JobError> {
     let store = &w.ctx.store;
-    let scm = w.scm.as_ref().ok_or("no SCM configured")?;
-    let cert = store
-        .certificate(&job.subject_id)
-        .await
-        .map_err(|e| e.to_string())?;
-    let state = store
-        .revocation_state(&job.subject_id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let scm = w.scm.as_ref().ok_or(JobError::NoScm)?;
+    let cert = store.certificate(&job.subject_id).await?;
+    let state = store.revocation_state(&job.subject_id).await?;
     let (Some(cert), RevocationState::Requested { reason }) = (cert, state) else {
-        return store.drop_job(job.id).await.map_err(|e| e.to_string());
+        return Ok(store.drop_job(job.id).await?);
     };
     let reason =
         RevocationReason::from_code(i64::from(reason)).unwrap_or(RevocationReason::Unspecified);
@@ -39,17 +34,17 @@ async fn attempt(w: &Worker, job: &Job) -> Result<(), String> {
             store
                 .complete_revocation(job.id, &cert.id, now)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(JobError::from)
         }
-        Err(err) if matches!(err.code(), Some(-102 | -159 | -110)) => {
+        Err(err) if err.says_not_revocable() => {
             // SCM says it cannot revoke: find out whether that is because it already is.
-            let d = scm.details(cert.ssl_id).await.map_err(|e| e.to_string())?;
+            let d = scm.details(cert.ssl_id).await?;
             if d.status == CertStatus::Revoked {
                 tracing::warn!(certificate = %cert.id, "SCM already had the certificate revoked; recording it");
                 store
                     .complete_revocation(job.id, &cert.id, now)
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(JobError::from)
             } else {
                 let problem = Error::internal_visible(format!(
                     "SCM refused the revocation ({err}) although the certificate is {:?} there",
@@ -59,7 +54,7 @@ async fn attempt(w: &Worker, job: &Job) -> Result<(), String> {
                 store
                     .fail_revocation(job.id, &cert.id, &problem)
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(JobError::from)
             }
         }
         Err(err) if err.class() == ErrorClass::Permanent => {
@@ -68,8 +63,8 @@ async fn attempt(w: &Worker, job: &Job) -> Result<(), String> {
             store
                 .fail_revocation(job.id, &cert.id, &problem)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(JobError::from)
         }
-        Err(err) => Err(err.to_string()),
+        Err(err) => Err(err.into()),
     }
 }

@@ -120,6 +120,31 @@ impl ScmError {
         }
     }
 
+    /// SCM refused the names: their Domain Control Validation is incomplete or expired (-107,
+    /// -737, -1137) or the domain is not allowed for the organization (-1010) — scm-api.md §3,
+    /// "Enroll errors". The requester must validate the domain in SCM; the request was not wrong.
+    pub fn refuses_names(&self) -> bool {
+        matches!(self.code(), Some(-107 | -737 | -1137 | -1010))
+    }
+
+    /// SCM refused the CSR or its key: unparsable or badly signed CSR (-9, -10, -138), key size
+    /// (-141, -13, -194) or ECC not allowed for the profile (-170) — scm-api.md §3, "Enroll
+    /// errors".
+    pub fn refuses_csr(&self) -> bool {
+        matches!(
+            self.code(),
+            Some(-9 | -10 | -138 | -141 | -13 | -194 | -170)
+        )
+    }
+
+    /// SCM will not revoke because the certificate is not (or no longer) in the Issued state:
+    /// -102 "Only issued certificates could be revoked", -159 "already revoked", and -110 (revoked,
+    /// as collect answers it) — scm-api.md §3 "Revoke" and "Collect". Whether it is in fact revoked
+    /// must be read from its status.
+    pub fn says_not_revocable(&self) -> bool {
+        matches!(self.code(), Some(-102 | -159 | -110))
+    }
+
     /// True for [`ErrorClass::Pending`] and [`ErrorClass::AwaitingApproval`].
     pub fn is_pending(&self) -> bool {
         matches!(
@@ -234,6 +259,23 @@ mod tests {
         assert_eq!(api(400, Some(-970), false).class(), ErrorClass::Auth);
         assert_eq!(api(400, Some(-107), true).class(), ErrorClass::Permanent);
         assert_eq!(api(404, None, false).class(), ErrorClass::Permanent);
+    }
+
+    #[test]
+    fn refusal_kinds() {
+        for c in [-107, -737, -1137, -1010] {
+            assert!(api(400, Some(c), true).refuses_names(), "{c}");
+            assert!(!api(400, Some(c), true).refuses_csr(), "{c}");
+        }
+        for c in [-9, -10, -138, -141, -13, -194, -170] {
+            assert!(api(400, Some(c), true).refuses_csr(), "{c}");
+            assert!(!api(400, Some(c), true).refuses_names(), "{c}");
+        }
+        for c in [-102, -159, -110] {
+            assert!(api(400, Some(c), true).says_not_revocable(), "{c}");
+        }
+        assert!(!api(400, Some(-36), true).says_not_revocable());
+        assert!(!api(500, None, true).refuses_names());
     }
 
     #[test]

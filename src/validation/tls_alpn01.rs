@@ -298,8 +298,8 @@ fn check_certificate(
             "The acmeIdentifier of the tls-alpn-01 certificate from {at} is {} but the SHA-256 \
              digest of the key authorization is {}; the certificate was made for another key \
              authorization.",
-            hex(got),
-            hex(&expected)
+            crate::encoding::hex(got),
+            crate::encoding::hex(&expected)
         )));
     }
     Ok(())
@@ -321,10 +321,6 @@ fn describe_name(n: &GeneralName<'_>) -> String {
         },
         other => format!("{other:?}"),
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 #[cfg(test)]
