@@ -47,6 +47,8 @@ pip_need() { # pip_need IMPORT_NAME PACKAGE
 }
 # Sectigo's REST API as a third party wrapped it (the sandbox must serve it unchanged).
 pip_need cert_manager cert-manager
+# The same API as another third party wrapped it; it needs collect's `;charset=UTF-8`.
+pip_need comodo_rest_api comodo-rest-api
 # certbot as an ACME client (run by the end-to-end tests as `python3 -c …certbot.main…`).
 pip_need certbot.main certbot
 # The quickstart test runs the printed `certbot …` command, so the command itself must be on PATH.

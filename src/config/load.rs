@@ -81,6 +81,25 @@ fn parse_env_value(value: &str) -> toml::Value {
     }
 }
 
+/// The keys whose value may instead come from a file: `KEY_file = "/path"` is replaced by
+/// `KEY = <contents>` for exactly these (full dotted paths) and nothing else.
+///
+/// Why a list and not "every key ending in `_file`": some keys *are* paths and happen to end in
+/// `_file` (`scm.ca_file`); a suffix rule turned `ca_file` into a secret `ca`, which the schema then
+/// refused, so the key could not be set at all. The schema itself cannot be asked which fields are
+/// secrets (serde gives no introspection), so the secrets are named here. Forgetting a new secret
+/// fails loudly (`unknown field NAME_file`, naming the key), while the suffix rule broke every path
+/// key silently. `tests::every_listed_secret_can_come_from_a_file` keeps the list honest.
+pub(super) const SECRET_KEYS: &[&str] = &[
+    "database.url",
+    "acme.nonce_key",
+    "scm.password",
+    "sandbox.password",
+];
+
+/// Replaces every `KEY_file` of [`SECRET_KEYS`] by `KEY` holding the file's contents (trailing
+/// newline removed); any other key is left alone for the schema to accept (a path such as
+/// `scm.ca_file`) or refuse by name.
 pub(super) fn resolve_secret_files(
     table: &mut toml::Table,
     prefix: &str,
@@ -99,6 +118,14 @@ pub(super) fn resolve_secret_files(
         let Some(base) = key.strip_suffix("_file") else {
             continue;
         };
+        let secret_key = if prefix.is_empty() {
+            base.to_string()
+        } else {
+            format!("{prefix}.{base}")
+        };
+        if !SECRET_KEYS.contains(&secret_key.as_str()) {
+            continue;
+        }
         let Some(toml::Value::String(path)) = table.remove(&key) else {
             return Err(ConfigError::Invalid(format!(
                 "`{full}` must be a file path"

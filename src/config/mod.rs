@@ -5,8 +5,9 @@
 //! Rules (documented in `config/example.toml` and the README):
 //! - `BRIDGE_SECTION__KEY=value` overrides `[section] key` (`__` separates nesting levels; keys are
 //!   lower-cased). Values are read as TOML scalars when they parse as such (`true`, `42`), else as strings.
-//! - Any key `NAME_file = "/path"` is replaced by `NAME = <file contents>` (trailing newline removed), so
-//!   every secret can come from a mounted file.
+//! - A secret's `NAME_file = "/path"` is replaced by `NAME = <file contents>` (trailing newline removed),
+//!   so every secret can come from a mounted file; `load::SECRET_KEYS` lists them. Other keys ending
+//!   in `_file` (`scm.ca_file`) are paths and stay so.
 //! - Unknown keys and invalid values stop start-up with a message naming the key.
 
 use crate::secret::Secret;
@@ -234,7 +235,7 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Loads the file (if any), applies the process environment, resolves `*_file` secrets, validates.
+    /// Loads the file (if any), applies the process environment, resolves secrets' `*_file`, validates.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         Self::load_with_env(path, std::env::vars())
     }

@@ -82,3 +82,86 @@ fn secret_files_are_read() {
     .unwrap();
     assert_eq!(c.database.url.unwrap().expose(), "postgres://secret@h/d");
 }
+
+/// A fresh directory for one test's files.
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("bridge-cfg-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn scm_ca_file_from_the_file_stays_a_path() {
+    let dir = temp_dir("ca-toml");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, "not read by the configuration\n").unwrap();
+    let file = dir.join("bridge.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[scm]\ncustomer_uri = \"t\"\nlogin = \"l\"\npassword = \"p\"\nca_file = {:?}\n",
+            ca.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let c = Config::load_with_env(Some(&file), env(&[])).unwrap();
+    assert_eq!(c.scm.unwrap().ca_file, Some(ca));
+}
+
+#[test]
+fn scm_ca_file_from_the_environment_stays_a_path() {
+    let dir = temp_dir("ca-env");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, "not read by the configuration\n").unwrap();
+    let c = Config::load_with_env(
+        None,
+        env(&[
+            ("BRIDGE_SCM__CUSTOMER_URI", "t"),
+            ("BRIDGE_SCM__LOGIN", "l"),
+            ("BRIDGE_SCM__PASSWORD", "p"),
+            ("BRIDGE_SCM__CA_FILE", ca.to_str().unwrap()),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.scm.unwrap().ca_file, Some(ca));
+}
+
+#[test]
+fn every_listed_secret_can_come_from_a_file() {
+    let dir = temp_dir("secrets");
+    for key in load::SECRET_KEYS {
+        let value = format!("secret of {key} 0123456789abcdef0123456789abcdef");
+        let f = dir.join(key);
+        std::fs::write(&f, format!("{value}\n")).unwrap();
+        let var = format!(
+            "BRIDGE_{}_FILE",
+            key.replace('.', "__").to_ascii_uppercase()
+        );
+        // `[scm]` needs a password when present; the one under test comes from its file.
+        let mut vars = vec![
+            ("BRIDGE_SCM__CUSTOMER_URI", "t"),
+            ("BRIDGE_SCM__LOGIN", "l"),
+            (&var, f.to_str().unwrap()),
+        ];
+        if *key != "scm.password" {
+            vars.push(("BRIDGE_SCM__PASSWORD", "p"));
+        }
+        let c = Config::load_with_env(None, env(&vars)).unwrap_or_else(|e| panic!("{var}: {e}"));
+        let got = match *key {
+            "database.url" => c.database.url.unwrap(),
+            "acme.nonce_key" => c.acme.nonce_key.unwrap(),
+            "scm.password" => c.scm.unwrap().password.unwrap(),
+            "sandbox.password" => c.sandbox.password,
+            other => panic!("tell this test where {other} ends up"),
+        };
+        assert_eq!(got.expose(), value, "{key}");
+    }
+}
+
+#[test]
+fn a_file_key_that_is_neither_secret_nor_known_is_named() {
+    let err = Config::load_with_env(None, env(&[("BRIDGE_SERVER__LISTEN_FILE", "/x")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("listen_file"), "{err}");
+}

@@ -113,26 +113,28 @@ pub fn certificates_in(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     }
 }
 
-/// `(label, der)` of every PEM block.
+/// `(label, der)` of every PEM block. Any text is accepted: what is not a well-formed block is an
+/// `Err`, never a panic (the text comes from SCM or, in the sandbox, from an enroll request).
 pub fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+    const BEGIN: &str = "-----BEGIN ";
+    const DASHES: &str = "-----";
     let mut out = Vec::new();
     let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN ") {
-        let after = &rest[start + 11..];
-        let label_end = after.find("-----").ok_or("unterminated PEM header")?;
-        let label = after[..label_end].to_string();
+    while let Some(start) = rest.find(BEGIN) {
+        let after = &rest[start + BEGIN.len()..];
+        let label_end = after.find(DASHES).ok_or("unterminated PEM header")?;
+        let label = &after[..label_end];
+        // The END line is looked for after the BEGIN line only: searched from the label, it could
+        // be found inside the BEGIN line's own closing dashes (`-----BEGIN X-----END X-----`).
+        let body = &after[label_end + DASHES.len()..];
         let end_marker = format!("-----END {label}-----");
-        let body_start = label_end + 5;
-        let end = after.find(&end_marker).ok_or("missing PEM end line")?;
-        let b64: String = after[body_start..end]
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
+        let end = body.find(&end_marker).ok_or("missing PEM end line")?;
+        let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
         let der = base64::engine::general_purpose::STANDARD
             .decode(b64)
             .map_err(|e| format!("bad base64 in PEM: {e}"))?;
-        out.push((label, der));
-        rest = &after[end + end_marker.len()..];
+        out.push((label.to_string(), der));
+        rest = &body[end + end_marker.len()..];
     }
     Ok(out)
 }
@@ -155,8 +157,10 @@ fn tlv(data: &[u8]) -> Result<(u8, &[u8], usize), String> {
             2 + n,
         )
     };
-    let content = data.get(hdr..hdr + len).ok_or_else(err)?;
-    Ok((tag, content, hdr + len))
+    // Checked: on a 32-bit target a 4-byte length plus the header can overflow.
+    let total = hdr.checked_add(len).ok_or_else(err)?;
+    let content = data.get(hdr..total).ok_or_else(err)?;
+    Ok((tag, content, total))
 }
 
 /// Certificates of a PKCS#7 SignedData (`ContentInfo` → `[0]` → `SignedData` → `certificates [0]`).
@@ -187,4 +191,31 @@ pub fn pkcs7_certificates(der: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         pos += len;
     }
     Ok(Vec::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_pem_markers_are_an_error_not_a_panic() {
+        // The END marker starts inside the BEGIN line's closing dashes: found by search before the
+        // body's start, which used to slice out of range.
+        assert!(pem_blocks("-----BEGIN X------END X-----").is_err());
+        assert!(certificates_in(b"-----BEGIN X------END X-----").is_err());
+        // Found by tests/fuzz_parsers: the closing dashes shared by both markers.
+        assert!(pem_blocks("-----BEGIN CERTIFICATE-----END CERTIFICATE-----").is_err());
+    }
+
+    #[test]
+    fn an_empty_block_still_parses() {
+        assert_eq!(
+            pem_blocks("-----BEGIN X-----\n-----END X-----\n").unwrap(),
+            vec![("X".to_string(), Vec::new())]
+        );
+        assert_eq!(
+            pem_blocks("-----BEGIN X----------END X-----").unwrap(),
+            vec![("X".to_string(), Vec::new())]
+        );
+    }
 }

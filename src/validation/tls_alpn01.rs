@@ -326,6 +326,51 @@ fn describe_name(n: &GeneralName<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A tls-alpn-01 certificate for `example.com` and the key authorization `ka` (DER).
+    fn challenge_cert(ka: &str) -> Vec<u8> {
+        let mut p = rcgen::CertificateParams::new(vec!["example.com".to_string()]).unwrap();
+        let digest = Sha256::digest(ka.as_bytes());
+        p.custom_extensions = vec![rcgen::CustomExtension::new_acme_identifier(&digest)];
+        let key = rcgen::KeyPair::generate().unwrap();
+        p.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn a_good_challenge_certificate_passes() {
+        let host = Host::Name("example.com".into());
+        assert!(check_certificate(&challenge_cert("ka"), &host, "x", "ka").is_ok());
+        assert!(check_certificate(&challenge_cert("ka"), &host, "x", "other").is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// The validated server chooses the certificate: any bytes, and any edit of a real
+        /// challenge certificate, are refused or accepted but never panic.
+        #[test]
+        fn any_presented_certificate_is_judged_without_panic(
+            junk in proptest::collection::vec(any::<u8>(), 0..400),
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0..3u8), 0..4),
+            ip in any::<IpAddr>(),
+        ) {
+            static CERT: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+            let mut der = CERT.get_or_init(|| challenge_cert("ka")).clone();
+            for (pos, byte, op) in edits {
+                let at = pos % der.len().max(1);
+                match op {
+                    0 if !der.is_empty() => der[at] ^= byte | 1,
+                    1 => der.truncate(at),
+                    _ => der.insert(at.min(der.len()), byte),
+                }
+            }
+            for host in [Host::Name("example.com".into()), Host::Ip(ip)] {
+                let _ = check_certificate(&junk, &host, "x", "ka");
+                let _ = check_certificate(&der, &host, "x", "ka");
+            }
+        }
+    }
 
     #[test]
     fn reverse_names() {

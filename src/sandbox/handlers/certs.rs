@@ -18,6 +18,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 type St = State<Arc<SandboxState>>;
+
+/// Collect's `Content-Type` on success, exactly as SCM sends it: clients decode the file with the
+/// charset (comodo-rest-api fails without it), so the sandbox must not drop it.
+const COLLECT_CONTENT_TYPE: &str = "application/octet-stream;charset=UTF-8";
 type Q = Query<HashMap<String, String>>;
 
 fn not_found(id: i64) -> Response {
@@ -58,7 +62,7 @@ fn collect_reply(s: &SandboxState, rec: &CertRecord, format: CollectFormat) -> R
         .collect();
     (
         [
-            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (header::CONTENT_TYPE, COLLECT_CONTENT_TYPE.to_string()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename={stem}.{ext}"),

@@ -276,3 +276,21 @@ pub async fn enroll(
     }
     Json(serde_json::json!({"sslId": id, "renewId": renew_id})).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn overlapping_pem_markers_are_an_invalid_csr() {
+        let r = parse_csr("-----BEGIN X------END X-----")
+            .err()
+            .expect("refused");
+        assert_eq!(r.status(), http::StatusCode::BAD_REQUEST);
+        let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["code"], -9, "{v}");
+    }
+}
