@@ -31,7 +31,11 @@ pub async fn update_authz(
         .map_err(|e| Error::malformed(format!("authorization update is not valid: {e}")))?;
     match req.status.as_deref() {
         Some("deactivated") => {
-            if !ctx.store.deactivate_authz(id, ctx.now()).await? {
+            let problem = Error::unauthorized(
+                "an authorization of this order was deactivated by the client; create a new order",
+            )
+            .problem_document();
+            if !ctx.store.deactivate_authz(id, &problem, ctx.now()).await? {
                 return Err(Error::malformed(format!(
                     "an authorization that is {} cannot be deactivated",
                     authz_resource(ctx, &authz).status

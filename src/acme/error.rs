@@ -104,6 +104,9 @@ pub struct Error {
     pub subproblems: Vec<Subproblem>,
     /// A URL the response should point at with `Location` (e.g. the existing account on 409).
     pub location: Option<String>,
+    /// For our own faults: what went wrong, for the log only (the client sees a generic detail).
+    /// Logged once, where the error becomes a response.
+    pub cause: Option<String>,
 }
 
 impl Error {
@@ -115,6 +118,7 @@ impl Error {
             status: None,
             subproblems: Vec::new(),
             location: None,
+            cause: None,
         }
     }
 
@@ -141,13 +145,15 @@ impl Error {
         self.status.unwrap_or_else(|| self.kind.default_status())
     }
 
-    /// A fault of ours: the client gets a generic sentence, the log gets `cause`.
+    /// A fault of ours: the client gets a generic sentence, the log gets `cause` (once, when the
+    /// error is answered: see `web::problem`).
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
-        Self::new(
+        let mut e = Self::new(
             ProblemType::ServerInternal,
             "The server hit an internal error; the request can be retried later.",
-        )
+        );
+        e.cause = Some(cause.to_string());
+        e
     }
 
     /// A failure on our side whose detail the client should see (e.g. SCM's reason for a decline).

@@ -72,10 +72,11 @@ pub fn order_resource(
     let status = order_status(order.status, order.expires_at, &effective, now);
     let error = order.error.clone().or_else(|| {
         (status == crate::acme::status::OrderStatus::Invalid).then(|| {
-            serde_json::json!({
-                "type": "urn:ietf:params:acme:error:unauthorized",
-                "detail": "the order or one of its authorizations expired or became invalid",
-            })
+            crate::acme::Error::unauthorized(
+                "the order or one of its authorizations expired or became invalid; create a new \
+                 order",
+            )
+            .problem_document()
         })
     });
     OrderResource {

@@ -358,8 +358,14 @@ impl Store {
     }
 
     /// Deactivates a pending or valid authorization of this account (§7.5.2); orders waiting on it
-    /// become invalid. Returns false if it was not in a state that can be deactivated.
-    pub async fn deactivate_authz(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
+    /// become invalid with `problem`. Returns false if it was not in a state that can be
+    /// deactivated.
+    pub async fn deactivate_authz(
+        &self,
+        id: &str,
+        problem: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let mut tx = self.db.begin().await?;
         Self::lock_orders_of(&mut tx, id).await?;
         let r = tx
@@ -374,11 +380,7 @@ impl Store {
         if r == 0 {
             return Ok(false);
         }
-        let error = serde_json::json!({
-            "type": "urn:ietf:params:acme:error:unauthorized",
-            "detail": "an authorization of this order was deactivated by the client",
-        });
-        Self::invalidate_orders_of(&mut tx, id, &error, now).await?;
+        Self::invalidate_orders_of(&mut tx, id, problem, now).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -13,9 +13,11 @@ impl IntoResponse for Error {
         let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::BAD_REQUEST);
         let body = self.problem_document();
         if status.is_server_error() {
-            tracing::warn!(
+            tracing::error!(
                 status = status.as_u16(),
                 kind = self.kind.name(),
+                detail = %self.detail,
+                cause = self.cause.as_deref().unwrap_or("-"),
                 "request failed"
             );
         } else {

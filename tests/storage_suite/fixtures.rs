@@ -197,3 +197,13 @@ pub async fn processing_order(store: &Store) -> (Order, Job) {
     let job = claim_one(store, ISSUE_JOB, &order.id).await;
     (order, job)
 }
+
+/// The problem an order gets when one of its authorizations is deactivated (the ACME layer makes
+/// it; the store records what it is given).
+pub fn deactivated() -> serde_json::Value {
+    serde_json::json!({
+        "type": "urn:ietf:params:acme:error:unauthorized",
+        "detail": "an authorization of this order was deactivated",
+        "status": 403,
+    })
+}

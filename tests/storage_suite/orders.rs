@@ -167,7 +167,10 @@ pub async fn order_pages_follow_creation_order(t: &TestStore) {
     order(&t.store, &other.id, &["q.example.com"]).await;
     // An invalid order is left out of the list.
     let (bad, authz) = order(&t.store, &a.id, &["bad.example.com"]).await;
-    t.store.deactivate_authz(&authz.id, now()).await.unwrap();
+    t.store
+        .deactivate_authz(&authz.id, &deactivated(), now())
+        .await
+        .unwrap();
     assert_eq!(
         t.store.order(&bad.id).await.unwrap().unwrap().status,
         OrderStatus::Invalid
@@ -199,7 +202,7 @@ pub async fn authz_states_come_back_in_the_order_asked(t: &TestStore) {
     )
     .await;
     t.store
-        .deactivate_authz(&o.authz_ids[1], now())
+        .deactivate_authz(&o.authz_ids[1], &deactivated(), now())
         .await
         .unwrap();
     let asked = vec![

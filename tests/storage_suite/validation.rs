@@ -177,9 +177,16 @@ pub async fn deactivation_fails_waiting_orders(t: &TestStore) {
     let a = account(&t.store).await;
     let (o, authz) = order(&t.store, &a.id, &["d.example.com"]).await;
     make_ready(&t.store, &o).await;
-    assert!(t.store.deactivate_authz(&authz.id, now()).await.unwrap());
+    assert!(t
+        .store
+        .deactivate_authz(&authz.id, &deactivated(), now())
+        .await
+        .unwrap());
     assert!(
-        !t.store.deactivate_authz(&authz.id, now()).await.unwrap(),
+        !t.store
+            .deactivate_authz(&authz.id, &deactivated(), now())
+            .await
+            .unwrap(),
         "only once"
     );
     let stored = t.store.order(&o.id).await.unwrap().unwrap();
