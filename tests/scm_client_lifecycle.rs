@@ -1,5 +1,6 @@
 //! The SCM client against the sandbox after issuance: revoke rules, renew, list paging with
-//! `X-Total-Count` and filters, and `dateFormat` (shared/scm-api.md §6).
+//! `X-Total-Count` and filters (`externalRequester` among them), and `dateFormat`
+//! (shared/scm-api.md §6).
 
 mod common_scm;
 
@@ -207,4 +208,53 @@ async fn date_format_query() {
     assert_eq!(&iso[4..5], "-", "{iso}");
     // The client reads both.
     assert!(c.details(id).await.unwrap().issued.is_some());
+}
+
+#[tokio::test]
+async fn external_requester_is_kept_and_filters_the_list() {
+    let sb = sandbox(SandboxConfig::default());
+    let c = client(&sb);
+    let (pem, _) = csr("req.example.com");
+    let enroll = |who: Option<&str>| {
+        let mut r = request(&pem, &["req.example.com"]);
+        r.external_requester = who.map(str::to_string);
+        let c = c.clone();
+        async move { c.enroll(&r).await.unwrap().ssl_id }
+    };
+    let both = enroll(Some("ops@example.com,pki@example.com")).await;
+    let nobody = enroll(None).await;
+    let other = enroll(Some("other@example.org")).await;
+
+    assert_eq!(
+        c.details(both).await.unwrap().external_requester.as_deref(),
+        Some("ops@example.com,pki@example.com")
+    );
+    assert_eq!(c.details(nobody).await.unwrap().external_requester, None);
+    let by = |who: &str| {
+        let f = ListFilter {
+            external_requester: Some(who.into()),
+            ..Default::default()
+        };
+        let c = c.clone();
+        async move {
+            let ids: Vec<i64> = c
+                .list(&f)
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|i| i.ssl_id)
+                .collect();
+            assert_eq!(c.count(&f).await.unwrap(), ids.len() as u64);
+            ids
+        }
+    };
+    assert_eq!(by("pki@example.com").await, [both]);
+    assert_eq!(by("OPS@example.com").await, [both]);
+    assert_eq!(by("ops@example.com,pki@example.com").await, [both]);
+    assert_eq!(by("other@example.org").await, [other]);
+    assert!(by("nobody@example.com").await.is_empty());
+    // A renewal keeps the requester.
+    let renewed = c.renew_by_id(other, None).await.unwrap().ssl_id;
+    assert_eq!(by("other@example.org").await, [other, renewed]);
 }
