@@ -20,7 +20,8 @@ use std::sync::Arc;
 type St = State<Arc<SandboxState>>;
 type Q = Query<HashMap<String, String>>;
 
-fn not_found(id: i64) -> Response {
+/// SCM's answer for an unknown sslId.
+pub fn not_found(id: i64) -> Response {
     bad(-124, format!("Certificate with id '{id}' not found"))
 }
 

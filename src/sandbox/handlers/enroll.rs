@@ -64,7 +64,7 @@ pub fn parse_csr(text: &str) -> Result<ParsedCsr, Response> {
 }
 
 /// Refuses keys the profile does not list (RSA sizes, EC curves).
-fn check_key(
+pub fn check_key(
     key: &(String, u32),
     allowed: &std::collections::BTreeMap<String, Vec<String>>,
 ) -> Result<(), Response> {
