@@ -7,6 +7,7 @@
 // request, so the size of the error variant does not matter here.
 #![allow(clippy::result_large_err)]
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod faults;
@@ -16,6 +17,7 @@ pub mod reply;
 pub mod server;
 pub mod state;
 
+pub use admin::{Mark, Refusal};
 pub use config::{Issuance, SandboxConfig};
 pub use faults::Faults;
 pub use state::Behavior;
@@ -165,6 +167,29 @@ impl SandboxHandle {
             .with_cert(ssl_id, false, |r| r.issuance = Issuance::Immediate)?;
         self.state
             .with_cert(ssl_id, false, |r| r.status.as_str().to_string())
+    }
+
+    /// Revokes an issued certificate as an SCM administrator would (status `Revoked`, `revoked`
+    /// date and `reasonCode` set, exactly as after an API revoke): what the bridge sees when someone
+    /// revokes behind its back. `reason_code` is any RFC 5280 code.
+    pub fn revoke_as_admin(
+        &self,
+        ssl_id: i64,
+        reason_code: i64,
+        reason: &str,
+    ) -> Result<(), Refusal> {
+        admin::revoke(&self.state, ssl_id, reason_code, reason)
+    }
+
+    /// A mass revocation: revokes every issued certificate (of `org_id`, when given) and returns
+    /// their sslIds.
+    pub fn revoke_all(&self, org_id: Option<i64>, reason_code: i64) -> Result<Vec<i64>, Refusal> {
+        admin::revoke_all(&self.state, org_id, None, reason_code, "mass revocation")
+    }
+
+    /// Gives an issued certificate the status `Expired` or `Replaced` (for tests of a sweep).
+    pub fn mark(&self, ssl_id: i64, mark: Mark) -> Result<(), Refusal> {
+        admin::mark(&self.state, ssl_id, mark)
     }
 
     /// Replaces the active faults.

@@ -1,7 +1,9 @@
 //! The control API under `/__sandbox/…` (a prefix SCM never uses), for tests and demos that run the
-//! sandbox as a separate process: root certificate, enrollment count, approve/decline/issue, faults,
-//! behaviour overrides. It has no authentication: bind the sandbox to loopback.
+//! sandbox as a separate process: root certificate, enrollment count, approve/decline/issue,
+//! administrator actions (revoke, mass revoke, mark expired/replaced), faults, behaviour overrides.
+//! It has no authentication: bind the sandbox to loopback.
 
+use crate::sandbox::admin::{self, Mark, Refusal};
 use crate::sandbox::config::Issuance;
 use crate::sandbox::faults::Faults;
 use crate::sandbox::handlers::certs::decide;
@@ -11,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use bytes::Bytes;
 use http::{header, StatusCode};
 use std::sync::Arc;
 
@@ -25,6 +28,9 @@ pub fn routes() -> Router<Arc<SandboxState>> {
         .route("/approve/{id}", post(approve))
         .route("/decline/{id}", post(decline))
         .route("/issue/{id}", post(issue))
+        .route("/revoke", post(revoke_all))
+        .route("/revoke/{id}", post(revoke))
+        .route("/mark/{id}", post(mark))
         .route(
             "/faults",
             get(get_faults)
@@ -75,6 +81,92 @@ async fn issue(State(s): St, Path(id): Path<String>) -> Response {
     match found.and_then(|_| s.with_cert(id, false, |r| r.status.as_str().to_string())) {
         Some(status) => Json(serde_json::json!({"status": status})).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// An administrator's refusal: 404 for an unknown id, else 400 with the reason.
+fn refused(r: Refusal) -> Response {
+    let status = match r {
+        Refusal::Unknown(_) => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    (status, Json(serde_json::json!({"error": r.to_string()}))).into_response()
+}
+
+/// Body of the revoke calls: RFC 5280 code (default 0) and free text.
+#[derive(Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    #[serde(default, alias = "reasonCode")]
+    reason_code: i64,
+    #[serde(default)]
+    reason: Option<String>,
+    /// Mass revocation only: restrict to this org/department.
+    #[serde(default)]
+    org_id: Option<i64>,
+    /// Mass revocation only: restrict to this CN.
+    #[serde(default)]
+    common_name: Option<String>,
+}
+
+impl RevokeBody {
+    fn text(&self) -> &str {
+        self.reason
+            .as_deref()
+            .unwrap_or("revoked by an SCM administrator")
+    }
+}
+
+/// `POST /__sandbox/revoke/{id}` `{"reason_code": 1, "reason": "…"}` (body optional) → 204.
+async fn revoke(State(s): St, Path(id): Path<String>, body: Bytes) -> Response {
+    let id = match parse_id(&id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let b: RevokeBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RevokeBody::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(b) => b,
+            Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        }
+    };
+    match admin::revoke(&s, id, b.reason_code, b.text()) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(r) => refused(r),
+    }
+}
+
+/// `POST /__sandbox/revoke` `{"org_id"?, "common_name"?, "reason_code", "reason"}`: every issued
+/// certificate matching → `{"revoked": [sslId…]}`.
+async fn revoke_all(State(s): St, Json(b): Json<RevokeBody>) -> Response {
+    match admin::revoke_all(
+        &s,
+        b.org_id,
+        b.common_name.as_deref(),
+        b.reason_code,
+        b.text(),
+    ) {
+        Ok(ids) => Json(serde_json::json!({"revoked": ids})).into_response(),
+        Err(r) => refused(r),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MarkBody {
+    status: Mark,
+}
+
+/// `POST /__sandbox/mark/{id}` `{"status": "Expired" | "Replaced"}` → 204.
+async fn mark(State(s): St, Path(id): Path<String>, Json(b): Json<MarkBody>) -> Response {
+    let id = match parse_id(&id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match admin::mark(&s, id, b.status) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(r) => refused(r),
     }
 }
 
