@@ -41,6 +41,10 @@ pub struct SandboxConfig {
     pub tls_key: Option<PathBuf>,
     /// First sslId handed out; above 2^32 by default so clients that truncate ids to 32 bits fail.
     pub first_ssl_id: i64,
+    /// Give the PKI an alternate path, as real Sectigo tenants have: the root's key and subject are
+    /// also certified by an older root, and collect's formats that carry the root carry the
+    /// cross-signed root and the old root as well. Off by default (3-certificate chains).
+    pub cross_signed_root: bool,
 }
 
 /// An organization or (inside `departments`) a department.
@@ -216,6 +220,7 @@ impl Default for SandboxConfig {
             tls_cert: None,
             tls_key: None,
             first_ssl_id: 4_300_000_001,
+            cross_signed_root: false,
         }
     }
 }

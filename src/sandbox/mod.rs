@@ -144,6 +144,17 @@ impl SandboxHandle {
         self.state.pki.intermediate_pem()
     }
 
+    /// The root's cross-signed certificate (issued by the old root), PEM; `None` unless
+    /// `cross_signed_root` is on.
+    pub fn cross_signed_root_pem(&self) -> Option<String> {
+        self.state.pki.cross_signed_root_pem()
+    }
+
+    /// The old root that cross-signed the root, PEM; `None` unless `cross_signed_root` is on.
+    pub fn old_root_pem(&self) -> Option<String> {
+        self.state.pki.old_root_pem()
+    }
+
     /// Certificates created so far (enroll and renew, including dropped-response enrolls).
     pub fn enrollment_count(&self) -> u64 {
         self.state.enrollment_count()

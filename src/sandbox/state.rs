@@ -133,7 +133,7 @@ impl SandboxState {
             ..Inner::default()
         };
         Ok(Self {
-            pki: Pki::generate()?,
+            pki: Pki::generate(cfg.cross_signed_root)?,
             cfg,
             inner: Mutex::new(inner),
         })

@@ -1,5 +1,5 @@
 //! The control API under `/__sandbox/…` (a prefix SCM never uses), for tests and demos that run the
-//! sandbox as a separate process: root certificate, enrollment count, approve/decline/issue,
+//! sandbox as a separate process: root certificates, enrollment count, approve/decline/issue,
 //! administrator actions (revoke, mass revoke, mark expired/replaced), faults, behaviour overrides.
 //! It has no authentication: bind the sandbox to loopback.
 
@@ -24,6 +24,8 @@ pub fn routes() -> Router<Arc<SandboxState>> {
     Router::new()
         .route("/root.pem", get(root_pem))
         .route("/intermediate.pem", get(intermediate_pem))
+        .route("/cross-signed-root.pem", get(cross_signed_root_pem))
+        .route("/old-root.pem", get(old_root_pem))
         .route("/enrollments", get(enrollments))
         .route("/approve/{id}", post(approve))
         .route("/decline/{id}", post(decline))
@@ -51,6 +53,21 @@ async fn root_pem(State(s): St) -> Response {
 
 async fn intermediate_pem(State(s): St) -> Response {
     pem(s.pki.intermediate_pem())
+}
+
+fn optional_pem(text: Option<String>) -> Response {
+    match text {
+        Some(t) => pem(t),
+        None => (StatusCode::NOT_FOUND, "cross_signed_root is off").into_response(),
+    }
+}
+
+async fn cross_signed_root_pem(State(s): St) -> Response {
+    optional_pem(s.pki.cross_signed_root_pem())
+}
+
+async fn old_root_pem(State(s): St) -> Response {
+    optional_pem(s.pki.old_root_pem())
 }
 
 async fn enrollments(State(s): St) -> Response {
