@@ -1,6 +1,12 @@
 //! Fault injection: what a real SCM (or the network in between) does to a client on a bad day — 5xx
 //! bursts, slow answers, connections cut without an answer, an enroll that succeeds but whose answer
-//! never arrives, connections closed after each answer. Applies to SCM paths only, never `/__sandbox`.
+//! never arrives or arrives late, connections closed after each answer. Applies to SCM paths only,
+//! never `/__sandbox`.
+//!
+//! Every SCM call that gets past the faults is handled in its own task, not in the connection's
+//! request future: hyper drops that future as soon as the caller hangs up, and a real SCM finishes
+//! what it started whether or not the caller is still waiting. So a slow enroll whose caller timed
+//! out still creates its certificate, exactly the situation the bridge's reconciliation exists for.
 
 use crate::sandbox::state::SandboxState;
 use axum::body::Body;
@@ -20,7 +26,8 @@ pub struct Faults {
     pub fail_next: u32,
     /// Status of those answers (0 = 503).
     pub fail_status: u16,
-    /// Wait this many milliseconds before handling an SCM request.
+    /// Wait this many milliseconds before handling an SCM request (the request still takes effect
+    /// if the caller gives up meanwhile).
     pub delay_ms: u64,
     /// Delay only the next N requests; absent = every request while `delay_ms > 0`.
     pub delay_next: Option<u32>,
@@ -29,6 +36,16 @@ pub struct Faults {
     /// The next N enrolls create their certificate (and count) but the connection is closed instead
     /// of answering: the caller cannot know the sslId.
     pub drop_enroll_response_next: u32,
+    /// The next N enrolls ("enroll create-then-delay") create their certificate on SCM's side
+    /// whatever the caller does — `enroll_create_after_ms` after they arrived — and answer only
+    /// `enroll_answer_after_ms` after they arrived, or never: the caller times out while the
+    /// certificate exists, as when a real SCM is slow and the client gives up.
+    pub delay_enroll_response_next: u32,
+    /// When a delayed-response enroll creates its certificate, in ms after it arrived (0 = at once).
+    pub enroll_create_after_ms: u64,
+    /// When a delayed-response enroll answers, in ms after it arrived (never before its certificate
+    /// exists); absent = never (the connection stays open until the caller hangs up).
+    pub enroll_answer_after_ms: Option<u64>,
     /// Answer with `Connection: close`, so the server closes the connection after every response.
     pub close_after_response: bool,
 }
@@ -38,12 +55,33 @@ pub struct Faults {
 pub struct ConnKill(pub Arc<Notify>);
 
 impl ConnKill {
-    /// Closes the connection; the handler should then never return (see [`ConnKill::kill_and_hang`]).
-    pub async fn kill_and_hang(&self) -> Response {
+    /// Closes the connection; the handler returns the result, which is never sent.
+    pub fn kill(&self) -> Response {
         self.0.notify_one();
-        std::future::pending::<()>().await;
-        unreachable!("the connection task drops this future")
+        unanswered()
     }
+}
+
+/// Marks a response that must not be sent: the request is held open until the connection closes.
+#[derive(Clone, Copy, Debug)]
+struct Unanswered;
+
+/// A response [`inject`] never sends: it keeps the request open instead, so the caller waits until
+/// its own timeout (or the connection is cut). How a handler "never answers" without keeping its
+/// own task alive forever.
+pub fn unanswered() -> Response {
+    let mut r = Response::default();
+    r.extensions_mut().insert(Unanswered);
+    r
+}
+
+/// An enroll fault, taken by the enroll handler once the enroll passed validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnrollFault {
+    /// Create, then close the connection without answering.
+    DropResponse,
+    /// Create (maybe later), answer late or never.
+    DelayResponse,
 }
 
 /// What the middleware decided for one request.
@@ -80,14 +118,34 @@ fn decide(f: &mut Faults) -> Action {
     }
 }
 
-/// Middleware on the SCM routes: applies resets, failures, delays and `Connection: close`.
+/// Takes the enroll fault for an enroll that passed validation (`drop_enroll_response_next`, then
+/// `delay_enroll_response_next`).
+pub fn take_enroll_fault(s: &SandboxState) -> Option<EnrollFault> {
+    s.with_faults(|f| {
+        if f.drop_enroll_response_next > 0 {
+            f.drop_enroll_response_next -= 1;
+            Some(EnrollFault::DropResponse)
+        } else if f.delay_enroll_response_next > 0 {
+            f.delay_enroll_response_next -= 1;
+            Some(EnrollFault::DelayResponse)
+        } else {
+            None
+        }
+    })
+}
+
+/// Middleware on the SCM routes: applies resets, failures, delays and `Connection: close`, and runs
+/// the rest of the request in its own task (see the module docs).
 pub async fn inject(State(state): State<Arc<SandboxState>>, req: Request, next: Next) -> Response {
     let action = state.with_faults(decide);
     match action {
         Action::Reset => {
             let kill = req.extensions().get::<ConnKill>().cloned();
             match kill {
-                Some(k) => k.kill_and_hang().await,
+                Some(k) => {
+                    k.kill();
+                    std::future::pending().await
+                }
                 None => (http::StatusCode::BAD_GATEWAY, "connection reset").into_response(),
             }
         }
@@ -105,10 +163,23 @@ pub async fn inject(State(state): State<Arc<SandboxState>>, req: Request, next: 
             r
         }
         Action::Proceed { delay_ms, close } => {
-            if delay_ms > 0 {
-                tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            // Detached: dropping this future (the caller hung up) does not stop the task.
+            let work = tokio::spawn(async move {
+                if delay_ms > 0 {
+                    tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                }
+                next.run(req).await
+            });
+            let mut r = match work.await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "sandbox handler failed");
+                    return http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                }
+            };
+            if r.extensions().get::<Unanswered>().is_some() {
+                return std::future::pending().await;
             }
-            let mut r = next.run(req).await;
             if close {
                 r.headers_mut().insert(
                     http::header::CONNECTION,
