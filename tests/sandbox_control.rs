@@ -1,6 +1,6 @@
 //! The control API under `/__sandbox` that tests use when the sandbox runs as a separate process:
 //! root certificate, enrollment count, approve/decline/issue, administrator actions (revoke, mass
-//! revoke, mark expired/replaced), faults, behaviour overrides.
+//! revoke, mark expired/replaced), faults and chaos statistics, behaviour overrides.
 
 mod common_scm;
 
@@ -334,4 +334,53 @@ async fn certificates_can_be_marked_expired_or_replaced() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn chaos_is_driven_through_the_control_api() {
+    let sb = sandbox(SandboxConfig::default());
+    let c = client(&sb);
+    let http = reqwest::Client::new();
+    let ctl = |p: &str| format!("{}{p}", sb.control_url());
+    let r = http
+        .put(ctl("/faults"))
+        .json(&json!({"fault_rate": 1.0, "fault_kinds": ["error_500"], "fault_seed": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    for _ in 0..3 {
+        assert_eq!(c.organizations().await.unwrap_err().status(), Some(500));
+    }
+    let stats: serde_json::Value = http
+        .get(ctl("/faults/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats, json!({"calls": 3, "injected": {"error_500": 3}}));
+    // The control API itself is never faulted; a rate above 1 is refused; DELETE turns it off.
+    let r = http
+        .put(ctl("/faults"))
+        .json(&json!({"fault_rate": 1.5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = http
+        .put(ctl("/faults"))
+        .json(&json!({"fault_kinds": ["meteor"]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error());
+    assert_eq!(c.organizations().await.unwrap_err().status(), Some(500));
+    http.delete(ctl("/faults")).send().await.unwrap();
+    c.organizations().await.unwrap();
+    // Without cross-signing there is no alternate root to fetch.
+    let r = http.get(ctl("/old-root.pem")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(sb.cross_signed_root_pem().is_none());
 }

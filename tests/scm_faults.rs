@@ -1,10 +1,11 @@
 //! Fault injection and how the client classifies it: 5xx bursts, dropped enroll responses (the
 //! certificate exists but the caller never learns its id), connection resets, slow answers, refused
-//! connections, connections closed after every answer, enrolls that land after the caller gave up.
+//! connections, connections closed after every answer, enrolls that land after the caller gave up,
+//! and random faults on a fraction of calls (chaos runs) replayed from a seed.
 
 mod common_scm;
 
-use acme_sectigo_bridge::sandbox::{Faults, SandboxConfig, SandboxHandle};
+use acme_sectigo_bridge::sandbox::{FaultKind, Faults, SandboxConfig, SandboxHandle};
 use acme_sectigo_bridge::scm::types::ListFilter;
 use acme_sectigo_bridge::scm::{ErrorClass, ScmClient, ScmError, TransportKind};
 use common_scm::{client, csr, request, sandbox};
@@ -290,4 +291,88 @@ async fn enroll_created_then_answered_late_or_never() {
     c.enroll(&req).await.unwrap();
     assert!(started.elapsed() < Duration::from_millis(400));
     assert_eq!(sb.faults().delay_enroll_response_next, 0);
+}
+
+/// What one call looked like to the client: "ok", the HTTP status, or "transport".
+fn outcome<T>(r: &Result<T, ScmError>) -> String {
+    match r {
+        Ok(_) => "ok".into(),
+        Err(e) => e
+            .status()
+            .map_or("transport".to_string(), |s| s.to_string()),
+    }
+}
+
+#[tokio::test]
+async fn random_faults_hit_a_fraction_of_calls_and_replay_from_a_seed() {
+    let sb = sandbox(SandboxConfig::default());
+    let c = client(&sb);
+    let faults = Faults {
+        fault_rate: 0.3,
+        fault_seed: Some(11),
+        fault_kinds: vec![
+            FaultKind::Error500,
+            FaultKind::Error503,
+            FaultKind::Reset,
+            FaultKind::Slow,
+        ],
+        fault_slow_max_ms: 20,
+        ..Default::default()
+    };
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        sb.set_faults(faults.clone());
+        let mut seen = Vec::new();
+        for _ in 0..60 {
+            seen.push(outcome(&c.organizations().await));
+        }
+        let stats = sb.chaos_stats();
+        assert_eq!(stats.calls, 60);
+        let failed = seen.iter().filter(|o| *o != "ok").count() as u64;
+        let n = |k: &str| stats.injected.get(k).copied().unwrap_or(0);
+        assert_eq!(failed, n("error_500") + n("error_503") + n("reset"));
+        assert_eq!(
+            seen.iter().filter(|o| *o == "transport").count() as u64,
+            n("reset")
+        );
+        let hit = stats.injected.values().sum::<u64>();
+        assert!((6..=30).contains(&hit), "{hit} of 60 calls at rate 0.3");
+        assert!(failed > 0 && n("slow") > 0, "{stats:?}");
+        runs.push(seen);
+    }
+    assert_eq!(runs[0], runs[1], "the same seed replays the same faults");
+    sb.set_faults(Faults::default());
+    c.organizations().await.unwrap();
+    assert_eq!(sb.chaos_stats().calls, 0, "off: nothing is drawn");
+}
+
+#[tokio::test]
+async fn random_enroll_faults_hit_only_enrolls_and_the_certificates_exist() {
+    let sb = sandbox(SandboxConfig::default());
+    sb.set_faults(Faults {
+        fault_rate: 1.0,
+        fault_seed: Some(3),
+        fault_kinds: vec![
+            FaultKind::DropEnrollResponse,
+            FaultKind::DelayEnrollResponse,
+        ],
+        ..Default::default()
+    });
+    let c = impatient(&sb);
+    for _ in 0..3 {
+        c.organizations().await.unwrap();
+    }
+    let (pem, _) = csr("chaos.example.com");
+    for _ in 0..4 {
+        let e = c
+            .enroll(&request(&pem, &["chaos.example.com"]))
+            .await
+            .unwrap_err();
+        assert!(e.may_have_taken_effect(), "{e:?}");
+    }
+    assert_eq!(sb.enrollment_count(), 4);
+    assert_eq!(listed(&c, "chaos.example.com").await, 4);
+    let stats = sb.chaos_stats();
+    assert_eq!(stats.calls, 8);
+    assert_eq!(stats.injected.values().sum::<u64>(), 4, "{stats:?}");
 }

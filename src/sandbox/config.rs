@@ -263,9 +263,45 @@ impl SandboxConfig {
                 ));
             }
         }
+        self.faults
+            .validate()
+            .map_err(|e| format!("sandbox.faults: {e}"))?;
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err("sandbox.tls_cert and sandbox.tls_key must be given together".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::sandbox::FaultKind;
+
+    #[test]
+    fn chaos_and_cross_signing_are_config_keys_and_environment_variables() {
+        let env = [
+            ("BRIDGE_SANDBOX__FAULTS__FAULT_RATE", "0.25"),
+            ("BRIDGE_SANDBOX__FAULTS__FAULT_SEED", "9"),
+            (
+                "BRIDGE_SANDBOX__FAULTS__FAULT_KINDS",
+                r#"["reset", "slow"]"#,
+            ),
+            ("BRIDGE_SANDBOX__FAULTS__FAULT_SLOW_MAX_MS", "300"),
+            ("BRIDGE_SANDBOX__CROSS_SIGNED_ROOT", "true"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let mut s = Config::load_with_env(None, env).unwrap().sandbox;
+        assert_eq!(s.faults.fault_rate, 0.25);
+        assert_eq!(s.faults.fault_seed, Some(9));
+        assert_eq!(s.faults.fault_kinds, [FaultKind::Reset, FaultKind::Slow]);
+        assert_eq!(s.faults.fault_slow_max_ms, 300);
+        assert!(s.cross_signed_root);
+        s.validate().unwrap();
+        s.faults.fault_rate = 1.5;
+        let e = s.validate().unwrap_err();
+        assert!(e.contains("sandbox.faults: fault_rate"), "{e}");
+        let d = Config::load_with_env(None, []).unwrap().sandbox;
+        assert_eq!((d.faults.fault_rate, d.cross_signed_root), (0.0, false));
     }
 }

@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod admin;
+pub mod chaos;
 pub mod cli;
 pub mod config;
 pub mod faults;
@@ -18,6 +19,7 @@ pub mod server;
 pub mod state;
 
 pub use admin::{Mark, Refusal};
+pub use chaos::{ChaosStats, FaultKind};
 pub use config::{Issuance, SandboxConfig};
 pub use faults::Faults;
 pub use state::Behavior;
@@ -203,9 +205,19 @@ impl SandboxHandle {
         admin::mark(&self.state, ssl_id, mark)
     }
 
-    /// Replaces the active faults.
+    /// Replaces the active faults and restarts the chaos run from their seed.
+    ///
+    /// # Panics
+    /// On an invalid `fault_rate` (a test's mistake, not a run-time condition).
     pub fn set_faults(&self, faults: Faults) {
-        self.state.with_faults(|f| *f = faults);
+        if let Err(e) = self.state.set_faults(faults) {
+            panic!("invalid sandbox faults: {e}");
+        }
+    }
+
+    /// What the chaos run (`fault_rate`) did since the faults were last set.
+    pub fn chaos_stats(&self) -> ChaosStats {
+        self.state.chaos_stats()
     }
 
     /// The active faults (counters show what is left).

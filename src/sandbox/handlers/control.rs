@@ -1,7 +1,7 @@
 //! The control API under `/__sandbox/…` (a prefix SCM never uses), for tests and demos that run the
 //! sandbox as a separate process: root certificates, enrollment count, approve/decline/issue,
-//! administrator actions (revoke, mass revoke, mark expired/replaced), faults, behaviour overrides.
-//! It has no authentication: bind the sandbox to loopback.
+//! administrator actions (revoke, mass revoke, mark expired/replaced), faults and chaos statistics,
+//! behaviour overrides. It has no authentication: bind the sandbox to loopback.
 
 use crate::sandbox::admin::{self, Mark, Refusal};
 use crate::sandbox::config::Issuance;
@@ -40,6 +40,7 @@ pub fn routes() -> Router<Arc<SandboxState>> {
                 .post(set_faults)
                 .delete(clear_faults),
         )
+        .route("/faults/stats", get(fault_stats))
         .route("/behavior", post(set_behavior).delete(reset))
 }
 
@@ -191,14 +192,23 @@ async fn get_faults(State(s): St) -> Response {
     Json(s.with_faults(|f| f.clone())).into_response()
 }
 
+/// `PUT|POST /__sandbox/faults` with a whole [`Faults`] (absent fields = off); restarts the chaos
+/// run from `fault_seed`.
 async fn set_faults(State(s): St, Json(new): Json<Faults>) -> Response {
-    s.with_faults(|f| *f = new);
-    StatusCode::NO_CONTENT.into_response()
+    match s.set_faults(new) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+    }
 }
 
 async fn clear_faults(State(s): St) -> Response {
-    s.with_faults(|f| *f = Faults::default());
+    let _ = s.set_faults(Faults::default());
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /__sandbox/faults/stats` → `{"calls": N, "injected": {"reset": n, …}}` of the chaos run.
+async fn fault_stats(State(s): St) -> Response {
+    Json(s.chaos_stats()).into_response()
 }
 
 async fn set_behavior(State(s): St, Json(b): Json<Behavior>) -> Response {

@@ -246,6 +246,7 @@ pub fn new_renew_id() -> String {
 pub async fn enroll(
     State(s): State<Arc<SandboxState>>,
     kill: Option<Extension<ConnKill>>,
+    chosen: Option<Extension<EnrollFault>>,
     body: Bytes,
 ) -> Response {
     let v = match json_body(&body) {
@@ -257,7 +258,7 @@ pub async fn enroll(
         Err(r) => return r,
     };
     let renew_id = rec.renew_id.clone();
-    let fault = take_enroll_fault(&s);
+    let fault = take_enroll_fault(&s, chosen.map(|Extension(f)| f));
     if fault == Some(EnrollFault::DelayResponse) {
         return create_then_delay(&s, rec).await;
     }
