@@ -198,3 +198,128 @@ async fn issued_certificates_verify_with_openssl_and_carry_exactly_the_requested
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.matches("subject=").count(), 3, "{text}");
 }
+
+#[tokio::test]
+async fn a_cross_signed_root_gives_a_second_chain_up_to_the_old_root() {
+    let sb = sandbox(SandboxConfig {
+        cross_signed_root: true,
+        ..Default::default()
+    });
+    let c = client(&sb);
+    let (pem, spki) = csr("cross.example.com");
+    let id = c
+        .enroll(&request(&pem, &["cross.example.com"]))
+        .await
+        .unwrap()
+        .ssl_id;
+    let one = |p: Option<String>| pem_ders(&p.unwrap()).remove(0);
+    let root = one(Some(sb.root_pem()));
+    let inter = one(Some(sb.intermediate_pem()));
+    let cross = one(sb.cross_signed_root_pem());
+    let old = one(sb.old_root_pem());
+    // A separate process's tests fetch them from the control API.
+    for (path, der) in [("/cross-signed-root.pem", &cross), ("/old-root.pem", &old)] {
+        let text = reqwest::get(format!("{}{path}", sb.control_url()))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(&pem_ders(&text)[0], der, "{path}");
+    }
+    let name = |d: &Vec<u8>| -> &'static str {
+        if *d == root {
+            "root"
+        } else if *d == inter {
+            "intermediate"
+        } else if *d == cross {
+            "cross"
+        } else if *d == old {
+            "old root"
+        } else {
+            let (_, cert) = X509Certificate::from_der(d).unwrap();
+            assert_eq!(
+                cert.public_key().raw,
+                spki.as_slice(),
+                "an unknown certificate"
+            );
+            "leaf"
+        }
+    };
+    let leaf_first: &[&str] = &["leaf", "intermediate", "root", "cross", "old root"];
+    let root_first: Vec<&str> = leaf_first.iter().rev().copied().collect();
+    for format in CollectFormat::ALL {
+        let got = c.collect(id, format).await.unwrap();
+        let names: Vec<&str> = got.certificates().unwrap().iter().map(name).collect();
+        let expected: Vec<&str> = match format {
+            CollectFormat::X509 | CollectFormat::Pem => root_first.clone(),
+            CollectFormat::X509R | CollectFormat::Base64 | CollectFormat::Bin => {
+                leaf_first.to_vec()
+            }
+            CollectFormat::X509IO => root_first[..4].to_vec(),
+            CollectFormat::X509IOR => leaf_first[1..].to_vec(),
+            CollectFormat::X509CO | CollectFormat::PemCO => vec!["leaf"],
+            CollectFormat::PemIA => vec!["leaf", "intermediate"],
+        };
+        assert_eq!(names, expected, "{format:?}");
+    }
+
+    // The cross-signed certificate is the root's subject and key, issued by the old root.
+    fn parse(d: &[u8]) -> X509Certificate<'_> {
+        X509Certificate::from_der(d).unwrap().1
+    }
+    let (root_c, inter_c, cross_c, old_c) =
+        (parse(&root), parse(&inter), parse(&cross), parse(&old));
+    assert_eq!(cross_c.subject().as_raw(), root_c.subject().as_raw());
+    assert_eq!(cross_c.public_key().raw, root_c.public_key().raw);
+    assert_eq!(cross_c.issuer().as_raw(), old_c.subject().as_raw());
+    assert_ne!(old_c.subject().as_raw(), root_c.subject().as_raw());
+    assert_eq!(inter_c.issuer().as_raw(), cross_c.subject().as_raw());
+    cross_c.verify_signature(Some(old_c.public_key())).unwrap();
+    assert!(cross_c.verify_signature(Some(root_c.public_key())).is_err());
+    inter_c
+        .verify_signature(Some(cross_c.public_key()))
+        .unwrap();
+    old_c.verify_signature(None).unwrap();
+
+    // openssl builds both paths: to the old root through the cross-signed root, and to the root.
+    let pemf = |n: &str, ders: &[&Vec<u8>]| {
+        let text: String = ders
+            .iter()
+            .map(|d| acme_sectigo_bridge::sandbox::pki::pem("CERTIFICATE", d))
+            .collect();
+        std::fs::write(tmp(n), text).unwrap();
+        tmp(n)
+    };
+    let leaf = c.collect(id, CollectFormat::X509CO).await.unwrap();
+    let leaf = leaf.certificates().unwrap().remove(0);
+    let leaf_path = pemf("x-leaf.pem", &[&leaf]);
+    let verify = |anchor: &[&Vec<u8>], untrusted: &[&Vec<u8>], tag: &str| {
+        let out = Command::new("openssl")
+            .args(["verify", "-purpose", "sslserver", "-CAfile"])
+            .arg(pemf(&format!("x-anchor-{tag}.pem"), anchor))
+            .arg("-untrusted")
+            .arg(pemf(&format!("x-untrusted-{tag}.pem"), untrusted))
+            .arg(&leaf_path)
+            .output()
+            .expect("the openssl CLI is installed");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, text) = verify(&[&old], &[&inter, &cross], "old");
+    assert!(ok, "leaf → intermediate → cross → old root: {text}");
+    let (ok, text) = verify(&[&root], &[&inter], "new");
+    assert!(ok, "leaf → intermediate → root: {text}");
+    let (ok, _) = verify(&[&old], &[&inter], "none");
+    assert!(
+        !ok,
+        "without the cross-signed root the old root is out of reach"
+    );
+
+    // Off by default: the chains stay root, intermediate, leaf.
+    let plain = sandbox(SandboxConfig::default());
+    assert!(plain.cross_signed_root_pem().is_none() && plain.old_root_pem().is_none());
+}

@@ -1,5 +1,6 @@
 //! Must-show 4: the built binary runs `sandbox` as its own process, and `scm orgs`, `scm types` and
 //! `scm check` work against it; a misconfigured `scm check` explains itself in one actionable line.
+//! The `sandbox` flags for chaos runs and the cross-signed root reach the running process.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
@@ -21,8 +22,13 @@ impl Drop for SandboxProcess {
 }
 
 fn start_sandbox(config: Option<&std::path::Path>) -> SandboxProcess {
+    start_sandbox_with(config, &[])
+}
+
+fn start_sandbox_with(config: Option<&std::path::Path>, flags: &[&str]) -> SandboxProcess {
     let mut cmd = Command::new(BIN);
     cmd.env_clear().args(["sandbox", "--listen", "127.0.0.1:0"]);
+    cmd.args(flags);
     if let Some(c) = config {
         cmd.arg("--config").arg(c);
     }
@@ -221,4 +227,75 @@ terms = [30]
         .unwrap();
     assert!(o.status.success(), "{}", stdout(&o));
     assert!(stdout(&o).contains("\"Campus OV\""));
+}
+
+#[tokio::test]
+async fn sandbox_flags_start_a_chaos_run_and_a_cross_signed_root() {
+    let sb = start_sandbox_with(
+        None,
+        &[
+            "--fault-rate",
+            "1",
+            "--fault-kinds",
+            "error_503,error_500",
+            "--fault-seed",
+            "5",
+            "--cross-signed-root",
+        ],
+    );
+    let control = sb.base_url.replace("/api", "/__sandbox");
+    let http = reqwest::Client::new();
+    let faults: serde_json::Value = http
+        .get(format!("{control}/faults"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(faults["fault_rate"], 1.0);
+    assert_eq!(
+        faults["fault_kinds"],
+        serde_json::json!(["error_503", "error_500"])
+    );
+    assert_eq!(faults["fault_seed"], 5);
+    let o = scm(&sb, &[], &["orgs"]);
+    assert!(!o.status.success(), "every SCM call fails: {}", stdout(&o));
+    let stats: serde_json::Value = http
+        .get(format!("{control}/faults/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(stats["calls"].as_u64().unwrap() >= 1, "{stats}");
+    let old_root = http
+        .get(format!("{control}/old-root.pem"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old_root.status(), 200);
+
+    // A kind that does not exist is refused before anything starts.
+    let o = Command::new(BIN)
+        .env_clear()
+        .args([
+            "sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--fault-kinds",
+            "meteor",
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown fault kind `meteor`"));
+    let o = Command::new(BIN)
+        .env_clear()
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--fault-rate", "2"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("fault_rate"));
 }

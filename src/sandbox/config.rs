@@ -41,6 +41,10 @@ pub struct SandboxConfig {
     pub tls_key: Option<PathBuf>,
     /// First sslId handed out; above 2^32 by default so clients that truncate ids to 32 bits fail.
     pub first_ssl_id: i64,
+    /// Give the PKI an alternate path, as real Sectigo tenants have: the root's key and subject are
+    /// also certified by an older root, and collect's formats that carry the root carry the
+    /// cross-signed root and the old root as well. Off by default (3-certificate chains).
+    pub cross_signed_root: bool,
 }
 
 /// An organization or (inside `departments`) a department.
@@ -216,6 +220,7 @@ impl Default for SandboxConfig {
             tls_cert: None,
             tls_key: None,
             first_ssl_id: 4_300_000_001,
+            cross_signed_root: false,
         }
     }
 }
@@ -258,9 +263,45 @@ impl SandboxConfig {
                 ));
             }
         }
+        self.faults
+            .validate()
+            .map_err(|e| format!("sandbox.faults: {e}"))?;
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err("sandbox.tls_cert and sandbox.tls_key must be given together".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::sandbox::FaultKind;
+
+    #[test]
+    fn chaos_and_cross_signing_are_config_keys_and_environment_variables() {
+        let env = [
+            ("BRIDGE_SANDBOX__FAULTS__FAULT_RATE", "0.25"),
+            ("BRIDGE_SANDBOX__FAULTS__FAULT_SEED", "9"),
+            (
+                "BRIDGE_SANDBOX__FAULTS__FAULT_KINDS",
+                r#"["reset", "slow"]"#,
+            ),
+            ("BRIDGE_SANDBOX__FAULTS__FAULT_SLOW_MAX_MS", "300"),
+            ("BRIDGE_SANDBOX__CROSS_SIGNED_ROOT", "true"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let mut s = Config::load_with_env(None, env).unwrap().sandbox;
+        assert_eq!(s.faults.fault_rate, 0.25);
+        assert_eq!(s.faults.fault_seed, Some(9));
+        assert_eq!(s.faults.fault_kinds, [FaultKind::Reset, FaultKind::Slow]);
+        assert_eq!(s.faults.fault_slow_max_ms, 300);
+        assert!(s.cross_signed_root);
+        s.validate().unwrap();
+        s.faults.fault_rate = 1.5;
+        let e = s.validate().unwrap_err();
+        assert!(e.contains("sandbox.faults: fault_rate"), "{e}");
+        let d = Config::load_with_env(None, []).unwrap().sandbox;
+        assert_eq!((d.faults.fault_rate, d.cross_signed_root), (0.0, false));
     }
 }

@@ -7,6 +7,8 @@
 // request, so the size of the error variant does not matter here.
 #![allow(clippy::result_large_err)]
 
+pub mod admin;
+pub mod chaos;
 pub mod cli;
 pub mod config;
 pub mod faults;
@@ -16,6 +18,8 @@ pub mod reply;
 pub mod server;
 pub mod state;
 
+pub use admin::{Mark, Refusal};
+pub use chaos::{ChaosStats, FaultKind};
 pub use config::{Issuance, SandboxConfig};
 pub use faults::Faults;
 pub use state::Behavior;
@@ -142,6 +146,17 @@ impl SandboxHandle {
         self.state.pki.intermediate_pem()
     }
 
+    /// The root's cross-signed certificate (issued by the old root), PEM; `None` unless
+    /// `cross_signed_root` is on.
+    pub fn cross_signed_root_pem(&self) -> Option<String> {
+        self.state.pki.cross_signed_root_pem()
+    }
+
+    /// The old root that cross-signed the root, PEM; `None` unless `cross_signed_root` is on.
+    pub fn old_root_pem(&self) -> Option<String> {
+        self.state.pki.old_root_pem()
+    }
+
     /// Certificates created so far (enroll and renew, including dropped-response enrolls).
     pub fn enrollment_count(&self) -> u64 {
         self.state.enrollment_count()
@@ -167,9 +182,42 @@ impl SandboxHandle {
             .with_cert(ssl_id, false, |r| r.status.as_str().to_string())
     }
 
-    /// Replaces the active faults.
+    /// Revokes an issued certificate as an SCM administrator would (status `Revoked`, `revoked`
+    /// date and `reasonCode` set, exactly as after an API revoke): what the bridge sees when someone
+    /// revokes behind its back. `reason_code` is any RFC 5280 code.
+    pub fn revoke_as_admin(
+        &self,
+        ssl_id: i64,
+        reason_code: i64,
+        reason: &str,
+    ) -> Result<(), Refusal> {
+        admin::revoke(&self.state, ssl_id, reason_code, reason)
+    }
+
+    /// A mass revocation: revokes every issued certificate (of `org_id`, when given) and returns
+    /// their sslIds.
+    pub fn revoke_all(&self, org_id: Option<i64>, reason_code: i64) -> Result<Vec<i64>, Refusal> {
+        admin::revoke_all(&self.state, org_id, None, reason_code, "mass revocation")
+    }
+
+    /// Gives an issued certificate the status `Expired` or `Replaced` (for tests of a sweep).
+    pub fn mark(&self, ssl_id: i64, mark: Mark) -> Result<(), Refusal> {
+        admin::mark(&self.state, ssl_id, mark)
+    }
+
+    /// Replaces the active faults and restarts the chaos run from their seed.
+    ///
+    /// # Panics
+    /// On an invalid `fault_rate` (a test's mistake, not a run-time condition).
     pub fn set_faults(&self, faults: Faults) {
-        self.state.with_faults(|f| *f = faults);
+        if let Err(e) = self.state.set_faults(faults) {
+            panic!("invalid sandbox faults: {e}");
+        }
+    }
+
+    /// What the chaos run (`fault_rate`) did since the faults were last set.
+    pub fn chaos_stats(&self) -> ChaosStats {
+        self.state.chaos_stats()
     }
 
     /// The active faults (counters show what is left).

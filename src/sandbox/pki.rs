@@ -1,6 +1,11 @@
 //! The sandbox's local PKI: root → intermediate → leaf, so that chain-order mistakes in a client show
 //! up (with a 2-level PKI "root first" and "leaf first" look too alike). Generated fresh at start-up;
 //! tests fetch the root from the handle or `GET /__sandbox/root.pem`.
+//!
+//! Optionally (`cross_signed_root`) the root is cross-signed, as Sectigo's roots are (e.g. USERTrust
+//! by AAA Certificate Services): a second certificate with the root's subject and key, issued by an
+//! "old root". The intermediate then chains to either root, and a client offering alternate chains
+//! (RFC 8555 §7.4.2) has both paths to offer.
 
 use crate::scm::collect::CollectFormat;
 use base64::Engine;
@@ -11,11 +16,20 @@ use rcgen::{
 };
 use time::{Duration, OffsetDateTime};
 
-/// Root and intermediate with their keys.
+/// Root and intermediate with their keys, and the optional cross-signed path.
 pub struct Pki {
     root: Certificate,
     intermediate: Certificate,
     intermediate_key: KeyPair,
+    cross: Option<CrossSigned>,
+}
+
+/// The alternate path to an older root.
+struct CrossSigned {
+    /// Subject and key of the root, issued by `old_root`.
+    cross_root: Certificate,
+    /// Self-signed, its own key.
+    old_root: Certificate,
 }
 
 impl std::fmt::Debug for Pki {
@@ -55,8 +69,9 @@ pub fn random_serial() -> SerialNumber {
 }
 
 impl Pki {
-    /// A fresh root and intermediate (ECDSA P-256).
-    pub fn generate() -> anyhow::Result<Self> {
+    /// A fresh root and intermediate (ECDSA P-256); with `cross_signed`, also an old root and a
+    /// certificate for the root's subject and key issued by it.
+    pub fn generate(cross_signed: bool) -> anyhow::Result<Self> {
         let root_key = KeyPair::generate()?;
         let root = ca_params("Sandbox Root CA", None).self_signed(&root_key)?;
         let intermediate_key = KeyPair::generate()?;
@@ -65,11 +80,36 @@ impl Pki {
             &root,
             &root_key,
         )?;
+        let cross = if cross_signed {
+            let old_key = KeyPair::generate()?;
+            let old_root = ca_params("Sandbox Old Root CA", None).self_signed(&old_key)?;
+            // Same subject (same params) and key as the root, so the intermediate's issuer name and
+            // authority key id match both; only the issuer and the signature differ.
+            let cross_root =
+                ca_params("Sandbox Root CA", None).signed_by(&root_key, &old_root, &old_key)?;
+            Some(CrossSigned {
+                cross_root,
+                old_root,
+            })
+        } else {
+            None
+        };
         Ok(Self {
             root,
             intermediate,
             intermediate_key,
+            cross,
         })
+    }
+
+    /// The root's cross-signed certificate (issued by the old root), PEM, when enabled.
+    pub fn cross_signed_root_pem(&self) -> Option<String> {
+        self.cross.as_ref().map(|c| c.cross_root.pem())
+    }
+
+    /// The old root that cross-signed the root, PEM, when enabled.
+    pub fn old_root_pem(&self) -> Option<String> {
+        self.cross.as_ref().map(|c| c.old_root.pem())
     }
 
     /// Root certificate, PEM.
@@ -129,10 +169,22 @@ impl Pki {
     }
 
     /// The file collect returns for `format` (see shared/scm-api.md §3 for the orders).
+    ///
+    /// With a cross-signed root, the formats that carry the root carry the cross-signed root and the
+    /// old root too. [guess] Where: after the root, leaf-first — leaf, intermediate, root,
+    /// cross-signed root, old root — and exactly reversed in the root-first formats. SCM's real
+    /// order is not documented; clients must order by issuer anyway.
     pub fn bundle(&self, leaf_der: &[u8], format: CollectFormat) -> Vec<u8> {
         let leaf = leaf_der.to_vec();
         let inter = self.intermediate.der().to_vec();
-        let root = self.root.der().to_vec();
+        // The root and, with cross-signing, the alternate path after it (leaf-first order).
+        let mut roots = vec![self.root.der().to_vec()];
+        if let Some(c) = &self.cross {
+            roots.push(c.cross_root.der().to_vec());
+            roots.push(c.old_root.der().to_vec());
+        }
+        let roots_rev: Vec<Vec<u8>> = roots.iter().rev().cloned().collect();
+        let cat = |parts: &[&[Vec<u8>]]| -> Vec<Vec<u8>> { parts.concat() };
         use CollectFormat::*;
         let pem_chain = |certs: Vec<Vec<u8>>| -> Vec<u8> {
             certs
@@ -141,15 +193,16 @@ impl Pki {
                 .collect::<String>()
                 .into_bytes()
         };
+        let (leaf, inter) = (vec![leaf], vec![inter]);
         match format {
-            X509 | Pem => pem_chain(vec![root, inter, leaf]),
-            X509R => pem_chain(vec![leaf, inter, root]),
-            X509CO | PemCO => pem_chain(vec![leaf]),
-            X509IO => pem_chain(vec![root, inter]),
-            X509IOR => pem_chain(vec![inter, root]),
-            PemIA => pem_chain(vec![leaf, inter]),
-            Base64 => pem("PKCS7", &pkcs7(&[leaf, inter, root])).into_bytes(),
-            Bin => pkcs7(&[leaf, inter, root]),
+            X509 | Pem => pem_chain(cat(&[&roots_rev, &inter, &leaf])),
+            X509R => pem_chain(cat(&[&leaf, &inter, &roots])),
+            X509CO | PemCO => pem_chain(leaf),
+            X509IO => pem_chain(cat(&[&roots_rev, &inter])),
+            X509IOR => pem_chain(cat(&[&inter, &roots])),
+            PemIA => pem_chain(cat(&[&leaf, &inter])),
+            Base64 => pem("PKCS7", &pkcs7(&cat(&[&leaf, &inter, &roots]))).into_bytes(),
+            Bin => pkcs7(&cat(&[&leaf, &inter, &roots])),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! cut a single connection (needed to emulate resets and dropped responses), over HTTP or HTTPS.
 
 use crate::sandbox::faults::{self, ConnKill};
-use crate::sandbox::handlers::{certs, control, discovery, enroll};
+use crate::sandbox::handlers::{certs, control, discovery, enroll, replace};
 use crate::sandbox::reply::scm_error;
 use crate::sandbox::state::SandboxState;
 use axum::body::Body;
@@ -67,6 +67,7 @@ fn scm_routes(state: &Arc<SandboxState>) -> Router<Arc<SandboxState>> {
             .route(&p("/revoke/serial/{serial}"), post(certs::revoke_serial))
             .route(&p("/renewById/{id}"), post(certs::renew_by_id))
             .route(&p("/renew/{renew_id}"), post(certs::renew))
+            .route(&p("/replace/{id}"), post(replace::replace))
             .route(&p("/approve/{id}"), post(certs::approve))
             .route(&p("/decline/{id}"), post(certs::decline))
             .route(&p("/{id}"), get(certs::details));

@@ -2,6 +2,7 @@
 //! (`Requested → Approved → Applied → Issued → Revoked`, `Declined` from `Requested`), run-time
 //! behaviour overrides, faults and the enrollment counter tests assert on.
 
+use crate::sandbox::chaos::{Chaos, ChaosStats};
 use crate::sandbox::config::{Issuance, OrgConfig, ProfileConfig, SandboxConfig};
 use crate::sandbox::faults::Faults;
 use crate::sandbox::pki::{random_serial, Pki};
@@ -95,12 +96,12 @@ impl CertRecord {
     }
 }
 
-#[derive(Default)]
 struct Inner {
     certs: BTreeMap<i64, CertRecord>,
     next_id: i64,
     enrollments: u64,
     faults: Faults,
+    chaos: Chaos,
     global: Behavior,
     per_org: HashMap<i64, Behavior>,
 }
@@ -128,12 +129,16 @@ impl SandboxState {
     pub fn new(cfg: SandboxConfig) -> anyhow::Result<Self> {
         cfg.validate().map_err(anyhow::Error::msg)?;
         let inner = Inner {
+            certs: BTreeMap::new(),
             next_id: cfg.first_ssl_id,
+            enrollments: 0,
             faults: cfg.faults.clone(),
-            ..Inner::default()
+            chaos: Chaos::new(cfg.faults.fault_seed),
+            global: Behavior::default(),
+            per_org: HashMap::new(),
         };
         Ok(Self {
-            pki: Pki::generate()?,
+            pki: Pki::generate(cfg.cross_signed_root)?,
             cfg,
             inner: Mutex::new(inner),
         })
@@ -143,9 +148,30 @@ impl SandboxState {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Reads or changes the faults atomically.
+    /// Reads or changes the faults atomically (counters; use [`Self::set_faults`] to replace them).
     pub fn with_faults<R>(&self, f: impl FnOnce(&mut Faults) -> R) -> R {
         f(&mut self.lock().faults)
+    }
+
+    /// Reads or changes the faults together with the chaos draw, atomically (one decision per call).
+    pub fn with_faults_and_chaos<R>(&self, f: impl FnOnce(&mut Faults, &mut Chaos) -> R) -> R {
+        let inner = &mut *self.lock();
+        f(&mut inner.faults, &mut inner.chaos)
+    }
+
+    /// Replaces the faults and starts a new chaos run from their seed (so the same faults set again
+    /// replay the same run). Refuses an invalid rate.
+    pub fn set_faults(&self, faults: Faults) -> Result<(), String> {
+        faults.validate()?;
+        let mut inner = self.lock();
+        inner.chaos = Chaos::new(faults.fault_seed);
+        inner.faults = faults;
+        Ok(())
+    }
+
+    /// What the chaos run did since the faults were last set.
+    pub fn chaos_stats(&self) -> ChaosStats {
+        self.lock().chaos.stats()
     }
 
     /// Applies a behaviour override (merging with earlier ones for the same scope).
@@ -167,6 +193,7 @@ impl SandboxState {
         inner.global = Behavior::default();
         inner.per_org.clear();
         inner.faults = Faults::default();
+        inner.chaos = Chaos::new(None);
     }
 
     /// Number of certificates created (enroll and renew), including ones whose answer was dropped.

@@ -1,5 +1,5 @@
 //! SSL certificate lifecycle calls (`/ssl/v1`): enroll, collect, details, list/count, revoke, renew,
-//! approve/decline.
+//! replace, approve/decline.
 
 use crate::scm::client::{total_count, Body, ScmClient};
 use crate::scm::collect::{CollectFormat, CollectStyle, Collected};
@@ -36,6 +36,19 @@ impl EnrollRequest {
         }
         body
     }
+}
+
+/// Replace's JSON body. Unlike enroll's `subjAltNames` (one comma-separated string),
+/// `subjectAlternativeNames` is an **array** here. `reason` is required: blank becomes a default
+/// text, and it is cut to 512 characters like revoke's.
+pub fn replace_body(csr_pem: &str, reason: &str, sans: &[String]) -> serde_json::Value {
+    let reason = if reason.trim().is_empty() {
+        "replaced via acme-sectigo-bridge"
+    } else {
+        reason
+    };
+    let reason: String = reason.chars().take(512).collect();
+    json!({"csr": csr_pem.trim(), "reason": reason, "subjectAlternativeNames": sans})
 }
 
 impl ScmClient {
@@ -195,6 +208,29 @@ impl ScmClient {
         Ok(r)
     }
 
+    /// `POST /ssl/v1/replace/{id}` → 204: the same sslId gets a new certificate for `csr_pem`'s key
+    /// carrying `sans` (empty = keep the current names). The old certificate is no longer served;
+    /// collect the new one as after an enroll (it may be pending first). Refusals: unknown id -124,
+    /// not issued -102, CSR/key codes as enroll's, DCV -107.
+    pub async fn replace(
+        &self,
+        ssl_id: i64,
+        csr_pem: &str,
+        reason: &str,
+        sans: &[String],
+    ) -> Result<(), ScmError> {
+        let body = replace_body(csr_pem, reason, sans);
+        self.send(
+            Method::POST,
+            &format!("/ssl/v1/replace/{ssl_id}"),
+            &[],
+            Body::Json(&body),
+            true,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// `POST /ssl/v1/approve/{id}`: only from `Requested` (else -1112).
     pub async fn approve(&self, ssl_id: i64, message: &str) -> Result<(), ScmError> {
         let body = json!({"message": message});
@@ -221,5 +257,26 @@ impl ScmClient {
         )
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_sends_names_as_an_array_and_always_a_reason() {
+        let sans = vec!["a.example".to_string(), "b.example".to_string()];
+        let b = replace_body("\n-----BEGIN CERTIFICATE REQUEST-----\n", "  ", &sans);
+        assert_eq!(
+            b["subjectAlternativeNames"],
+            json!(["a.example", "b.example"])
+        );
+        assert_eq!(b["csr"], "-----BEGIN CERTIFICATE REQUEST-----");
+        assert_eq!(b["reason"], "replaced via acme-sectigo-bridge");
+        let long = "x".repeat(600);
+        let b = replace_body("csr", &long, &[]);
+        assert_eq!(b["reason"].as_str().unwrap().len(), 512);
+        assert_eq!(b["subjectAlternativeNames"], json!([]));
     }
 }

@@ -71,7 +71,7 @@ fn build() -> Fixtures {
     let ed = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
     let ed_jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": b64url(ed.public_key_raw())});
 
-    let pki = Pki::generate().unwrap();
+    let pki = Pki::generate(false).unwrap();
     let leaf = pki
         .issue(
             &key.public_key_der(),

@@ -24,7 +24,8 @@ type St = State<Arc<SandboxState>>;
 const COLLECT_CONTENT_TYPE: &str = "application/octet-stream;charset=UTF-8";
 type Q = Query<HashMap<String, String>>;
 
-fn not_found(id: i64) -> Response {
+/// SCM's answer for an unknown sslId.
+pub fn not_found(id: i64) -> Response {
     bad(-124, format!("Certificate with id '{id}' not found"))
 }
 
@@ -158,6 +159,17 @@ fn norm_serial(s: &str) -> String {
         .to_ascii_uppercase()
 }
 
+/// The `externalRequester` filter: the whole value, or one of its comma-separated addresses, case
+/// aside. [guess] SCM documents the filter, not how it matches a list of addresses.
+fn requested_by(r: &CertRecord, want: &str) -> bool {
+    let want = want.trim();
+    let have = r.external_requester.as_deref().unwrap_or("");
+    have.trim().eq_ignore_ascii_case(want)
+        || have
+            .split(',')
+            .any(|a| !a.trim().is_empty() && a.trim().eq_ignore_ascii_case(want))
+}
+
 /// `GET|HEAD /ssl/v1?position&size&commonName&subjectAlternativeName&serialNumber&status&orgId&…`.
 pub async fn list(State(s): St, Query(q): Q) -> Response {
     let eq = |key: &str, value: &str| q.get(key).map_or(true, |v| v.eq_ignore_ascii_case(value));
@@ -177,7 +189,10 @@ pub async fn list(State(s): St, Query(q): Q) -> Response {
         .filter(|r| eq("status", r.status.as_str()))
         .filter(|r| eq("orgId", &r.org_id.to_string()))
         .filter(|r| eq("sslTypeId", &r.cert_type.to_string()))
-        .filter(|r| eq("externalRequester", r.external_requester.as_deref().unwrap_or("")))
+        .filter(|r| {
+            q.get("externalRequester")
+                .map_or(true, |want| requested_by(r, want))
+        })
         .filter(|_| eq("requestedVia", "REST API"))
         .map(|r| {
             serde_json::json!({"sslId": r.id, "commonName": r.common_name,

@@ -1,7 +1,9 @@
 //! The control API under `/__sandbox/…` (a prefix SCM never uses), for tests and demos that run the
-//! sandbox as a separate process: root certificate, enrollment count, approve/decline/issue, faults,
+//! sandbox as a separate process: root certificates, enrollment count, approve/decline/issue,
+//! administrator actions (revoke, mass revoke, mark expired/replaced), faults and chaos statistics,
 //! behaviour overrides. It has no authentication: bind the sandbox to loopback.
 
+use crate::sandbox::admin::{self, Mark, Refusal};
 use crate::sandbox::config::Issuance;
 use crate::sandbox::faults::Faults;
 use crate::sandbox::handlers::certs::decide;
@@ -11,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use bytes::Bytes;
 use http::{header, StatusCode};
 use std::sync::Arc;
 
@@ -21,10 +24,15 @@ pub fn routes() -> Router<Arc<SandboxState>> {
     Router::new()
         .route("/root.pem", get(root_pem))
         .route("/intermediate.pem", get(intermediate_pem))
+        .route("/cross-signed-root.pem", get(cross_signed_root_pem))
+        .route("/old-root.pem", get(old_root_pem))
         .route("/enrollments", get(enrollments))
         .route("/approve/{id}", post(approve))
         .route("/decline/{id}", post(decline))
         .route("/issue/{id}", post(issue))
+        .route("/revoke", post(revoke_all))
+        .route("/revoke/{id}", post(revoke))
+        .route("/mark/{id}", post(mark))
         .route(
             "/faults",
             get(get_faults)
@@ -32,6 +40,7 @@ pub fn routes() -> Router<Arc<SandboxState>> {
                 .post(set_faults)
                 .delete(clear_faults),
         )
+        .route("/faults/stats", get(fault_stats))
         .route("/behavior", post(set_behavior).delete(reset))
 }
 
@@ -45,6 +54,21 @@ async fn root_pem(State(s): St) -> Response {
 
 async fn intermediate_pem(State(s): St) -> Response {
     pem(s.pki.intermediate_pem())
+}
+
+fn optional_pem(text: Option<String>) -> Response {
+    match text {
+        Some(t) => pem(t),
+        None => (StatusCode::NOT_FOUND, "cross_signed_root is off").into_response(),
+    }
+}
+
+async fn cross_signed_root_pem(State(s): St) -> Response {
+    optional_pem(s.pki.cross_signed_root_pem())
+}
+
+async fn old_root_pem(State(s): St) -> Response {
+    optional_pem(s.pki.old_root_pem())
 }
 
 async fn enrollments(State(s): St) -> Response {
@@ -78,18 +102,113 @@ async fn issue(State(s): St, Path(id): Path<String>) -> Response {
     }
 }
 
+/// An administrator's refusal: 404 for an unknown id, else 400 with the reason.
+fn refused(r: Refusal) -> Response {
+    let status = match r {
+        Refusal::Unknown(_) => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    (status, Json(serde_json::json!({"error": r.to_string()}))).into_response()
+}
+
+/// Body of the revoke calls: RFC 5280 code (default 0) and free text.
+#[derive(Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    #[serde(default, alias = "reasonCode")]
+    reason_code: i64,
+    #[serde(default)]
+    reason: Option<String>,
+    /// Mass revocation only: restrict to this org/department.
+    #[serde(default)]
+    org_id: Option<i64>,
+    /// Mass revocation only: restrict to this CN.
+    #[serde(default)]
+    common_name: Option<String>,
+}
+
+impl RevokeBody {
+    fn text(&self) -> &str {
+        self.reason
+            .as_deref()
+            .unwrap_or("revoked by an SCM administrator")
+    }
+}
+
+/// `POST /__sandbox/revoke/{id}` `{"reason_code": 1, "reason": "…"}` (body optional) → 204.
+async fn revoke(State(s): St, Path(id): Path<String>, body: Bytes) -> Response {
+    let id = match parse_id(&id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let b: RevokeBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RevokeBody::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(b) => b,
+            Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        }
+    };
+    match admin::revoke(&s, id, b.reason_code, b.text()) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(r) => refused(r),
+    }
+}
+
+/// `POST /__sandbox/revoke` `{"org_id"?, "common_name"?, "reason_code", "reason"}`: every issued
+/// certificate matching → `{"revoked": [sslId…]}`.
+async fn revoke_all(State(s): St, Json(b): Json<RevokeBody>) -> Response {
+    match admin::revoke_all(
+        &s,
+        b.org_id,
+        b.common_name.as_deref(),
+        b.reason_code,
+        b.text(),
+    ) {
+        Ok(ids) => Json(serde_json::json!({"revoked": ids})).into_response(),
+        Err(r) => refused(r),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MarkBody {
+    status: Mark,
+}
+
+/// `POST /__sandbox/mark/{id}` `{"status": "Expired" | "Replaced"}` → 204.
+async fn mark(State(s): St, Path(id): Path<String>, Json(b): Json<MarkBody>) -> Response {
+    let id = match parse_id(&id) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    match admin::mark(&s, id, b.status) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(r) => refused(r),
+    }
+}
+
 async fn get_faults(State(s): St) -> Response {
     Json(s.with_faults(|f| f.clone())).into_response()
 }
 
+/// `PUT|POST /__sandbox/faults` with a whole [`Faults`] (absent fields = off); restarts the chaos
+/// run from `fault_seed`.
 async fn set_faults(State(s): St, Json(new): Json<Faults>) -> Response {
-    s.with_faults(|f| *f = new);
-    StatusCode::NO_CONTENT.into_response()
+    match s.set_faults(new) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+    }
 }
 
 async fn clear_faults(State(s): St) -> Response {
-    s.with_faults(|f| *f = Faults::default());
+    let _ = s.set_faults(Faults::default());
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /__sandbox/faults/stats` → `{"calls": N, "injected": {"reset": n, …}}` of the chaos run.
+async fn fault_stats(State(s): St) -> Response {
+    Json(s.chaos_stats()).into_response()
 }
 
 async fn set_behavior(State(s): St, Json(b): Json<Behavior>) -> Response {

@@ -1,7 +1,7 @@
 //! `POST /ssl/v1/enroll` with SCM's validation order: body (-1002), org (-1023), Web API (-1021),
 //! profile (-39/-111), term (-36), CSR (-10/-9/-138, key -141/-170/-194), custom fields (-62), DCV (-107).
 
-use crate::sandbox::faults::ConnKill;
+use crate::sandbox::faults::{take_enroll_fault, unanswered, ConnKill, EnrollFault};
 use crate::sandbox::reply::{bad, int_field, json_body, str_field, unparsable};
 use crate::sandbox::state::{CertRecord, SandboxState};
 use crate::scm::types::{CertStatus, CustomFieldValue};
@@ -12,6 +12,7 @@ use base64::Engine;
 use bytes::Bytes;
 use chrono::Utc;
 use std::sync::Arc;
+use std::time::Duration;
 use x509_parser::prelude::*;
 
 /// What the sandbox takes from a CSR.
@@ -64,7 +65,7 @@ pub fn parse_csr(text: &str) -> Result<ParsedCsr, Response> {
 }
 
 /// Refuses keys the profile does not list (RSA sizes, EC curves).
-fn check_key(
+pub fn check_key(
     key: &(String, u32),
     allowed: &std::collections::BTreeMap<String, Vec<String>>,
 ) -> Result<(), Response> {
@@ -240,10 +241,12 @@ pub fn new_renew_id() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
-/// `POST /ssl/v1/enroll`.
+/// `POST /ssl/v1/enroll`. Runs in its own task (see `faults`), so the certificate is created even
+/// when the caller hangs up first.
 pub async fn enroll(
     State(s): State<Arc<SandboxState>>,
     kill: Option<Extension<ConnKill>>,
+    chosen: Option<Extension<EnrollFault>>,
     body: Bytes,
 ) -> Response {
     let v = match json_body(&body) {
@@ -255,26 +258,45 @@ pub async fn enroll(
         Err(r) => return r,
     };
     let renew_id = rec.renew_id.clone();
+    let fault = take_enroll_fault(&s, chosen.map(|Extension(f)| f));
+    if fault == Some(EnrollFault::DelayResponse) {
+        return create_then_delay(&s, rec).await;
+    }
     let id = s.create(rec);
     tracing::info!(ssl_id = id, "sandbox enrolled a certificate");
-    let drop = s.with_faults(|f| {
-        if f.drop_enroll_response_next > 0 {
-            f.drop_enroll_response_next -= 1;
-            true
-        } else {
-            false
-        }
-    });
-    if drop {
+    if fault == Some(EnrollFault::DropResponse) {
         if let Some(Extension(k)) = kill {
             tracing::info!(
                 ssl_id = id,
                 "sandbox drops the enroll response (fault injection)"
             );
-            return k.kill_and_hang().await;
+            return k.kill();
         }
     }
     Json(serde_json::json!({"sslId": id, "renewId": renew_id})).into_response()
+}
+
+/// The "enroll create-then-delay" fault: creates the certificate `enroll_create_after_ms` after the
+/// request arrived, answers `enroll_answer_after_ms` after it arrived (not before the certificate
+/// exists) or never. Both times are read when the request arrives.
+async fn create_then_delay(s: &SandboxState, rec: CertRecord) -> Response {
+    let (create_ms, answer_ms) =
+        s.with_faults(|f| (f.enroll_create_after_ms, f.enroll_answer_after_ms));
+    tokio::time::sleep(Duration::from_millis(create_ms)).await;
+    let renew_id = rec.renew_id.clone();
+    let id = s.create(rec);
+    tracing::info!(
+        ssl_id = id,
+        answer_ms,
+        "sandbox enrolled a certificate, answering late (fault injection)"
+    );
+    match answer_ms {
+        None => unanswered(),
+        Some(ms) => {
+            tokio::time::sleep(Duration::from_millis(ms.saturating_sub(create_ms))).await;
+            Json(serde_json::json!({"sslId": id, "renewId": renew_id})).into_response()
+        }
+    }
 }
 
 #[cfg(test)]

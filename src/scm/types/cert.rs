@@ -201,8 +201,8 @@ pub struct CertificateDetails {
     /// Enroll's `comments` (where the bridge's order marker lives).
     #[serde(default)]
     pub comments: Option<String>,
-    /// Enroll's `externalRequester`.
-    #[serde(default)]
+    /// Enroll's `externalRequester` (`None` when SCM sends `""`, as it does for "not given").
+    #[serde(default, deserialize_with = "empty_none")]
     pub external_requester: Option<String>,
     /// How it was requested (e.g. "REST API").
     #[serde(default)]
