@@ -49,6 +49,7 @@ on_both_backends!(
     accounts::key_change_detects_stale_and_taken_keys,
     accounts::contact_update_and_deactivation,
     accounts::eab_keys_round_trip_and_revoke,
+    accounts::revoking_an_eab_key_stops_its_accounts_unless_kept,
     orders::an_order_keeps_its_authorizations_in_order,
     orders::reusable_orders_match_profile_and_live_authorizations,
     orders::reusable_authorizations_respect_sub_second_bounds,

@@ -164,6 +164,11 @@ pub struct AcmeConfig {
     pub orders_page_size: i64,
     /// Seconds SCM's answers about domain validation are reused (EAB keys with `--trust-scm-dcv`).
     pub scm_dcv_cache_secs: u64,
+    /// Seconds a replica reuses an EAB key's policy (name patterns, org, profiles, revocation)
+    /// before reading it again. This bounds how long an account of a key revoked with
+    /// `eab revoke` can still order on a replica that read the key just before. 0 = read on every
+    /// request.
+    pub eab_cache_secs: u64,
 }
 
 impl Default for AcmeConfig {
@@ -180,6 +185,7 @@ impl Default for AcmeConfig {
             authz_reuse_secs: 3600,
             orders_page_size: 100,
             scm_dcv_cache_secs: 300,
+            eab_cache_secs: 30,
         }
     }
 }
@@ -305,6 +311,13 @@ impl Config {
         if self.acme.order_lifetime_secs < 60 || self.acme.authz_valid_secs < 60 {
             return Err(ConfigError::Invalid(
                 "acme.order_lifetime_secs and acme.authz_valid_secs must be at least 60".into(),
+            ));
+        }
+        if self.acme.eab_cache_secs > 3600 {
+            return Err(ConfigError::Invalid(
+                "acme.eab_cache_secs must be at most 3600: it bounds how long an account of a \
+                 revoked EAB key can still order"
+                    .into(),
             ));
         }
         if !(1..=1000).contains(&self.acme.orders_page_size) {

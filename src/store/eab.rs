@@ -4,7 +4,8 @@ use super::{from_json, DbRow, EabKey, Result, Store};
 use chrono::Utc;
 
 const EAB_COLUMNS: &str = "kid, hmac_key, label, allowed_patterns, scm_org_id, profiles, \
-                           trust_scm_dcv, single_use, created_at, used_at, revoked_at";
+                           trust_scm_dcv, single_use, created_at, used_at, revoked_at, \
+                           accounts_stopped";
 
 fn eab_from_row(row: &DbRow) -> Result<EabKey> {
     Ok(EabKey {
@@ -19,6 +20,7 @@ fn eab_from_row(row: &DbRow) -> Result<EabKey> {
         created_at: row.get("created_at")?,
         used_at: row.get("used_at")?,
         revoked_at: row.get("revoked_at")?,
+        accounts_stopped: row.get("accounts_stopped")?,
     })
 }
 
@@ -57,13 +59,31 @@ impl Store {
         rows.iter().map(eab_from_row).collect()
     }
 
-    /// Revokes a key so no new account can bind with it; `false` if unknown or already revoked.
-    pub async fn revoke_eab_key(&self, kid: &str) -> Result<bool> {
+    /// Revokes a key: no new account can bind with it, and with [`EabRevocation::StopAccounts`]
+    /// the accounts bound to it may no longer order. Revoking a key revoked with
+    /// `KeepAccounts` again with `StopAccounts` stops its accounts (and keeps the first
+    /// `revoked_at`). `false` when the key is unknown or nothing changed.
+    pub async fn revoke_eab_key(&self, kid: &str, how: EabRevocation) -> Result<bool> {
+        let stop = how == EabRevocation::StopAccounts;
         let q = self
             .db
-            .query("UPDATE eab_keys SET revoked_at = $2 WHERE kid = $1 AND revoked_at IS NULL")
+            .query(
+                "UPDATE eab_keys SET revoked_at = COALESCE(revoked_at, $2), \
+                 accounts_stopped = (accounts_stopped OR $3) \
+                 WHERE kid = $1 AND (revoked_at IS NULL OR ($3 AND NOT accounts_stopped))",
+            )
             .bind(kid)
-            .bind(Utc::now());
+            .bind(Utc::now())
+            .bind(stop);
         Ok(self.db.execute(q).await? == 1)
     }
+}
+
+/// What revoking an EAB key does to the accounts already bound to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EabRevocation {
+    /// The default: a leaked or retired key must not keep issuing through its accounts.
+    StopAccounts,
+    /// `eab revoke --keep-accounts`: only new bindings stop (a key rotated, its teams unchanged).
+    KeepAccounts,
 }

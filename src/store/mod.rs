@@ -19,6 +19,7 @@ mod revocation;
 mod settings;
 mod watch;
 
+pub use eab::EabRevocation;
 pub use issuance::ISSUE_JOB;
 pub use issuance_records::*;
 pub use jobs::{JobWakeups, JOBS_CHANNEL};
