@@ -24,7 +24,12 @@ impl TestApp {
 
     /// Starts the bridge after `tweak` adjusted the configuration.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
-        let db = TestDb::create().await;
+        Self::spawn_on(TestDb::create().await, tweak).await
+    }
+
+    /// Starts the bridge on `db`; with a [`TestDb::shared`] handle it is a second replica of
+    /// another `TestApp` (its own port, caches and worker; the same database).
+    pub async fn spawn_on(db: TestDb, tweak: impl FnOnce(&mut Config)) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let base = format!("http://127.0.0.1:{port}");
