@@ -50,6 +50,8 @@ on_both_backends!(
     accounts::contact_update_and_deactivation,
     accounts::eab_keys_round_trip_and_revoke,
     accounts::revoking_an_eab_key_stops_its_accounts_unless_kept,
+    eab_at_rest::eab_keys_are_sealed_at_rest_and_open_only_with_their_key,
+    eab_at_rest::stored_eab_keys_are_encrypted_and_rotated_all_or_nothing,
     orders::an_order_keeps_its_authorizations_in_order,
     orders::reusable_orders_match_profile_and_live_authorizations,
     orders::reusable_authorizations_respect_sub_second_bounds,

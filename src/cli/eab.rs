@@ -1,10 +1,12 @@
 //! `eab …`: the operator's External Account Binding keys (create, list, revoke).
 
 use crate::config::Config;
-use crate::store::{EabKey, EabRevocation, Store};
+use crate::store::{EabCipher, EabKey, EabRevocation, Store};
+use anyhow::Context;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use clap::Subcommand;
+use std::path::{Path, PathBuf};
 
 /// `eab …`
 #[derive(Debug, Subcommand)]
@@ -40,6 +42,13 @@ pub enum EabCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Encrypt every stored HMAC key with `acme.eab_encryption_key`: the plaintext ones and, with
+    /// `--old-key-file`, those encrypted under the previous key (rotation). All or nothing.
+    Reencrypt {
+        /// File holding the previous encryption key (same format as acme.eab_encryption_key_file).
+        #[arg(long, value_name = "FILE")]
+        old_key_file: Option<PathBuf>,
+    },
     /// Revoke a key: no new account can bind with it, and the accounts bound to it can no longer
     /// order (every replica refuses them within `acme.eab_cache_secs`). Revoking a key revoked
     /// with `--keep-accounts` again without it stops its accounts.
@@ -52,10 +61,31 @@ pub enum EabCommand {
     },
 }
 
+/// `migrate`'s part for EAB keys: seals the plaintext ones when an encryption key is configured,
+/// else reminds the operator that they lie in plaintext.
+pub async fn encrypt_plaintext_keys(store: &Store) -> anyhow::Result<()> {
+    if !store.encrypts_eab_keys() {
+        if store.count_plaintext_eab_keys().await? > 0 {
+            println!(
+                "warning: EAB HMAC keys are stored in plaintext; set acme.eab_encryption_key_file \
+                 (or BRIDGE_ACME__EAB_ENCRYPTION_KEY) and run migrate again to encrypt them"
+            );
+        }
+        return Ok(());
+    }
+    let done = store.encrypt_eab_keys(None).await?;
+    if done.encrypted > 0 {
+        println!(
+            "encrypted {} EAB HMAC keys that were stored in plaintext",
+            done.encrypted
+        );
+    }
+    Ok(())
+}
+
 /// Runs one `eab` subcommand against the configured database.
 pub async fn run(config: &Config, cmd: EabCommand) -> anyhow::Result<()> {
-    let store = Store::connect(&config.database).await?;
-    store.migrate().await?;
+    let store = super::open_store(config).await?;
     match cmd {
         EabCommand::Create {
             label,
@@ -138,6 +168,18 @@ pub async fn run(config: &Config, cmd: EabCommand) -> anyhow::Result<()> {
                 }
             }
         }
+        EabCommand::Reencrypt { old_key_file } => {
+            let old = match &old_key_file {
+                Some(path) => Some(read_old_key(path)?),
+                None => None,
+            };
+            let done = store.encrypt_eab_keys(old.as_ref()).await?;
+            println!(
+                "EAB HMAC keys: {} encrypted from plaintext, {} re-encrypted from the old key, {} \
+                 already under acme.eab_encryption_key",
+                done.encrypted, done.reencrypted, done.unchanged
+            );
+        }
         EabCommand::Revoke { kid, keep_accounts } => {
             let how = if keep_accounts {
                 EabRevocation::KeepAccounts
@@ -168,4 +210,12 @@ pub async fn run(config: &Config, cmd: EabCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The previous encryption key for `eab reencrypt --old-key-file`.
+fn read_old_key(path: &Path) -> anyhow::Result<EabCipher> {
+    let text = crate::secret::read_secret_file(path)
+        .with_context(|| format!("reading --old-key-file {}", path.display()))?;
+    EabCipher::from_text(&text)
+        .map_err(|e| anyhow::anyhow!("--old-key-file {}: {e}", path.display()))
 }

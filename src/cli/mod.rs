@@ -31,7 +31,8 @@ pub enum Command {
     /// Run the ACME server (applies database migrations first). Without `[scm]` it runs in
     /// zero-setup mode: the SCM sandbox in-process, HTTPS with a local CA, a demo EAB key.
     Serve,
-    /// Apply database migrations and exit.
+    /// Apply database migrations and exit; with `acme.eab_encryption_key` configured, also
+    /// encrypt EAB HMAC keys stored in plaintext.
     Migrate,
     /// Manage External Account Binding keys.
     #[command(subcommand)]
@@ -41,6 +42,15 @@ pub enum Command {
     Scm(crate::scm::cli::ScmCommand),
     /// Run the SCM emulator (a test stand-in for Sectigo Certificate Manager).
     Sandbox(crate::sandbox::cli::SandboxArgs),
+}
+
+/// Connects to the configured database with the EAB encryption key (if any) and migrates it.
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&config.database)
+        .await?
+        .with_eab_cipher(config.acme.eab_cipher()?);
+    store.migrate().await?;
+    Ok(store)
 }
 
 /// Entry point of the binary.
@@ -80,10 +90,9 @@ pub async fn run(mut config: Config, data_dir: &Path, command: Command) -> anyho
     match command {
         Command::Serve => crate::app::serve(config, data_dir).await,
         Command::Migrate => {
-            let store = Store::connect(&config.database).await?;
-            store.migrate().await?;
+            let store = open_store(&config).await?;
             println!("database is up to date");
-            Ok(())
+            eab::encrypt_plaintext_keys(&store).await
         }
         Command::Eab(cmd) => eab::run(&config, cmd).await,
         Command::Scm(cmd) => crate::scm::cli::run(&config, cmd).await,
