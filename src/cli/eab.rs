@@ -1,4 +1,4 @@
-//! `eab …`: the operator's External Account Binding keys (create, list, revoke).
+//! `eab …`: the operator's External Account Binding keys (create, list, reencrypt, revoke).
 
 use crate::config::Config;
 use crate::store::{EabCipher, EabKey, EabRevocation, Store};

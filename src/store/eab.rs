@@ -11,7 +11,9 @@ const EAB_COLUMNS: &str = "kid, hmac_key, hmac_key_format, label, allowed_patter
 
 /// A row as stored: `key.hmac_key` is still in `format`.
 pub(super) struct StoredEab {
+    /// The row, with `hmac_key` as stored.
     pub key: EabKey,
+    /// How `key.hmac_key` holds the HMAC key.
     pub format: KeyFormat,
 }
 

@@ -19,7 +19,9 @@ pub const SETTING: &str = "acme.eab_encryption_key";
 /// How `hmac_key` of an `eab_keys` row holds the HMAC key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyFormat {
+    /// The HMAC key itself: written while no encryption key was configured.
     Plain,
+    /// `nonce (24 bytes) ‖ ciphertext ‖ tag (16 bytes)`, the kid as associated data.
     XChaCha20Poly1305,
 }
 

@@ -209,7 +209,9 @@ pub struct AddressPolicy {
 pub struct RefusedAddress {
     /// The address judged: for an IPv6 address embedding an IPv4 address, that IPv4 address.
     pub addr: IpAddr,
+    /// The refused network `addr` lies in.
     pub net: IpNet,
+    /// What that network is, as clients are told (e.g. "loopback").
     pub what: &'static str,
     /// The IPv6 address as resolved, when `addr` is the IPv4 address it embeds.
     pub embedded_in: Option<(Ipv6Addr, Embedding)>,
