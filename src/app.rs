@@ -18,8 +18,10 @@ const NONCE_KEY_SETTING: &str = "nonce_key";
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let store = Store::connect(&config.database)
         .await
-        .context("connecting to the database")?;
+        .context("connecting to the database")?
+        .with_eab_cipher(config.acme.eab_cipher()?);
     store.migrate().await.context("migrating the database")?;
+    warn_about_eab_keys_at_rest(&store).await;
     let key = match &config.acme.nonce_key {
         Some(k) if k.expose().len() >= 32 => k.expose().as_bytes().to_vec(),
         Some(_) => anyhow::bail!("acme.nonce_key must be at least 32 characters"),
@@ -39,6 +41,30 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         nonces,
         account_keys: Default::default(),
     })
+}
+
+/// Says loudly when EAB HMAC keys lie in the database in plaintext: a database backup is then
+/// enough to register accounts (and, with a `--trust-scm-dcv` key, to get certificates without a
+/// challenge).
+async fn warn_about_eab_keys_at_rest(store: &Store) {
+    if !store.encrypts_eab_keys() {
+        tracing::warn!(
+            "EAB HMAC keys are stored in the database in PLAINTEXT: anyone with a copy of the \
+             database can register accounts with them. Set acme.eab_encryption_key_file (or \
+             BRIDGE_ACME__EAB_ENCRYPTION_KEY) to 32 random bytes (`openssl rand -base64 32`) on \
+             every replica, then run `acme-sectigo-bridge migrate` to encrypt the existing keys"
+        );
+        return;
+    }
+    match store.count_plaintext_eab_keys().await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            plaintext_keys = n,
+            "some EAB HMAC keys are still stored in plaintext: run `acme-sectigo-bridge migrate` \
+             to encrypt them with acme.eab_encryption_key"
+        ),
+        Err(e) => tracing::warn!(error = %e, "cannot count plaintext EAB keys"),
+    }
 }
 
 /// Starts this replica's background worker: validations, enrollments, collects, revocations.

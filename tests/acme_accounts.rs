@@ -2,6 +2,7 @@
 
 mod common;
 
+use acme_sectigo_bridge::store::EabRevocation;
 use common::app::TestApp;
 use common::client::{eab, Client, TestKey};
 use serde_json::json;
@@ -125,7 +126,11 @@ async fn eab_failures_store_nothing() {
         (400, "badSignatureAlgorithm".into())
     );
     // Revoked kid.
-    assert!(app.store.revoke_eab_key(&kid).await.unwrap());
+    assert!(app
+        .store
+        .revoke_eab_key(&kid, EabRevocation::KeepAccounts)
+        .await
+        .unwrap());
     let revoked = eab(&kid, &hmac, &url, &key.public(), "HS256");
     assert_eq!(
         register_with(&app, revoked, &key).await,

@@ -25,6 +25,7 @@ async fn key(env: &Env, trust: bool) -> (String, Vec<u8>) {
         created_at: chrono::Utc::now(),
         used_at: None,
         revoked_at: None,
+        accounts_stopped: false,
     };
     env.app.store.create_eab_key(&k).await.unwrap();
     (k.kid, k.hmac_key)

@@ -311,3 +311,63 @@ async fn wildcards_and_bad_tokens_are_refused_before_any_request() {
         .unwrap_err();
     assert_eq!(e.kind, ProblemType::Malformed);
 }
+
+/// A NAT64 address (`64:ff9b::/96`) is judged by the IPv4 address it embeds: on a NAT64 network
+/// `64:ff9b::7f00:1` reaches 127.0.0.1.
+#[tokio::test]
+async fn a_nat64_address_is_judged_by_the_ipv4_address_it_embeds() {
+    let dns = DnsServer::start().await;
+    dns.add_a("nat64.example.com", "64:ff9b::7f00:1".parse().unwrap());
+    let http = spawn_http(challenge_router(TOKEN, KEY_AUTHZ)).await;
+    let id = dns_id("nat64.example.com");
+
+    // Nothing allowed: refused as loopback, naming both forms.
+    let v = validator(dns.addr, http.port(), closed_port(), false);
+    let e = v.validate(Http01, &id, TOKEN, KEY_AUTHZ).await.unwrap_err();
+    assert_eq!(e.kind, ProblemType::Connection, "{e:?}");
+    assert!(
+        e.detail.contains("64:ff9b::7f00:1 (the NAT64 form, 64:ff9b::/96, of 127.0.0.1: in 127.0.0.0/8, loopback)"),
+        "{}",
+        e.detail
+    );
+    assert!(e.detail.contains("allowed_networks"), "{}", e.detail);
+
+    // 127.0.0.0/8 allowed: the address passes the policy and is connected to (this host has no
+    // NAT64, so the connection itself fails — but not as a refusal).
+    let v = validator(dns.addr, http.port(), closed_port(), true);
+    let e = v.validate(Http01, &id, TOKEN, KEY_AUTHZ).await.unwrap_err();
+    assert_eq!(e.kind, ProblemType::Connection, "{e:?}");
+    assert!(!e.detail.contains("refused networks"), "{}", e.detail);
+    assert!(e.detail.contains("64:ff9b::7f00:1"), "{}", e.detail);
+}
+
+/// Every redirect hop goes through the address policy, also an IPv6 literal embedding the
+/// metadata address 169.254.169.254.
+#[tokio::test]
+async fn a_redirect_to_a_nat64_literal_of_a_refused_address_is_refused() {
+    let dns = DnsServer::start().await;
+    dns.add_a("web.example.com", LOOPBACK);
+    let http = spawn_http_with(|port| {
+        Router::new().route(
+            &format!("/.well-known/acme-challenge/{TOKEN}"),
+            get(move || async move {
+                Redirect::temporary(&format!(
+                    "http://[64:ff9b::a9fe:a9fe]:{port}/latest/meta-data"
+                ))
+            }),
+        )
+    })
+    .await;
+    let v = validator(dns.addr, http.port(), closed_port(), true);
+    let e = v
+        .validate(Http01, &dns_id("web.example.com"), TOKEN, KEY_AUTHZ)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ProblemType::Connection, "{e:?}");
+    assert!(
+        e.detail
+            .contains("of 169.254.169.254: in 169.254.0.0/16, link-local"),
+        "{}",
+        e.detail
+    );
+}

@@ -243,6 +243,25 @@ async fn refused_network_is_a_connection_problem_naming_the_address() {
     );
 }
 
+/// tls-alpn-01 goes through the same address policy: an IPv4-compatible IPv6 identifier is
+/// judged by the IPv4 address it embeds.
+#[tokio::test]
+async fn an_ipv6_identifier_embedding_a_refused_ipv4_address_is_refused() {
+    let dns = DnsServer::start().await;
+    let v = validator(dns.addr, closed_port(), closed_port(), false);
+    let e = v
+        .validate(TlsAlpn01, &ip_id("::127.0.0.1"), TOKEN, KEY_AUTHZ)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ProblemType::Connection, "{e:?}");
+    assert!(
+        e.detail
+            .contains("::7f00:1 (the IPv4-compatible form of 127.0.0.1: in 127.0.0.0/8, loopback)"),
+        "{}",
+        e.detail
+    );
+}
+
 #[tokio::test]
 async fn unknown_name_is_a_dns_problem() {
     let dns = DnsServer::start().await;

@@ -68,6 +68,7 @@ pub async fn respond_to_challenge(
         .await
         .map_err(|_| Error::not_found("challenge"))?;
     if !payload.is_empty() {
+        crate::acme::eab_policies::policy_for_ordering(ctx, account).await?;
         let _: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(payload)
             .map_err(|_| {
                 Error::malformed("a challenge response must be the empty JSON object {}")

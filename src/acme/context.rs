@@ -18,7 +18,7 @@ pub struct AcmeContext {
     pub dcv: Option<Arc<crate::acme::dcv_trust::DcvTrust>>,
     /// Counters and histograms of this replica.
     pub metrics: Arc<crate::metrics::Metrics>,
-    /// EAB keys' policy, read once per replica.
+    /// EAB keys' policy, read again once `acme.eab_cache_secs` old.
     pub eab_policies: Arc<crate::acme::eab_policies::EabPolicies>,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
 }
@@ -33,6 +33,9 @@ impl AcmeContext {
                 std::time::Duration::from_secs(config.acme.scm_dcv_cache_secs),
             ))
         });
+        let eab_policies = Arc::new(crate::acme::eab_policies::EabPolicies::new(
+            std::time::Duration::from_secs(config.acme.eab_cache_secs),
+        ));
         Self {
             store,
             urls,
@@ -40,7 +43,7 @@ impl AcmeContext {
             scm,
             dcv,
             metrics: Arc::default(),
-            eab_policies: Arc::default(),
+            eab_policies,
             clock: Arc::new(Utc::now),
         }
     }

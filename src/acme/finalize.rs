@@ -35,6 +35,7 @@ pub async fn finalize(
     payload: &[u8],
 ) -> Result<Order> {
     let (order, resource) = order_for(ctx, account, order_id).await?;
+    crate::acme::eab_policies::policy_for_ordering(ctx, account).await?;
     if resource.status != OrderStatus::Ready.as_str() {
         return Err(Error::new(
             ProblemType::OrderNotReady,

@@ -22,10 +22,7 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
              profile; remove them from the newOrder request",
         ));
     }
-    let eab = match &account.eab_kid {
-        Some(kid) => ctx.eab_policies.get(&ctx.store, kid).await?,
-        None => None,
-    };
+    let eab = crate::acme::eab_policies::policy_for_ordering(ctx, account).await?;
     // Accounts created without EAB (only possible when the operator turned it off) may order any
     // name; control of each name is still validated.
     let patterns = match &eab {

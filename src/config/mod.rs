@@ -152,6 +152,10 @@ pub struct AcmeConfig {
     /// Key that authenticates nonces; every replica must share it. When absent, one is generated once
     /// and kept in the database, which all replicas share anyway.
     pub nonce_key: Option<Secret>,
+    /// Key sealing EAB HMAC keys in the database (32 bytes as base64 or 64 hex digits), usually
+    /// given as `eab_encryption_key_file` or `BRIDGE_ACME__EAB_ENCRYPTION_KEY`. Without it the HMAC
+    /// keys are stored in plaintext and anyone with a database backup can register accounts.
+    pub eab_encryption_key: Option<Secret>,
     /// Seconds a nonce stays redeemable.
     pub nonce_lifetime_secs: u64,
     /// Seconds a new order (and its new authorizations) stays usable before it expires.
@@ -165,6 +169,11 @@ pub struct AcmeConfig {
     pub orders_page_size: i64,
     /// Seconds SCM's answers about domain validation are reused (EAB keys with `--trust-scm-dcv`).
     pub scm_dcv_cache_secs: u64,
+    /// Seconds a replica reuses an EAB key's policy (name patterns, org, profiles, revocation)
+    /// before reading it again. This bounds how long an account of a key revoked with
+    /// `eab revoke` can still order on a replica that read the key just before. 0 = read on every
+    /// request.
+    pub eab_cache_secs: u64,
 }
 
 impl Default for AcmeConfig {
@@ -175,13 +184,26 @@ impl Default for AcmeConfig {
             website: None,
             caa_identities: vec!["sectigo.com".to_string()],
             nonce_key: None,
+            eab_encryption_key: None,
             nonce_lifetime_secs: 3600,
             order_lifetime_secs: 7 * 24 * 3600,
             authz_valid_secs: 30 * 24 * 3600,
             authz_reuse_secs: 3600,
             orders_page_size: 100,
             scm_dcv_cache_secs: 300,
+            eab_cache_secs: 30,
         }
+    }
+}
+
+impl AcmeConfig {
+    /// The cipher for EAB HMAC keys at rest, when `acme.eab_encryption_key` is set.
+    pub fn eab_cipher(&self) -> Result<Option<crate::store::EabCipher>, ConfigError> {
+        self.eab_encryption_key
+            .as_ref()
+            .map(crate::store::EabCipher::from_text)
+            .transpose()
+            .map_err(ConfigError::Invalid)
     }
 }
 
@@ -306,6 +328,14 @@ impl Config {
         if self.acme.order_lifetime_secs < 60 || self.acme.authz_valid_secs < 60 {
             return Err(ConfigError::Invalid(
                 "acme.order_lifetime_secs and acme.authz_valid_secs must be at least 60".into(),
+            ));
+        }
+        self.acme.eab_cipher()?;
+        if self.acme.eab_cache_secs > 3600 {
+            return Err(ConfigError::Invalid(
+                "acme.eab_cache_secs must be at most 3600: it bounds how long an account of a \
+                 revoked EAB key can still order"
+                    .into(),
             ));
         }
         if !(1..=1000).contains(&self.acme.orders_page_size) {

@@ -165,3 +165,49 @@ fn a_file_key_that_is_neither_secret_nor_known_is_named() {
         .to_string();
     assert!(err.contains("listen_file"), "{err}");
 }
+
+#[test]
+fn the_eab_encryption_key_comes_from_a_file_or_the_environment_and_is_checked() {
+    let dir = std::env::temp_dir().join(format!("bridge-cfg-eab-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("eab.key");
+    std::fs::write(&f, "/K1SeSalUcfCrBW3rRdZ7JjaFztnTWKZ8NySnUZ0bYI=\n").unwrap();
+    let mut acme = toml::Table::new();
+    acme.insert(
+        "eab_encryption_key_file".into(),
+        toml::Value::String(f.to_str().unwrap().into()),
+    );
+    let mut t = toml::Table::new();
+    t.insert("acme".into(), toml::Value::Table(acme));
+    std::fs::write(dir.join("c.toml"), toml::to_string(&t).unwrap()).unwrap();
+    let c = Config::load_with_env(Some(&dir.join("c.toml")), env(&[])).unwrap();
+    assert!(c.acme.eab_cipher().unwrap().is_some());
+    assert!(
+        !format!("{c:?}").contains("K1SeSal"),
+        "the key never shows in Debug"
+    );
+
+    let hex = "aa5dbc905cb7fe2fc4f01424df61fc179183d1c113873e0509f00e9ffb65b511";
+    let c = Config::load_with_env(None, env(&[("BRIDGE_ACME__EAB_ENCRYPTION_KEY", hex)])).unwrap();
+    assert!(c.acme.eab_cipher().unwrap().is_some());
+    let c = Config::load_with_env(
+        None,
+        env(&[("BRIDGE_ACME__EAB_ENCRYPTION_KEY_FILE", f.to_str().unwrap())]),
+    )
+    .unwrap();
+    assert!(c.acme.eab_cipher().unwrap().is_some());
+    assert!(Config::load_with_env(None, env(&[]))
+        .unwrap()
+        .acme
+        .eab_cipher()
+        .unwrap()
+        .is_none());
+
+    let err = Config::load_with_env(None, env(&[("BRIDGE_ACME__EAB_ENCRYPTION_KEY", "hunter2")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("acme.eab_encryption_key") && !err.contains("hunter2"),
+        "{err}"
+    );
+}

@@ -108,6 +108,7 @@ impl Quickstart {
             created_at: chrono::Utc::now(),
             used_at: None,
             revoked_at: None,
+            accounts_stopped: false,
         };
         store.create_eab_key(&key).await?;
         let saved = DemoEab {

@@ -6,6 +6,8 @@ mod accounts;
 mod authorizations;
 mod db;
 mod eab;
+pub mod eab_crypto;
+mod eab_reencrypt;
 mod issuance;
 pub mod issuance_records;
 mod jobs;
@@ -19,6 +21,9 @@ mod revocation;
 mod settings;
 mod watch;
 
+pub use eab::EabRevocation;
+pub use eab_crypto::EabCipher;
+pub use eab_reencrypt::EabEncryption;
 pub use issuance::ISSUE_JOB;
 pub use issuance_records::*;
 pub use jobs::{JobWakeups, JOBS_CHANNEL};
@@ -58,6 +63,24 @@ pub enum StoreError {
     },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error(
+        "EAB key {0} is stored encrypted, but no encryption key is configured: set \
+         acme.eab_encryption_key_file (or BRIDGE_ACME__EAB_ENCRYPTION_KEY) to the key it was \
+         encrypted with"
+    )]
+    EabKeyLocked(String),
+    #[error(
+        "cannot decrypt the HMAC key of EAB key {0}: the configured acme.eab_encryption_key is not \
+         the key it was encrypted with, or the row was altered. Configure that key, or move the \
+         rows to the new key with `eab reencrypt --old-key-file FILE`"
+    )]
+    EabKeyUndecryptable(String),
+    #[error(
+        "no EAB encryption key is configured: set acme.eab_encryption_key_file (a file holding 32 \
+         bytes as base64 or hex, e.g. from `openssl rand -base64 32`) or \
+         BRIDGE_ACME__EAB_ENCRYPTION_KEY"
+    )]
+    EabEncryptionNotConfigured,
 }
 
 /// Result of a store operation.
@@ -77,6 +100,8 @@ pub enum Backend {
 pub struct Store {
     db: Db,
     watchers: Arc<watch::Watchers>,
+    /// Seals EAB HMAC keys at rest; `None` stores them in plaintext (see `eab_crypto`).
+    eab_cipher: Option<Arc<EabCipher>>,
 }
 
 static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -128,7 +153,20 @@ impl Store {
         Ok(Self {
             db,
             watchers: Arc::default(),
+            eab_cipher: None,
         })
+    }
+
+    /// This store, sealing EAB HMAC keys with `cipher` (`acme.eab_encryption_key`) from now on and
+    /// opening the rows sealed with it; `None` writes plaintext and cannot read sealed rows.
+    pub fn with_eab_cipher(mut self, cipher: Option<EabCipher>) -> Self {
+        self.eab_cipher = cipher.map(Arc::new);
+        self
+    }
+
+    /// Whether EAB HMAC keys are sealed at rest by this store.
+    pub fn encrypts_eab_keys(&self) -> bool {
+        self.eab_cipher.is_some()
     }
 
     /// Watches an order or certificate for the worker's outcome (see [`Watch`]).

@@ -22,6 +22,17 @@ pub struct EabKey {
     pub created_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Revoked so that the accounts bound to it may no longer order (`eab revoke` without
+    /// `--keep-accounts`); only meaningful with `revoked_at`.
+    pub accounts_stopped: bool,
+}
+
+impl EabKey {
+    /// Whether accounts bound to this key are refused newOrder, finalize and challenges: the
+    /// operator revoked it without keeping its accounts.
+    pub fn stops_accounts(&self) -> bool {
+        self.revoked_at.is_some() && self.accounts_stopped
+    }
 }
 
 impl std::fmt::Debug for EabKey {
@@ -34,6 +45,7 @@ impl std::fmt::Debug for EabKey {
             .field("scm_org_id", &self.scm_org_id)
             .field("single_use", &self.single_use)
             .field("revoked_at", &self.revoked_at)
+            .field("accounts_stopped", &self.accounts_stopped)
             .finish()
     }
 }

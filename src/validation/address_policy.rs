@@ -1,9 +1,14 @@
 //! Which addresses validation may connect to. Validation requests are made on behalf of whoever
 //! controls a name's DNS, so without this policy an ACME client could make the server probe its own
 //! internal network (SSRF). Special-purpose ranges are refused unless the operator allows them.
+//!
+//! Some IPv6 addresses stand for an IPv4 address (see [`Embedding`]): on a NAT64 network
+//! `64:ff9b::a9fe:a9fe` reaches the cloud metadata address 169.254.169.254. Those are judged by the
+//! IPv4 address they embed — `allowed_networks` is matched against that IPv4 address too — so no
+//! IPv6 spelling reaches a network its IPv4 spelling may not.
 
 use ipnet::IpNet;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// A special-purpose range refused by default, with the reason shown to clients.
 struct Special {
@@ -98,10 +103,6 @@ const SPECIAL: &[Special] = &[
         what: "loopback",
     },
     Special {
-        net: "::ffff:0:0/96",
-        what: "IPv4-mapped",
-    },
-    Special {
         net: "64:ff9b:1::/48",
         what: "local-use IPv4/IPv6 translation",
     },
@@ -138,10 +139,62 @@ const SPECIAL: &[Special] = &[
         what: "link-local",
     },
     Special {
+        net: "fec0::/10",
+        what: "site-local (deprecated, RFC 3879)",
+    },
+    // What is left of the IETF-reserved ::/8 once `::`, `::1` and the IPv4-mapped and
+    // IPv4-compatible forms are taken out, e.g. IPv4-translated `::ffff:0:a.b.c.d` (SIIT): nothing
+    // public lives there.
+    Special {
+        net: "::/8",
+        what: "reserved by the IETF",
+    },
+    Special {
         net: "ff00::/8",
         what: "multicast",
     },
 ];
+
+/// An IPv6 address that stands for an IPv4 address, so the policy judges that IPv4 address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Embedding {
+    /// `::ffff:a.b.c.d` (RFC 4291): the IPv4 host itself, through a dual-stack socket.
+    Mapped,
+    /// `::a.b.c.d` (RFC 4291, deprecated): still routed to the IPv4 host by some stacks.
+    Compatible,
+    /// `64:ff9b::a.b.c.d` (RFC 6052): a NAT64 gateway forwards it to the IPv4 host.
+    Nat64,
+    /// `2002:AABB:CCDD::/48` (RFC 3056): a 6to4 relay tunnels it to the IPv4 host.
+    SixToFour,
+}
+
+impl Embedding {
+    /// How the form is named in a refusal.
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Mapped => "the IPv4-mapped form",
+            Self::Compatible => "the IPv4-compatible form",
+            Self::Nat64 => "the NAT64 form, 64:ff9b::/96,",
+            Self::SixToFour => "the 6to4 form",
+        }
+    }
+}
+
+/// The IPv4 address an IPv6 address stands for, and how it embeds it. `::` and `::1` embed
+/// nothing: they are the unspecified and loopback addresses of IPv6 itself.
+pub fn embedded_ipv4(v6: Ipv6Addr) -> Option<(Ipv4Addr, Embedding)> {
+    let seg = v6.segments();
+    let o = v6.octets();
+    let last32 = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    match seg {
+        [0, 0, 0, 0, 0, 0xffff, _, _] => Some((last32, Embedding::Mapped)),
+        [0, 0, 0, 0, 0, 0, 0, 0 | 1] => None,
+        [0, 0, 0, 0, 0, 0, _, _] => Some((last32, Embedding::Compatible)),
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some((last32, Embedding::Nat64)),
+        [0x2002, ..] => Some((Ipv4Addr::new(o[2], o[3], o[4], o[5]), Embedding::SixToFour)),
+        _ => None,
+    }
+}
 
 /// The address policy of one validator: special-purpose ranges are refused unless they lie inside
 /// one of the operator's `allowed_networks`.
@@ -154,14 +207,29 @@ pub struct AddressPolicy {
 /// Why an address may not be connected to: the address, the refused range and what that range is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefusedAddress {
+    /// The address judged: for an IPv6 address embedding an IPv4 address, that IPv4 address.
     pub addr: IpAddr,
+    /// The refused network `addr` lies in.
     pub net: IpNet,
+    /// What that network is, as clients are told (e.g. "loopback").
     pub what: &'static str,
+    /// The IPv6 address as resolved, when `addr` is the IPv4 address it embeds.
+    pub embedded_in: Option<(Ipv6Addr, Embedding)>,
 }
 
 impl std::fmt::Display for RefusedAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (in {}, {})", self.addr, self.net, self.what)
+        match self.embedded_in {
+            Some((v6, how)) => write!(
+                f,
+                "{v6} ({} of {}: in {}, {})",
+                how.describe(),
+                self.addr,
+                self.net,
+                self.what
+            ),
+            None => write!(f, "{} (in {}, {})", self.addr, self.net, self.what),
+        }
     }
 }
 
@@ -178,10 +246,30 @@ impl AddressPolicy {
         }
     }
 
-    /// `Ok` when validation may connect to `addr`. An IPv4-mapped IPv6 address is judged as the IPv4
-    /// address it stands for, so `::ffff:127.0.0.1` is loopback.
+    /// `Ok` when validation may connect to `addr`. An IPv6 address embedding an IPv4 address (see
+    /// [`embedded_ipv4`]) is judged as that IPv4 address, so `::ffff:127.0.0.1` and
+    /// `64:ff9b::7f00:1` are loopback. A 6to4 address is refused as such unless its network is
+    /// allowed, and then its IPv4 address must pass as well.
     pub fn check(&self, addr: IpAddr) -> Result<(), RefusedAddress> {
-        let addr = canonical(addr);
+        let IpAddr::V6(v6) = addr else {
+            return self.check_one(addr);
+        };
+        match embedded_ipv4(v6) {
+            None => self.check_one(addr),
+            Some((v4, how)) => {
+                if how == Embedding::SixToFour {
+                    self.check_one(addr)?;
+                }
+                self.check_one(IpAddr::V4(v4)).map_err(|r| RefusedAddress {
+                    embedded_in: Some((v6, how)),
+                    ..r
+                })
+            }
+        }
+    }
+
+    /// Judges `addr` as it is, against the allowed and the refused networks.
+    fn check_one(&self, addr: IpAddr) -> Result<(), RefusedAddress> {
         if self.allowed.iter().any(|n| n.contains(&addr)) {
             return Ok(());
         }
@@ -190,20 +278,10 @@ impl AddressPolicy {
                 addr,
                 net: *net,
                 what,
+                embedded_in: None,
             }),
             None => Ok(()),
         }
-    }
-}
-
-/// IPv4-mapped IPv6 addresses become IPv4; everything else is unchanged.
-pub fn canonical(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
     }
 }
 
@@ -265,6 +343,99 @@ mod tests {
         assert!(!refused(&p, "fd12::1"));
         assert!(refused(&p, "10.0.0.1"));
         assert!(refused(&p, "::1"));
+    }
+
+    #[test]
+    fn nat64_addresses_are_judged_by_the_ipv4_address_they_embed() {
+        let p = AddressPolicy::new(&[]);
+        for a in ["64:ff9b::a9fe:a9fe", "64:ff9b::7f00:1", "64:ff9b::a00:1"] {
+            assert!(refused(&p, a), "{a} should be refused");
+        }
+        assert!(!refused(&p, "64:ff9b::808:808"), "public IPv4 via NAT64");
+        // The local-use prefix is still refused as a whole.
+        assert!(refused(&p, "64:ff9b:1::808:808"));
+        // Allowing the IPv4 network allows its NAT64 form too.
+        let p = AddressPolicy::new(&["127.0.0.0/8".parse().unwrap()]);
+        assert!(!refused(&p, "64:ff9b::7f00:1"));
+        assert!(refused(&p, "64:ff9b::a9fe:a9fe"));
+    }
+
+    #[test]
+    fn ipv4_compatible_addresses_are_judged_by_the_ipv4_address_they_embed() {
+        let p = AddressPolicy::new(&[]);
+        for a in [
+            "::127.0.0.1",
+            "::169.254.169.254",
+            "::10.0.0.1",
+            "::0.0.0.2",
+        ] {
+            assert!(refused(&p, a), "{a} should be refused");
+        }
+        assert!(!refused(&p, "::8.8.8.8"));
+        // `::` and `::1` keep their own entries, whatever IPv4 network is allowed.
+        let p = AddressPolicy::new(&["0.0.0.0/8".parse().unwrap()]);
+        assert_eq!(
+            p.check("::".parse().unwrap()).unwrap_err().what,
+            "unspecified"
+        );
+        assert_eq!(
+            p.check("::1".parse().unwrap()).unwrap_err().what,
+            "loopback"
+        );
+        assert!(!refused(&p, "::0.0.0.2"));
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_judged_by_the_ipv4_address_they_embed() {
+        let p = AddressPolicy::new(&[]);
+        assert!(refused(&p, "::ffff:169.254.169.254"));
+        assert!(!refused(&p, "::ffff:8.8.8.8"));
+    }
+
+    #[test]
+    fn six_to_four_is_refused_and_an_allowed_one_still_needs_an_allowed_ipv4() {
+        let p = AddressPolicy::new(&[]);
+        assert_eq!(
+            p.check("2002:808:808::1".parse().unwrap())
+                .unwrap_err()
+                .what,
+            "6to4"
+        );
+        let p = AddressPolicy::new(&["2002::/16".parse().unwrap()]);
+        assert!(!refused(&p, "2002:808:808::1"));
+        let e = p.check("2002:a9fe:a9fe::1".parse().unwrap()).unwrap_err();
+        assert_eq!(e.what, "link-local");
+    }
+
+    #[test]
+    fn deprecated_site_local_and_other_reserved_ipv6_are_refused() {
+        let p = AddressPolicy::new(&[]);
+        assert_eq!(
+            p.check("fec0::1".parse().unwrap()).unwrap_err().what,
+            "site-local (deprecated, RFC 3879)"
+        );
+        // IPv4-translated (SIIT, RFC 2765) and the rest of the IETF-reserved ::/8.
+        assert!(refused(&p, "::ffff:0:7f00:1"));
+        assert!(refused(&p, "::1:0:0:1"));
+    }
+
+    #[test]
+    fn refusal_of_an_embedded_address_names_both_addresses_and_why() {
+        let e = AddressPolicy::new(&[])
+            .check("64:ff9b::7f00:1".parse().unwrap())
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "64:ff9b::7f00:1 (the NAT64 form, 64:ff9b::/96, of 127.0.0.1: in 127.0.0.0/8, \
+             loopback)"
+        );
+        let e = AddressPolicy::new(&[])
+            .check("::ffff:10.0.0.1".parse().unwrap())
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "::ffff:10.0.0.1 (the IPv4-mapped form of 10.0.0.1: in 10.0.0.0/8, private (RFC 1918))"
+        );
     }
 
     #[test]

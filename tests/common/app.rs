@@ -112,6 +112,7 @@ impl TestApp {
             created_at: chrono::Utc::now(),
             used_at: None,
             revoked_at: None,
+            accounts_stopped: false,
         };
         self.store.create_eab_key(&key).await.unwrap();
         (key.kid, key.hmac_key)

@@ -21,6 +21,8 @@ pub async fn admin_connection() -> PgConnection {
 pub struct TestDb {
     pub name: String,
     pub url: String,
+    /// Whether dropping this handle drops the database (false for [`TestDb::shared`] handles).
+    owner: bool,
 }
 
 impl TestDb {
@@ -44,6 +46,17 @@ impl TestDb {
         Self {
             name,
             url: url.to_string(),
+            owner: true,
+        }
+    }
+
+    /// Another handle on the same database that leaves it in place when dropped, for a second
+    /// replica of a test: the first handle still drops the database at the end of the test.
+    pub fn shared(&self) -> Self {
+        Self {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            owner: false,
         }
     }
 
@@ -64,6 +77,9 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if !self.owner {
+            return;
+        }
         let admin = admin_url();
         let name = self.name.clone();
         // Drop runs outside async context; use a private runtime on a thread.

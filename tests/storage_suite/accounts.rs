@@ -2,6 +2,7 @@
 
 use super::fixtures::*;
 use super::harness::TestStore;
+use acme_sectigo_bridge::store::EabRevocation::{KeepAccounts, StopAccounts};
 use acme_sectigo_bridge::store::*;
 
 pub async fn an_account_round_trips(t: &TestStore) {
@@ -104,9 +105,16 @@ pub async fn a_revoked_eab_key_binds_nothing(t: &TestStore) {
             .unwrap(),
         CreateAccountOutcome::Created(_)
     ));
-    assert!(t.store.revoke_eab_key(&key.kid).await.unwrap());
+    assert!(t
+        .store
+        .revoke_eab_key(&key.kid, KeepAccounts)
+        .await
+        .unwrap());
     assert!(
-        !t.store.revoke_eab_key(&key.kid).await.unwrap(),
+        !t.store
+            .revoke_eab_key(&key.kid, KeepAccounts)
+            .await
+            .unwrap(),
         "already revoked"
     );
     assert!(matches!(
@@ -222,7 +230,11 @@ pub async fn eab_keys_round_trip_and_revoke(t: &TestStore) {
         "oldest first"
     );
     assert_eq!(list[1].scm_org_id, None);
-    assert!(t.store.revoke_eab_key(&second.kid).await.unwrap());
+    assert!(t
+        .store
+        .revoke_eab_key(&second.kid, StopAccounts)
+        .await
+        .unwrap());
     assert!(t
         .store
         .eab_key(&second.kid)
@@ -231,4 +243,59 @@ pub async fn eab_keys_round_trip_and_revoke(t: &TestStore) {
         .unwrap()
         .revoked_at
         .is_some());
+}
+
+pub async fn revoking_an_eab_key_stops_its_accounts_unless_kept(t: &TestStore) {
+    let kept = eab_key(false);
+    let stopped = eab_key(false);
+    t.store.create_eab_key(&kept).await.unwrap();
+    t.store.create_eab_key(&stopped).await.unwrap();
+    let read = |kid: String| async move { t.store.eab_key(&kid).await.unwrap().unwrap() };
+    assert!(!read(kept.kid.clone()).await.stops_accounts());
+
+    assert!(t
+        .store
+        .revoke_eab_key(&kept.kid, KeepAccounts)
+        .await
+        .unwrap());
+    let k = read(kept.kid.clone()).await;
+    let first_revoked_at = k.revoked_at.expect("revoked");
+    assert!(!k.accounts_stopped && !k.stops_accounts());
+    assert!(!t
+        .store
+        .revoke_eab_key(&kept.kid, KeepAccounts)
+        .await
+        .unwrap());
+
+    // Revoked again without keeping: its accounts stop, the first revocation time stays.
+    assert!(t
+        .store
+        .revoke_eab_key(&kept.kid, StopAccounts)
+        .await
+        .unwrap());
+    let k = read(kept.kid.clone()).await;
+    assert!(k.stops_accounts());
+    assert_eq!(k.revoked_at, Some(first_revoked_at));
+    assert!(!t
+        .store
+        .revoke_eab_key(&kept.kid, StopAccounts)
+        .await
+        .unwrap());
+    assert!(!t
+        .store
+        .revoke_eab_key(&kept.kid, KeepAccounts)
+        .await
+        .unwrap());
+
+    assert!(t
+        .store
+        .revoke_eab_key(&stopped.kid, StopAccounts)
+        .await
+        .unwrap());
+    assert!(read(stopped.kid.clone()).await.stops_accounts());
+    assert!(!t
+        .store
+        .revoke_eab_key("kid-unknown", StopAccounts)
+        .await
+        .unwrap());
 }

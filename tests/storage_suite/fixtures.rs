@@ -50,6 +50,7 @@ pub fn eab_key(single_use: bool) -> EabKey {
         created_at: now(),
         used_at: None,
         revoked_at: None,
+        accounts_stopped: false,
     }
 }
 

@@ -4,6 +4,7 @@ use crate::db::TestDb;
 use acme_sectigo_bridge::config::DatabaseConfig;
 use acme_sectigo_bridge::secret::Secret;
 use acme_sectigo_bridge::store::Store;
+use sqlx::Connection;
 
 /// What keeps a test's database alive until the test ends.
 enum Guard {
@@ -48,6 +49,54 @@ impl TestStore {
     /// Another store on the same database, as a restarted process would open it.
     pub async fn reopen(&self) -> Store {
         open(&self.url).await
+    }
+
+    /// The `hmac_key` and `hmac_key_format` columns of an EAB key, read past the store.
+    pub async fn raw_hmac_key(&self, kid: &str) -> (Vec<u8>, String) {
+        let sql = "SELECT hmac_key, hmac_key_format FROM eab_keys WHERE kid = $1";
+        match &self._guard {
+            Guard::Postgres(_) => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query_as(sql)
+                    .bind(kid)
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap()
+            }
+            Guard::Sqlite(_) => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query_as(sql)
+                    .bind(kid)
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap()
+            }
+        }
+    }
+
+    /// Overwrites the stored `hmac_key` of an EAB key, as someone with database access could.
+    pub async fn set_raw_hmac_key(&self, kid: &str, stored: &[u8]) {
+        let sql = "UPDATE eab_keys SET hmac_key = $2 WHERE kid = $1";
+        match &self._guard {
+            Guard::Postgres(_) => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query(sql)
+                    .bind(kid)
+                    .bind(stored)
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+            Guard::Sqlite(_) => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query(sql)
+                    .bind(kid)
+                    .bind(stored)
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+        }
     }
 
     /// Another store on the same database with a pool of `max_connections`.

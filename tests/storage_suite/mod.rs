@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod basics;
+pub mod eab_at_rest;
 pub mod fixtures;
 pub mod harness;
 pub mod issuance;

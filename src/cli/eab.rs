@@ -1,45 +1,12 @@
-//! Command line: every subcommand reads the same configuration (`--config FILE` plus `BRIDGE_*`).
+//! `eab …`: the operator's External Account Binding keys (create, list, reencrypt, revoke).
 
 use crate::config::Config;
-use crate::store::{EabKey, Store};
+use crate::store::{EabCipher, EabKey, EabRevocation, Store};
+use anyhow::Context;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-
-/// An ACME server that issues certificates through Sectigo Certificate Manager.
-#[derive(Debug, Parser)]
-#[command(name = "acme-sectigo-bridge", version, about)]
-pub struct Cli {
-    /// Configuration file (TOML). Environment variables `BRIDGE_SECTION__KEY` override it.
-    #[arg(long, global = true, env = "BRIDGE_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Where the bridge keeps its own files: the SQLite database when `database.url` is not set,
-    /// and in zero-setup mode the local CA, TLS certificate and demo EAB key.
-    #[arg(long, global = true, env = "BRIDGE_DATA_DIR", default_value = "data")]
-    pub data_dir: PathBuf,
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// The subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the ACME server (applies database migrations first). Without `[scm]` it runs in
-    /// zero-setup mode: the SCM sandbox in-process, HTTPS with a local CA, a demo EAB key.
-    Serve,
-    /// Apply database migrations and exit.
-    Migrate,
-    /// Manage External Account Binding keys.
-    #[command(subcommand)]
-    Eab(EabCommand),
-    /// Talk to Sectigo Certificate Manager (find org ids, profiles; check the configuration).
-    #[command(subcommand)]
-    Scm(crate::scm::cli::ScmCommand),
-    /// Run the SCM emulator (a test stand-in for Sectigo Certificate Manager).
-    Sandbox(crate::sandbox::cli::SandboxArgs),
-}
 
 /// `eab …`
 #[derive(Debug, Subcommand)]
@@ -75,64 +42,50 @@ pub enum EabCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Revoke a key: no new account can bind with it (existing accounts keep working).
+    /// Encrypt every stored HMAC key with `acme.eab_encryption_key`: the plaintext ones and, with
+    /// `--old-key-file`, those encrypted under the previous key (rotation). All or nothing.
+    Reencrypt {
+        /// File holding the previous encryption key (same format as acme.eab_encryption_key_file).
+        #[arg(long, value_name = "FILE")]
+        old_key_file: Option<PathBuf>,
+    },
+    /// Revoke a key: no new account can bind with it, and the accounts bound to it can no longer
+    /// order (every replica refuses them within `acme.eab_cache_secs`). Revoking a key revoked
+    /// with `--keep-accounts` again without it stops its accounts.
     Revoke {
         /// The key's kid.
         kid: String,
+        /// Only stop new bindings: accounts already bound keep ordering.
+        #[arg(long)]
+        keep_accounts: bool,
     },
 }
 
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let config = match Config::load(cli.config.as_deref()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+/// `migrate`'s part for EAB keys: seals the plaintext ones when an encryption key is configured,
+/// else reminds the operator that they lie in plaintext.
+pub async fn encrypt_plaintext_keys(store: &Store) -> anyhow::Result<()> {
+    if !store.encrypts_eab_keys() {
+        if store.count_plaintext_eab_keys().await? > 0 {
+            println!(
+                "warning: EAB HMAC keys are stored in plaintext; set acme.eab_encryption_key_file \
+                 (or BRIDGE_ACME__EAB_ENCRYPTION_KEY) and run migrate again to encrypt them"
+            );
         }
-    };
-    crate::telemetry::init(&config.logging);
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(config, &cli.data_dir, cli.command)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        return Ok(());
     }
+    let done = store.encrypt_eab_keys(None).await?;
+    if done.encrypted > 0 {
+        println!(
+            "encrypted {} EAB HMAC keys that were stored in plaintext",
+            done.encrypted
+        );
+    }
+    Ok(())
 }
 
-/// Runs one subcommand with a loaded configuration. Without `database.url`, every subcommand uses
-/// the SQLite file in `data_dir`, so `eab create` reaches the same database as `serve`.
-pub async fn run(mut config: Config, data_dir: &Path, command: Command) -> anyhow::Result<()> {
-    if config.database.url.is_none() {
-        let url = crate::store::default_sqlite_url(data_dir);
-        config.database.url = Some(crate::secret::Secret::new(url));
-    }
-    match command {
-        Command::Serve => crate::app::serve(config, data_dir).await,
-        Command::Migrate => {
-            let store = Store::connect(&config.database).await?;
-            store.migrate().await?;
-            println!("database is up to date");
-            Ok(())
-        }
-        Command::Eab(cmd) => run_eab(&config, cmd).await,
-        Command::Scm(cmd) => crate::scm::cli::run(&config, cmd).await,
-        Command::Sandbox(args) => crate::sandbox::cli::run(&config, args).await,
-    }
-}
-
-async fn run_eab(config: &Config, cmd: EabCommand) -> anyhow::Result<()> {
-    let store = Store::connect(&config.database).await?;
-    store.migrate().await?;
+/// Runs one `eab` subcommand against the configured database.
+pub async fn run(config: &Config, cmd: EabCommand) -> anyhow::Result<()> {
+    let store = super::open_store(config).await?;
     match cmd {
         EabCommand::Create {
             label,
@@ -165,6 +118,7 @@ async fn run_eab(config: &Config, cmd: EabCommand) -> anyhow::Result<()> {
                 created_at: chrono::Utc::now(),
                 used_at: None,
                 revoked_at: None,
+                accounts_stopped: false,
             };
             store.create_eab_key(&key).await?;
             let hmac = URL_SAFE_NO_PAD.encode(&key.hmac_key);
@@ -192,19 +146,21 @@ async fn run_eab(config: &Config, cmd: EabCommand) -> anyhow::Result<()> {
                             "org_id": k.scm_org_id, "profiles": k.profiles,
                             "trust_scm_dcv": k.trust_scm_dcv, "single_use": k.single_use,
                             "created_at": k.created_at, "used_at": k.used_at,
-                            "revoked_at": k.revoked_at,
+                            "revoked_at": k.revoked_at, "accounts_stopped": k.accounts_stopped,
                         })
                     })
                     .collect();
                 println!("{}", serde_json::Value::Array(v));
             } else {
                 println!(
-                    "{:<28} {:<20} {:<8} {:<8} ALLOW",
+                    "{:<28} {:<20} {:<8} {:<23} ALLOW",
                     "KID", "LABEL", "ORG", "STATE"
                 );
                 for k in keys {
-                    let state = if k.revoked_at.is_some() {
+                    let state = if k.stops_accounts() {
                         "revoked"
+                    } else if k.revoked_at.is_some() {
+                        "revoked (accounts kept)"
                     } else if k.single_use && k.used_at.is_some() {
                         "used"
                     } else {
@@ -212,7 +168,7 @@ async fn run_eab(config: &Config, cmd: EabCommand) -> anyhow::Result<()> {
                     };
                     let org = k.scm_org_id.map(|o| o.to_string()).unwrap_or("-".into());
                     println!(
-                        "{:<28} {:<20} {:<8} {:<8} {}",
+                        "{:<28} {:<20} {:<8} {:<23} {}",
                         k.kid,
                         k.label,
                         org,
@@ -222,13 +178,54 @@ async fn run_eab(config: &Config, cmd: EabCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        EabCommand::Revoke { kid } => {
-            if store.revoke_eab_key(&kid).await? {
-                println!("revoked {kid}");
+        EabCommand::Reencrypt { old_key_file } => {
+            let old = match &old_key_file {
+                Some(path) => Some(read_old_key(path)?),
+                None => None,
+            };
+            let done = store.encrypt_eab_keys(old.as_ref()).await?;
+            println!(
+                "EAB HMAC keys: {} encrypted from plaintext, {} re-encrypted from the old key, {} \
+                 already under acme.eab_encryption_key",
+                done.encrypted, done.reencrypted, done.unchanged
+            );
+        }
+        EabCommand::Revoke { kid, keep_accounts } => {
+            let how = if keep_accounts {
+                EabRevocation::KeepAccounts
             } else {
-                anyhow::bail!("no active EAB key with kid {kid}");
+                EabRevocation::StopAccounts
+            };
+            if !store.revoke_eab_key(&kid, how).await? {
+                anyhow::bail!(
+                    "nothing to revoke: there is no EAB key {kid}, or it is already revoked{}",
+                    if keep_accounts {
+                        ""
+                    } else {
+                        " with its accounts stopped"
+                    }
+                );
+            }
+            if keep_accounts {
+                println!(
+                    "revoked {kid}: no new account can bind with it; its accounts keep ordering"
+                );
+            } else {
+                println!(
+                    "revoked {kid}: no new account can bind with it, and its accounts can no longer \
+                     order (every replica within acme.eab_cache_secs = {} s)",
+                    config.acme.eab_cache_secs
+                );
             }
         }
     }
     Ok(())
+}
+
+/// The previous encryption key for `eab reencrypt --old-key-file`.
+fn read_old_key(path: &Path) -> anyhow::Result<EabCipher> {
+    let text = crate::secret::read_secret_file(path)
+        .with_context(|| format!("reading --old-key-file {}", path.display()))?;
+    EabCipher::from_text(&text)
+        .map_err(|e| anyhow::anyhow!("--old-key-file {}: {e}", path.display()))
 }
