@@ -10,6 +10,7 @@ pub mod ids;
 pub mod issuance;
 pub mod jose;
 pub mod metrics;
+pub mod model;
 pub mod policy;
 pub mod preflight;
 pub mod quickstart;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use acme_sectigo_bridge::store::EabKey;
+use acme_sectigo_bridge::model::EabKey;
 use common::client::Client;
 use common::flow::{csr, finalize, Env};
 use serde_json::json;

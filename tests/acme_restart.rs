@@ -6,6 +6,7 @@
 mod common;
 mod common_validation;
 
+use acme_sectigo_bridge::model::JobKind;
 use axum::extract::{Path, State};
 use axum::Router;
 use common::acme::{challenge, dns};
@@ -127,7 +128,7 @@ async fn restart_while_a_challenge_is_processing_still_validates_it() {
         status, "processing",
         "killed before the validation finished"
     );
-    assert_eq!(app.store.pending_jobs("validate").await.unwrap(), 1);
+    assert_eq!(app.store.pending_jobs(JobKind::Validate).await.unwrap(), 1);
 
     // A new process on the same database (same URL, so the account's kid still matches).
     let _second = start_bridge(&app.db, port, http_addr.port(), dns_server.addr, "second").await;
@@ -137,7 +138,7 @@ async fn restart_while_a_challenge_is_processing_still_validates_it() {
     assert_eq!(ch["status"], "valid", "{ch}");
     assert_eq!(ch["validationRecord"][0]["addressUsed"], "127.0.0.1");
     assert_eq!(c.settle(&order_url).await["status"], "ready");
-    assert_eq!(app.store.pending_jobs("validate").await.unwrap(), 0);
+    assert_eq!(app.store.pending_jobs(JobKind::Validate).await.unwrap(), 0);
     assert_eq!(
         responder.hits.load(Ordering::SeqCst),
         2,

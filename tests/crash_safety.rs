@@ -8,6 +8,7 @@
 
 mod common;
 
+use acme_sectigo_bridge::model::JobKind;
 use common::app::TestApp;
 use common::db::TestDb;
 use common::flow::Responder;
@@ -106,7 +107,7 @@ async fn killed_after_enroll_was_sent_but_before_its_answer_was_stored() {
     assert_eq!(e.ssl_id, None, "the enroll answer was dropped: {e:?}");
     assert_eq!(order_status(&app.db, &id).await, "processing");
     assert!(lease.is_some(), "the issue job exists at the kill");
-    assert_eq!(app.store.pending_jobs("issue").await.unwrap(), 1);
+    assert_eq!(app.store.pending_jobs(JobKind::Issue).await.unwrap(), 1);
     assert_eq!(t.sandbox.enrollments().await, 1);
 
     t.restart(&app.db, "second").await;
@@ -125,7 +126,7 @@ async fn killed_after_enroll_was_sent_but_before_its_answer_was_stored() {
         e.enroll_attempts, 1,
         "no second enroll was sent after the restart: {e:?}"
     );
-    assert_eq!(app.store.pending_jobs("issue").await.unwrap(), 0);
+    assert_eq!(app.store.pending_jobs(JobKind::Issue).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -239,5 +240,5 @@ async fn approval_survives_a_restart_and_a_decline_invalidates_the_order() {
     );
     assert!(declined.get("certificate").is_none(), "{declined}");
     assert_eq!(t.sandbox.enrollments().await, 2);
-    assert_eq!(app.store.pending_jobs("issue").await.unwrap(), 0);
+    assert_eq!(app.store.pending_jobs(JobKind::Issue).await.unwrap(), 0);
 }

@@ -6,6 +6,7 @@
 
 mod common;
 
+use acme_sectigo_bridge::model::JobKind;
 use common::app::TestApp;
 use common::db::TestDb;
 use common::flow::Responder;
@@ -181,7 +182,7 @@ async fn two_replicas_behind_a_load_balancer_issue_every_order_once() {
     ssl_ids.dedup();
     assert_eq!(ssl_ids.len(), 5, "every order has its own SCM certificate");
     assert_eq!(app.db.count("certificates").await, 5);
-    assert_eq!(app.store.pending_jobs("issue").await.unwrap(), 0);
+    assert_eq!(app.store.pending_jobs(JobKind::Issue).await.unwrap(), 0);
 
     let [ca, cb] = cluster.lb.counts();
     assert!(

@@ -10,7 +10,8 @@ use crate::acme::types::{
 use crate::acme::{AcmeContext, Error, ProblemType, Result};
 use crate::jose::eab::ExternalAccountBinding;
 use crate::jose::{Jws, PublicJwk};
-use crate::store::{Account, AccountStatus, CreateAccountOutcome, KeyChangeOutcome, NewAccount};
+use crate::model::{Account, AccountStatus};
+use crate::store::{CreateAccountOutcome, KeyChangeOutcome, NewAccount};
 
 /// Result of newAccount: a new account (201) or the one that already has this key (200).
 #[derive(Debug)]
@@ -47,7 +48,7 @@ pub fn directory(ctx: &AcmeContext) -> Directory {
 /// The account as clients see it.
 pub fn account_resource(ctx: &AcmeContext, account: &Account) -> AccountResource {
     AccountResource {
-        status: account.status.as_str(),
+        status: account.status,
         contact: account.contact.clone(),
         terms_of_service_agreed: account.tos_agreed,
         orders: ctx.urls.account_orders(&account.id),

@@ -5,7 +5,8 @@ use crate::acme::resources::{
 };
 use crate::acme::types::AuthzUpdateRequest;
 use crate::acme::{AcmeContext, Error, Result};
-use crate::store::{Account, Authorization, StartChallenge};
+use crate::model::{Account, Authorization};
+use crate::store::StartChallenge;
 
 /// An authorization of `account`.
 pub async fn authz_for(ctx: &AcmeContext, account: &Account, id: &str) -> Result<Authorization> {

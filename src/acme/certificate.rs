@@ -1,7 +1,7 @@
 //! Certificate download (§7.4.2).
 
 use crate::acme::{AcmeContext, Error, Result};
-use crate::store::{Account, Certificate};
+use crate::model::{Account, Certificate};
 
 /// A certificate of `account`.
 pub async fn certificate_for(

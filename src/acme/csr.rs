@@ -1,8 +1,8 @@
 //! The CSR checks of finalize (RFC 8555 §7.4): what the client asks to have certified must be
 //! exactly what the order authorized, with an acceptable key that is not an account key.
 
-use crate::acme::types::Identifier;
 use crate::acme::{Error, ProblemType, Result};
+use crate::model::Identifier;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use x509_parser::cri_attributes::ParsedCriAttribute;

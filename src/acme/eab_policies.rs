@@ -5,7 +5,8 @@
 //! account of a key revoked by `eab revoke` can still order on a replica that read it just before.
 
 use crate::acme::{AcmeContext, Error, Result};
-use crate::store::{Account, EabKey, Store, StoreError};
+use crate::model::{Account, EabKey};
+use crate::store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -90,7 +90,7 @@ pub struct Subproblem {
     #[serde(rename = "type")]
     pub kind: ProblemType,
     pub detail: String,
-    pub identifier: Option<crate::acme::types::Identifier>,
+    pub identifier: Option<crate::model::Identifier>,
 }
 
 /// A failure of an ACME operation, ready to become a problem document.
@@ -171,7 +171,7 @@ impl Error {
 
     /// A request from a deactivated or revoked account: `unauthorized` with 401, as RFC 8555
     /// §7.3.6 requires (403 is for valid accounts asking for something they may not have).
-    pub fn account_not_valid(status: crate::store::AccountStatus) -> Self {
+    pub fn account_not_valid(status: crate::model::AccountStatus) -> Self {
         Self::unauthorized(format!(
             "the account is {}; it can no longer be used: register a new account with a new key",
             status.as_str()

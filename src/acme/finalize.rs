@@ -4,9 +4,10 @@
 use crate::acme::csr::{check_csr, CheckedCsr};
 use crate::acme::order::order_for;
 use crate::acme::scm_target::{scm_target, ScmTarget};
-use crate::acme::status::OrderStatus;
 use crate::acme::{AcmeContext, Error, ProblemType, Result};
-use crate::store::{Account, Enrollment, FinalizeOutcome, Order, Watch};
+use crate::model::status::OrderStatus;
+use crate::model::{Account, Enrollment, Order};
+use crate::store::{FinalizeOutcome, Watch};
 use std::time::Duration;
 
 #[derive(serde::Deserialize)]
@@ -36,16 +37,16 @@ pub async fn finalize(
 ) -> Result<Order> {
     let (order, resource) = order_for(ctx, account, order_id).await?;
     crate::acme::eab_policies::policy_for_ordering(ctx, account).await?;
-    if resource.status != OrderStatus::Ready.as_str() {
+    if resource.status != OrderStatus::Ready {
         return Err(Error::new(
             ProblemType::OrderNotReady,
             format!(
                 "the order is {}, not ready: {}",
                 resource.status,
                 match resource.status {
-                    "pending" => "complete its authorizations first",
-                    "processing" | "valid" => "it has already been finalized",
-                    _ => "create a new order",
+                    OrderStatus::Pending => "complete its authorizations first",
+                    OrderStatus::Processing | OrderStatus::Valid => "it has already been finalized",
+                    OrderStatus::Ready | OrderStatus::Invalid => "create a new order",
                 }
             ),
         ));

@@ -15,7 +15,6 @@ pub mod order;
 pub mod resources;
 pub mod revocation;
 pub mod scm_target;
-pub mod status;
 pub mod types;
 pub mod urls;
 

@@ -2,11 +2,12 @@
 //! it needs, and which existing ones it can reuse.
 
 use crate::acme::resources::{order_resource, OrderResource};
-use crate::acme::status::{AuthzStatus, ChallengeStatus, OrderStatus};
-use crate::acme::types::{Identifier, NewOrderRequest};
+use crate::acme::types::NewOrderRequest;
 use crate::acme::{AcmeContext, Error, Result};
+use crate::model::status::{AuthzStatus, ChallengeStatus, OrderStatus};
+use crate::model::{Account, Authorization, Challenge, Identifier, Order};
 use crate::policy::{self, NamePattern};
-use crate::store::{Account, Authorization, Challenge, NewOrder, Order, OrderAuthz};
+use crate::store::{NewOrder, OrderAuthz};
 use chrono::Duration;
 
 /// Bytes of randomness in a challenge token (RFC 8555 §8.3 asks for at least 128 bits).
@@ -141,7 +142,7 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
 /// Whether the account's EAB key trusts SCM's domain validation and SCM covers this name.
 async fn trusted_by_scm(
     ctx: &AcmeContext,
-    eab: Option<&crate::store::EabKey>,
+    eab: Option<&crate::model::EabKey>,
     base: &Identifier,
     wildcard: bool,
 ) -> bool {

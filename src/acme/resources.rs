@@ -1,10 +1,11 @@
 //! Orders, authorizations and challenges as clients see them (§7.1.3–7.1.5): stored records plus
 //! the status rules evaluated at `now`.
 
-use crate::acme::status::{authz_status, order_status, AuthzStatus};
-use crate::acme::types::Identifier;
 use crate::acme::AcmeContext;
-use crate::store::{Authorization, Challenge, Order};
+use crate::model::status::{authz_status, order_status};
+use crate::model::Identifier;
+use crate::model::{Authorization, Challenge, Order};
+use crate::model::{AuthzStatus, ChallengeStatus, OrderStatus};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -17,7 +18,7 @@ fn ts(t: DateTime<Utc>) -> String {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderResource {
-    pub status: &'static str,
+    pub status: OrderStatus,
     pub expires: String,
     pub identifiers: Vec<Identifier>,
     pub authorizations: Vec<String>,
@@ -34,7 +35,7 @@ pub struct OrderResource {
 #[derive(Debug, Serialize)]
 pub struct AuthzResource {
     pub identifier: Identifier,
-    pub status: &'static str,
+    pub status: AuthzStatus,
     pub expires: String,
     pub challenges: Vec<ChallengeResource>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -48,7 +49,7 @@ pub struct ChallengeResource {
     #[serde(rename = "type")]
     pub kind: String,
     pub url: String,
-    pub status: &'static str,
+    pub status: ChallengeStatus,
     pub token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validated: Option<String>,
@@ -71,7 +72,7 @@ pub fn order_resource(
         .collect();
     let status = order_status(order.status, order.expires_at, &effective, now);
     let error = order.error.clone().or_else(|| {
-        (status == crate::acme::status::OrderStatus::Invalid).then(|| {
+        (status == OrderStatus::Invalid).then(|| {
             crate::acme::Error::unauthorized(
                 "the order or one of its authorizations expired or became invalid; create a new \
                  order",
@@ -80,7 +81,7 @@ pub fn order_resource(
         })
     });
     OrderResource {
-        status: status.as_str(),
+        status,
         expires: ts(order.expires_at),
         identifiers: order.identifiers.clone(),
         authorizations: order
@@ -105,14 +106,12 @@ pub fn authz_resource(ctx: &AcmeContext, authz: &Authorization) -> AuthzResource
     let challenges = authz
         .challenges
         .iter()
-        .filter(|c| {
-            status != AuthzStatus::Valid || c.status == crate::acme::status::ChallengeStatus::Valid
-        })
+        .filter(|c| status != AuthzStatus::Valid || c.status == ChallengeStatus::Valid)
         .map(|c| challenge_resource(ctx, c))
         .collect();
     AuthzResource {
         identifier: authz.identifier.clone(),
-        status: status.as_str(),
+        status,
         expires: ts(authz.expires_at),
         challenges,
         wildcard: authz.wildcard,
@@ -124,7 +123,7 @@ pub fn challenge_resource(ctx: &AcmeContext, c: &Challenge) -> ChallengeResource
     ChallengeResource {
         kind: c.kind.clone(),
         url: ctx.urls.challenge(&c.id),
-        status: c.status.as_str(),
+        status: c.status,
         token: c.token.clone(),
         validated: c.validated_at.map(ts),
         error: c.error.clone(),

@@ -3,7 +3,8 @@
 
 use crate::acme::{AcmeContext, Error, ProblemType, Result};
 use crate::jose::PublicJwk;
-use crate::store::{Account, Certificate, RevocationState};
+use crate::model::{Account, Certificate};
+use crate::store::RevocationState;
 use std::time::Duration;
 use x509_parser::prelude::{FromDer, X509Certificate};
 

@@ -6,7 +6,7 @@
 
 use crate::acme::{Error, ProblemType, Result};
 use crate::config::Config;
-use crate::store::EabKey;
+use crate::model::EabKey;
 
 /// SCM's coordinates for one certificate request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,33 +1,8 @@
 //! RFC 8555 wire types, as clients see them (§7.1).
 
+use crate::model::{AccountStatus, Identifier};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-/// An identifier (RFC 8555 §9.7.7; `ip` from RFC 8738).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Identifier {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub value: String,
-}
-
-impl Identifier {
-    /// A `dns` identifier.
-    pub fn dns(value: impl Into<String>) -> Self {
-        Self {
-            kind: "dns".into(),
-            value: value.into(),
-        }
-    }
-
-    /// An `ip` identifier (RFC 8738).
-    pub fn ip(value: impl Into<String>) -> Self {
-        Self {
-            kind: "ip".into(),
-            value: value.into(),
-        }
-    }
-}
 
 /// The directory object (§7.1.1).
 #[derive(Debug, Clone, Serialize)]
@@ -60,7 +35,7 @@ pub struct DirectoryMeta {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountResource {
-    pub status: &'static str,
+    pub status: AccountStatus,
     pub contact: Vec<String>,
     pub terms_of_service_agreed: bool,
     pub orders: String,

@@ -1,7 +1,8 @@
 //! `eab …`: the operator's External Account Binding keys (create, list, reencrypt, revoke).
 
 use crate::config::Config;
-use crate::store::{EabCipher, EabKey, EabRevocation, Store};
+use crate::model::EabKey;
+use crate::store::{EabCipher, EabRevocation, Store};
 use anyhow::Context;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

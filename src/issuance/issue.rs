@@ -5,10 +5,10 @@
 use super::chain::build_chain;
 use super::error::{ChainError, JobError};
 use super::worker::{Outcome, Worker};
-use crate::acme::status::OrderStatus;
 use crate::acme::{Error, ProblemType};
+use crate::model::status::OrderStatus;
+use crate::model::{Certificate, Enrollment, Job};
 use crate::scm::{CollectFormat, EnrollRequest, ErrorClass, ListFilter, ScmClient, ScmError};
-use crate::store::{Certificate, Enrollment, Job};
 use chrono::{DateTime, Duration, Utc};
 use x509_parser::prelude::{FromDer, X509CertificationRequest};
 

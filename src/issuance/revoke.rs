@@ -4,8 +4,9 @@
 use super::error::JobError;
 use super::worker::{Outcome, Worker};
 use crate::acme::Error;
+use crate::model::Job;
 use crate::scm::{CertStatus, ErrorClass, RevocationReason};
-use crate::store::{Job, RevocationState};
+use crate::store::RevocationState;
 
 pub(super) async fn run(w: &Worker, job: &Job) -> Outcome {
     match attempt(w, job).await {

@@ -3,7 +3,8 @@
 
 use super::worker::{Outcome, Worker};
 use crate::acme::Error;
-use crate::store::{Job, ValidationOutcome};
+use crate::model::Job;
+use crate::store::ValidationOutcome;
 use crate::validation::ChallengeType;
 use chrono::Duration;
 
@@ -19,7 +20,7 @@ async fn attempt(w: &Worker, job: &Job) -> Result<(), crate::store::StoreError> 
     let Some(challenge) = store.challenge(&job.subject_id).await? else {
         return store.drop_job(job.id).await;
     };
-    if challenge.status != crate::acme::status::ChallengeStatus::Processing {
+    if challenge.status != crate::model::status::ChallengeStatus::Processing {
         return store.drop_job(job.id).await;
     }
     let Some(authz) = store.authorization(&challenge.authz_id).await? else {

@@ -2,7 +2,7 @@
 //! expired leases), run them concurrently up to `issuance.workers`, and reschedule failures.
 
 use crate::acme::AcmeContext;
-use crate::store::Job;
+use crate::model::{Job, JobKind};
 use crate::validation::Validator;
 use chrono::Duration as ChronoDuration;
 use std::sync::Arc;
@@ -136,15 +136,10 @@ impl Worker {
         let span =
             tracing::info_span!("job", id = job.id, kind = %job.kind, subject = %job.subject_id);
         let work = async {
-            match job.kind.as_str() {
-                "validate" => super::validate::run(self, &job).await,
-                crate::store::ISSUE_JOB => super::issue::run(self, &job).await,
-                crate::store::REVOKE_JOB => super::revoke::run(self, &job).await,
-                other => {
-                    tracing::error!(kind = other, "unknown job kind; dropping it");
-                    let _ = self.ctx.store.drop_job(job.id).await;
-                    Outcome::Done
-                }
+            match job.kind {
+                JobKind::Validate => super::validate::run(self, &job).await,
+                JobKind::Issue => super::issue::run(self, &job).await,
+                JobKind::Revoke => super::revoke::run(self, &job).await,
             }
         };
         let outcome = self.keeping_lease(&job, work.instrument(span)).await;

@@ -2,7 +2,7 @@
 //! authorizations and the CSR check all compare like with like.
 
 use crate::acme::error::ProblemType;
-use crate::acme::types::Identifier;
+use crate::model::Identifier;
 use crate::validation::ChallengeType;
 use std::net::IpAddr;
 

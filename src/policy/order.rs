@@ -5,7 +5,7 @@ use super::config::PolicyConfig;
 use super::identifier::{is_wildcard, normalize_identifier};
 use super::pattern::{allowed, NamePattern};
 use crate::acme::error::{Error, ProblemType, Subproblem};
-use crate::acme::types::Identifier;
+use crate::model::Identifier;
 
 /// Normalises, deduplicates and checks the identifiers of a newOrder against the global policy and
 /// the EAB key's name patterns. Returns the canonical identifiers in request order (first

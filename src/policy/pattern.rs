@@ -1,7 +1,7 @@
 //! Name patterns from an EAB key: which identifiers the accounts bound to that key may order.
 
 use super::identifier::canonical_name;
-use crate::acme::types::Identifier;
+use crate::model::Identifier;
 use ipnet::IpNet;
 use std::fmt;
 use std::net::IpAddr;

@@ -8,8 +8,9 @@ mod tls;
 pub use tls::{ensure_local_tls, write_private, LocalTls};
 
 use crate::config::Config;
+use crate::model::EabKey;
 use crate::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
-use crate::store::{EabKey, Store};
+use crate::store::Store;
 use anyhow::Context;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

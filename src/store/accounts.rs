@@ -2,9 +2,10 @@
 
 use super::query::Dialect;
 use super::{
-    is_unique_violation, Account, AccountStatus, CreateAccountOutcome, DbRow, KeyChangeOutcome,
-    NewAccount, Result, Store, StoreError,
+    is_unique_violation, CreateAccountOutcome, DbRow, KeyChangeOutcome, NewAccount, Result, Store,
+    StoreError,
 };
+use crate::model::{Account, AccountStatus};
 use chrono::{DateTime, Utc};
 
 const ACCOUNT_COLUMNS: &str =

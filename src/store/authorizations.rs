@@ -3,11 +3,8 @@
 use super::db::Tx;
 use super::query::{placeholders, Dialect, Query};
 use super::DbRow;
-use super::{
-    parse_status, Authorization, Challenge, Result, StartChallenge, Store, ValidationOutcome,
-};
-use crate::acme::status::{AuthzStatus, ChallengeStatus};
-use crate::acme::types::Identifier;
+use super::{parse_status, Result, StartChallenge, Store, ValidationOutcome};
+use crate::model::{Authorization, AuthzStatus, Challenge, ChallengeStatus, Identifier, JobKind};
 use chrono::{DateTime, Utc};
 
 /// The authorization's columns (as `authz_from_row` reads them) and its challenges' under `c_` names.
@@ -258,7 +255,7 @@ impl Store {
         if tx.execute(q).await? == 0 {
             return Ok(StartChallenge::Unchanged);
         }
-        Self::enqueue_job(&mut tx, "validate", challenge_id, now).await?;
+        Self::enqueue_job(&mut tx, JobKind::Validate, challenge_id, now).await?;
         tx.commit().await?;
         Ok(StartChallenge::Started)
     }

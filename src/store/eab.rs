@@ -2,7 +2,8 @@
 //! when an encryption key is configured (see `eab_crypto`): callers always see the plain key.
 
 use super::eab_crypto::KeyFormat;
-use super::{from_json, DbRow, EabKey, Result, Store, StoreError};
+use super::{from_json, DbRow, Result, Store, StoreError};
+use crate::model::EabKey;
 use chrono::Utc;
 
 const EAB_COLUMNS: &str = "kid, hmac_key, hmac_key_format, label, allowed_patterns, scm_org_id, \

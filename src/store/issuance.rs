@@ -2,13 +2,10 @@
 //! point leaves a state the worker can resume from.
 
 use super::query::{Dialect, Query};
-use super::{Certificate, DbRow, Enrollment, FinalizeOutcome, IssueSubject, Result, Store};
-use crate::acme::status::OrderStatus;
+use super::{DbRow, FinalizeOutcome, IssueSubject, Result, Store};
+use crate::model::{Certificate, Enrollment, JobKind, OrderStatus};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-
-/// The job kind that drives an order through SCM.
-pub const ISSUE_JOB: &str = "issue";
 
 const ENROLLMENT_COLUMNS: &str = "order_id, csr_der, marker, org_id, cert_type, term, \
      subj_alt_names, common_name, enroll_started_at, enroll_attempts, ssl_id, renew_id, \
@@ -95,7 +92,7 @@ impl Store {
              subj_alt_names, common_name, finalized_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
         );
         tx.execute(bind_enrollment(q, e, now)).await?;
-        Self::enqueue_job(&mut tx, ISSUE_JOB, &e.order_id, now).await?;
+        Self::enqueue_job(&mut tx, JobKind::Issue, &e.order_id, now).await?;
         tx.commit().await?;
         Ok(FinalizeOutcome::Started)
     }
@@ -129,7 +126,7 @@ impl Store {
                           AS notified",
             );
         let q = bind_enrollment(q, e, now)
-            .bind(ISSUE_JOB)
+            .bind(JobKind::Issue.as_str())
             .bind(super::JOBS_CHANNEL);
         let claimed: i64 = self.db.fetch_one(q).await?.get("claimed")?;
         Ok(if claimed == 1 {
@@ -344,7 +341,7 @@ impl Store {
         let q = self
             .db
             .query("SELECT run_at FROM jobs WHERE kind = $1 AND subject_id = $2")
-            .bind(ISSUE_JOB)
+            .bind(JobKind::Issue.as_str())
             .bind(order_id);
         let row = self.db.fetch_optional(q).await?;
         row.map(|r| r.get("run_at")).transpose()

@@ -1,48 +1,14 @@
-//! Stored enrollments (the SCM side of an order) and certificates.
+//! What the store's issuance methods take and answer (enrollments and certificates themselves are
+//! in `crate::model`).
 
-use chrono::{DateTime, Utc};
-
-/// What finalize records for the issuance worker.
-#[derive(Debug, Clone)]
-pub struct Enrollment {
-    pub order_id: String,
-    pub csr_der: Vec<u8>,
-    pub marker: String,
-    pub org_id: i64,
-    pub cert_type: i64,
-    pub term: i64,
-    pub subj_alt_names: Vec<String>,
-    pub common_name: Option<String>,
-    pub enroll_started_at: Option<DateTime<Utc>>,
-    pub enroll_attempts: i32,
-    pub ssl_id: Option<i64>,
-    pub renew_id: Option<String>,
-    pub collect_attempts: i32,
-    pub next_poll_at: Option<DateTime<Utc>>,
-    pub finalized_at: DateTime<Utc>,
-}
+use crate::model::{Enrollment, OrderStatus};
 
 /// What the issue job works on: the enrollment with the state of its order, read together.
 #[derive(Debug, Clone)]
 pub struct IssueSubject {
     pub enrollment: Enrollment,
-    pub order_status: crate::acme::status::OrderStatus,
+    pub order_status: OrderStatus,
     pub account_id: String,
-}
-
-/// An issued certificate.
-#[derive(Debug, Clone)]
-pub struct Certificate {
-    pub id: String,
-    pub order_id: String,
-    pub account_id: String,
-    pub chain_pem: String,
-    pub serial: String,
-    pub key_thumbprint: String,
-    pub ssl_id: i64,
-    pub not_after: DateTime<Utc>,
-    pub revoked_at: Option<DateTime<Utc>>,
-    pub revocation_reason: Option<i32>,
 }
 
 /// Outcome of claiming an order for issuance.

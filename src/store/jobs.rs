@@ -6,7 +6,8 @@
 
 use super::db::{Db, Tx};
 use super::query::Dialect;
-use super::{Job, Result, Store};
+use super::{Result, Store, StoreError};
+use crate::model::{Job, JobKind};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -40,7 +41,7 @@ impl Store {
     /// Records a job (or re-arms an existing one for the same subject) inside a transaction.
     pub(super) async fn enqueue_job(
         tx: &mut Tx,
-        kind: &str,
+        kind: JobKind,
         subject_id: &str,
         run_at: DateTime<Utc>,
     ) -> Result<()> {
@@ -50,7 +51,7 @@ impl Store {
                  ON CONFLICT (kind, subject_id) DO UPDATE SET run_at = CASE \
                    WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END",
             )
-            .bind(kind)
+            .bind(kind.as_str())
             .bind(subject_id)
             .bind(run_at);
         tx.execute(q).await?;
@@ -59,7 +60,7 @@ impl Store {
                 let q = tx
                     .query("SELECT pg_notify($1, $2)")
                     .bind(JOBS_CHANNEL)
-                    .bind(kind);
+                    .bind(kind.as_str());
                 tx.execute(q).await?;
             }
             Dialect::Sqlite => tx.wake_jobs_on_commit(),
@@ -76,7 +77,8 @@ impl Store {
     }
 
     /// Claims up to `limit` due jobs for `worker` until `lease_until`. Jobs leased by a live worker
-    /// are skipped; jobs whose lease expired (their worker died) are due again.
+    /// are skipped; jobs whose lease expired (their worker died) are due again. Only the kinds this
+    /// version knows ([`JobKind::ALL`]) are claimed.
     pub async fn claim_jobs(
         &self,
         worker: &str,
@@ -85,9 +87,14 @@ impl Store {
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<Job>> {
         let lock = self.db.dialect().pick("FOR UPDATE SKIP LOCKED", "");
+        let kinds = JobKind::ALL
+            .iter()
+            .map(|k| format!("'{}'", k.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
             "UPDATE jobs SET lease_until = $4, leased_by = $1, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM jobs WHERE run_at <= $3 \
+             WHERE id IN (SELECT id FROM jobs WHERE run_at <= $3 AND kind IN ({kinds}) \
                           AND (lease_until IS NULL OR lease_until < $3) \
                           ORDER BY run_at LIMIT $2 {lock}) \
              RETURNING id, kind, subject_id, attempts"
@@ -102,9 +109,11 @@ impl Store {
         let rows = self.db.fetch_all(q).await?;
         rows.iter()
             .map(|r| {
+                let kind: String = r.get("kind")?;
                 Ok(Job {
                     id: r.get("id")?,
-                    kind: r.get("kind")?,
+                    kind: JobKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("job kind {kind:?}")))?,
                     subject_id: r.get("subject_id")?,
                     attempts: r.get("attempts")?,
                 })
@@ -165,11 +174,11 @@ impl Store {
     }
 
     /// Number of jobs not yet finished, by kind (metrics, tests).
-    pub async fn pending_jobs(&self, kind: &str) -> Result<i64> {
+    pub async fn pending_jobs(&self, kind: JobKind) -> Result<i64> {
         let q = self
             .db
             .query("SELECT count(*) AS n FROM jobs WHERE kind = $1")
-            .bind(kind);
+            .bind(kind.as_str());
         self.db.fetch_one(q).await?.get("n")
     }
 

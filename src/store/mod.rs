@@ -24,12 +24,11 @@ mod watch;
 pub use eab::EabRevocation;
 pub use eab_crypto::EabCipher;
 pub use eab_reencrypt::EabEncryption;
-pub use issuance::ISSUE_JOB;
 pub use issuance_records::*;
 pub use jobs::{JobWakeups, JOBS_CHANNEL};
 pub use order_records::*;
 pub use records::*;
-pub use revocation::{RevocationState, REVOKE_JOB};
+pub use revocation::RevocationState;
 pub use watch::Watch;
 
 use crate::config::DatabaseConfig;

@@ -5,10 +5,9 @@ use super::authorizations::{
     CHALLENGE_INSERT_COLUMNS,
 };
 use super::query::{placeholders, placeholders_from, Dialect, Query};
-use super::{
-    from_json, parse_status, Authorization, DbRow, NewOrder, Order, OrderAuthz, Result, Store,
-};
-use crate::acme::status::{AuthzStatus, OrderStatus};
+use super::{from_json, parse_status, DbRow, NewOrder, OrderAuthz, Result, Store};
+use crate::model::status::{AuthzStatus, OrderStatus};
+use crate::model::{Authorization, Order};
 use chrono::{DateTime, Utc};
 
 /// The order's columns plus `[id, status, expires]` of each of its authorizations in order, as

@@ -1,11 +1,9 @@
 //! Revocation requests and their outcome.
 
 use super::{Result, Store};
+use crate::model::JobKind;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-
-/// The job kind that revokes a certificate in SCM.
-pub const REVOKE_JOB: &str = "revoke";
 
 /// revoked_at, revocation_requested_at, requested_reason, revocation_error.
 type RevocationRow = (
@@ -49,7 +47,7 @@ impl Store {
             )
             .await?;
         if r == 1 {
-            Self::enqueue_job(&mut tx, REVOKE_JOB, cert_id, now).await?;
+            Self::enqueue_job(&mut tx, JobKind::Revoke, cert_id, now).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -22,7 +22,7 @@ pub use error::{SetupError, ValidationError, ValidationRecord};
 pub use tls_alpn01::{reverse_dns_name, ACME_TLS_ALPN};
 
 use crate::acme::error::ProblemType;
-use crate::acme::types::Identifier;
+use crate::model::Identifier;
 use std::sync::Arc;
 use tokio::time::Instant;
 

@@ -9,7 +9,7 @@
 
 use crate::acme::{Error, ProblemType, Result};
 use crate::jose::{Jws, PublicJwk};
-use crate::store::{Account, AccountStatus};
+use crate::model::{Account, AccountStatus};
 use crate::web::state::AppState;
 use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;

@@ -2,8 +2,9 @@
 
 use super::db::TestDb;
 use acme_sectigo_bridge::config::Config;
+use acme_sectigo_bridge::model::EabKey;
 use acme_sectigo_bridge::secret::Secret;
-use acme_sectigo_bridge::store::{EabKey, Store};
+use acme_sectigo_bridge::store::Store;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 

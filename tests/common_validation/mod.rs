@@ -6,7 +6,7 @@ pub mod dns;
 pub mod responders;
 pub mod servers;
 
-use acme_sectigo_bridge::acme::types::Identifier;
+use acme_sectigo_bridge::model::Identifier;
 use acme_sectigo_bridge::validation::{ValidationConfig, Validator};
 use std::net::SocketAddr;
 

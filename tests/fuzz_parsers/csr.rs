@@ -3,7 +3,7 @@
 use crate::fixtures::{csr_with, fixtures};
 use crate::strategies::{edits, mutate};
 use acme_sectigo_bridge::acme::csr::check_csr;
-use acme_sectigo_bridge::acme::types::Identifier;
+use acme_sectigo_bridge::model::Identifier;
 use proptest::prelude::*;
 use rcgen::SanType;
 use std::net::IpAddr;

@@ -2,7 +2,7 @@
 //! text built of the pieces those parsers split on.
 
 use acme_sectigo_bridge::acme::contact::validate_contacts;
-use acme_sectigo_bridge::acme::types::Identifier;
+use acme_sectigo_bridge::model::Identifier;
 use acme_sectigo_bridge::policy::normalize_identifier;
 use proptest::prelude::*;
 

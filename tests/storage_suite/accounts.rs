@@ -2,6 +2,7 @@
 
 use super::fixtures::*;
 use super::harness::TestStore;
+use acme_sectigo_bridge::model::*;
 use acme_sectigo_bridge::store::EabRevocation::{KeepAccounts, StopAccounts};
 use acme_sectigo_bridge::store::*;
 

@@ -1,9 +1,10 @@
 //! Records the suite stores: accounts, EAB keys, orders with fresh authorizations, enrollments and
 //! certificates, with random ids so tests never collide.
 
-use acme_sectigo_bridge::acme::status::{AuthzStatus, ChallengeStatus, OrderStatus};
-use acme_sectigo_bridge::acme::types::Identifier;
 use acme_sectigo_bridge::ids::random_id;
+use acme_sectigo_bridge::model::status::{AuthzStatus, ChallengeStatus, OrderStatus};
+use acme_sectigo_bridge::model::Identifier;
+use acme_sectigo_bridge::model::*;
 use acme_sectigo_bridge::store::*;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
@@ -120,7 +121,7 @@ pub async fn make_ready(store: &Store, order: &Order) {
             store.start_challenge(&ch.id, now()).await.unwrap(),
             StartChallenge::Started
         ));
-        let job = claim_one(store, "validate", &ch.id).await;
+        let job = claim_one(store, JobKind::Validate, &ch.id).await;
         store
             .finish_validation(
                 job.id,
@@ -138,7 +139,7 @@ pub async fn make_ready(store: &Store, order: &Order) {
 
 /// Claims jobs until the one of `kind` for `subject` comes up (other tests' jobs do not exist:
 /// every test has its own database).
-pub async fn claim_one(store: &Store, kind: &str, subject: &str) -> Job {
+pub async fn claim_one(store: &Store, kind: JobKind, subject: &str) -> Job {
     let jobs = store
         .claim_jobs("tester", 100, now(), now() + Duration::minutes(5))
         .await
@@ -195,7 +196,7 @@ pub async fn processing_order(store: &Store) -> (Order, Job) {
             .unwrap(),
         FinalizeOutcome::Started
     ));
-    let job = claim_one(store, ISSUE_JOB, &order.id).await;
+    let job = claim_one(store, JobKind::Issue, &order.id).await;
     (order, job)
 }
 

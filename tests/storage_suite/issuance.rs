@@ -2,7 +2,8 @@
 
 use super::fixtures::*;
 use super::harness::TestStore;
-use acme_sectigo_bridge::acme::status::OrderStatus;
+use acme_sectigo_bridge::model::status::OrderStatus;
+use acme_sectigo_bridge::model::*;
 use acme_sectigo_bridge::store::*;
 use chrono::Duration;
 
@@ -38,7 +39,7 @@ pub async fn finalize_claims_an_order_once_under_concurrency(t: &TestStore) {
         t.store.order(&o.id).await.unwrap().unwrap().status,
         OrderStatus::Processing
     );
-    assert_eq!(t.store.pending_jobs(ISSUE_JOB).await.unwrap(), 1);
+    assert_eq!(t.store.pending_jobs(JobKind::Issue).await.unwrap(), 1);
     let e = t.store.enrollment(&o.id).await.unwrap().unwrap();
     assert_eq!(e.subj_alt_names, ["a.example.com", "b.example.com"]);
     assert_eq!(e.csr_der, enrollment(&o.id).csr_der);
@@ -107,7 +108,7 @@ pub async fn completing_issuance_makes_the_order_valid(t: &TestStore) {
     assert_eq!(by_serial.id, cert.id);
     assert_eq!(by_serial.not_after, cert.not_after);
     assert_eq!(by_serial.ssl_id, 4242);
-    assert_eq!(t.store.pending_jobs(ISSUE_JOB).await.unwrap(), 0);
+    assert_eq!(t.store.pending_jobs(JobKind::Issue).await.unwrap(), 0);
     assert_eq!(t.store.issue_job_run_at(&o.id).await.unwrap(), None);
     // A second completion (a stalled replica finishing late) changes nothing.
     let mut dup = certificate(&o);
@@ -128,7 +129,7 @@ pub async fn failing_issuance_makes_the_order_invalid(t: &TestStore) {
     let stored = t.store.order(&o.id).await.unwrap().unwrap();
     assert_eq!(stored.status, OrderStatus::Invalid);
     assert_eq!(stored.error, Some(error));
-    assert_eq!(t.store.pending_jobs(ISSUE_JOB).await.unwrap(), 0);
+    assert_eq!(t.store.pending_jobs(JobKind::Issue).await.unwrap(), 0);
 }
 
 pub async fn revocation_moves_through_its_states(t: &TestStore) {
@@ -151,10 +152,10 @@ pub async fn revocation_moves_through_its_states(t: &TestStore) {
         t.store.revocation_state(&cert.id).await.unwrap(),
         RevocationState::Requested { reason: 4 }
     );
-    assert_eq!(t.store.pending_jobs(REVOKE_JOB).await.unwrap(), 1);
+    assert_eq!(t.store.pending_jobs(JobKind::Revoke).await.unwrap(), 1);
 
     // SCM refuses: the request is cleared with the reason, and may be made again.
-    let job = claim_one(&t.store, REVOKE_JOB, &cert.id).await;
+    let job = claim_one(&t.store, JobKind::Revoke, &cert.id).await;
     let refusal = serde_json::json!({"type": "urn:ietf:params:acme:error:serverInternal"});
     t.store
         .fail_revocation(job.id, &cert.id, &refusal)
@@ -168,7 +169,7 @@ pub async fn revocation_moves_through_its_states(t: &TestStore) {
         .request_revocation(&cert.id, 1, now())
         .await
         .unwrap();
-    let job = claim_one(&t.store, REVOKE_JOB, &cert.id).await;
+    let job = claim_one(&t.store, JobKind::Revoke, &cert.id).await;
     let at = now();
     t.store
         .complete_revocation(job.id, &cert.id, at)
@@ -181,7 +182,7 @@ pub async fn revocation_moves_through_its_states(t: &TestStore) {
     let stored = t.store.certificate(&cert.id).await.unwrap().unwrap();
     assert_eq!(stored.revoked_at, Some(at));
     assert_eq!(stored.revocation_reason, Some(1));
-    assert_eq!(t.store.pending_jobs(REVOKE_JOB).await.unwrap(), 0);
+    assert_eq!(t.store.pending_jobs(JobKind::Revoke).await.unwrap(), 0);
 }
 
 pub async fn finalize_wakes_the_worker(t: &TestStore) {
@@ -198,6 +199,6 @@ pub async fn finalize_wakes_the_worker(t: &TestStore) {
         .unwrap();
     let woke = waiter.await.unwrap();
     assert!(matches!(woke, Ok(Ok(()))), "no wake-up: {woke:?}");
-    let job = claim_one(&t.store, ISSUE_JOB, &o.id).await;
+    let job = claim_one(&t.store, JobKind::Issue, &o.id).await;
     assert_eq!(job.attempts, 1);
 }

@@ -2,6 +2,7 @@
 
 use super::fixtures::*;
 use super::harness::TestStore;
+use acme_sectigo_bridge::model::*;
 use acme_sectigo_bridge::store::*;
 use chrono::Duration;
 use std::collections::HashSet;
@@ -175,7 +176,7 @@ pub async fn retry_release_and_drop(t: &TestStore) {
 
     t.store.drop_job(jobs[0].id).await.unwrap();
     t.store.drop_job(jobs[1].id).await.unwrap();
-    assert_eq!(t.store.pending_jobs("validate").await.unwrap(), 0);
+    assert_eq!(t.store.pending_jobs(JobKind::Validate).await.unwrap(), 0);
     assert!(t.store.jobs_by_kind().await.unwrap().is_empty());
 }
 

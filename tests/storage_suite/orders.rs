@@ -2,8 +2,9 @@
 
 use super::fixtures::*;
 use super::harness::TestStore;
-use acme_sectigo_bridge::acme::status::{AuthzStatus, OrderStatus};
-use acme_sectigo_bridge::acme::types::Identifier;
+use acme_sectigo_bridge::model::status::{AuthzStatus, OrderStatus};
+use acme_sectigo_bridge::model::Identifier;
+use acme_sectigo_bridge::model::*;
 use acme_sectigo_bridge::store::*;
 use chrono::Duration;
 
@@ -101,7 +102,7 @@ pub async fn reusable_authorizations_respect_sub_second_bounds(t: &TestStore) {
     let valid_until = validated + Duration::days(30);
     let ch = &authz.challenges[0];
     t.store.start_challenge(&ch.id, validated).await.unwrap();
-    let job = claim_one(&t.store, "validate", &ch.id).await;
+    let job = claim_one(&t.store, JobKind::Validate, &ch.id).await;
     t.store
         .finish_validation(
             job.id,

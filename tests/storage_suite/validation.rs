@@ -3,7 +3,8 @@
 
 use super::fixtures::*;
 use super::harness::TestStore;
-use acme_sectigo_bridge::acme::status::{AuthzStatus, ChallengeStatus, OrderStatus};
+use acme_sectigo_bridge::model::status::{AuthzStatus, ChallengeStatus, OrderStatus};
+use acme_sectigo_bridge::model::*;
 use acme_sectigo_bridge::store::*;
 use chrono::Duration;
 
@@ -22,7 +23,7 @@ pub async fn one_challenge_of_an_authorization_starts_under_concurrency(t: &Test
         started += matches!(task.await.unwrap(), StartChallenge::Started) as usize;
     }
     assert_eq!(started, 1);
-    assert_eq!(t.store.pending_jobs("validate").await.unwrap(), 1);
+    assert_eq!(t.store.pending_jobs(JobKind::Validate).await.unwrap(), 1);
     let stored = t.store.authorization(&authz.id).await.unwrap().unwrap();
     let processing = stored
         .challenges
@@ -39,7 +40,7 @@ async fn validate(t: &TestStore, authz_id: &str, outcome: ValidationOutcome) {
         t.store.start_challenge(&ch.id, now()).await.unwrap(),
         StartChallenge::Started
     ));
-    let job = claim_one(&t.store, "validate", &ch.id).await;
+    let job = claim_one(&t.store, JobKind::Validate, &ch.id).await;
     t.store
         .finish_validation(job.id, &ch.id, &outcome, now() + Duration::days(30), now())
         .await
@@ -82,7 +83,7 @@ pub async fn a_valid_outcome_makes_waiting_orders_ready(t: &TestStore) {
     assert!(authz.validated_at.is_some());
     assert_eq!(authz.challenges[0].status, ChallengeStatus::Valid);
     assert_eq!(authz.challenges[0].validation_record, Some(record));
-    assert_eq!(t.store.pending_jobs("validate").await.unwrap(), 0);
+    assert_eq!(t.store.pending_jobs(JobKind::Validate).await.unwrap(), 0);
 
     validate(
         t,
@@ -118,7 +119,7 @@ pub async fn an_invalid_outcome_fails_waiting_orders(t: &TestStore) {
     assert_eq!(authz.status, AuthzStatus::Invalid);
     assert_eq!(authz.challenges[0].status, ChallengeStatus::Invalid);
     assert_eq!(authz.challenges[0].error, Some(error));
-    assert_eq!(t.store.pending_jobs("validate").await.unwrap(), 0);
+    assert_eq!(t.store.pending_jobs(JobKind::Validate).await.unwrap(), 0);
 }
 
 pub async fn an_expired_authorization_ignores_late_outcomes(t: &TestStore) {
@@ -137,7 +138,7 @@ pub async fn an_expired_authorization_ignores_late_outcomes(t: &TestStore) {
         .unwrap();
     let ch = &authz.challenges[0];
     t.store.start_challenge(&ch.id, t0).await.unwrap();
-    let job = claim_one(&t.store, "validate", &ch.id).await;
+    let job = claim_one(&t.store, JobKind::Validate, &ch.id).await;
     let late = t0 + Duration::seconds(2);
     t.store
         .finish_validation(
@@ -162,7 +163,7 @@ pub async fn an_expired_authorization_ignores_late_outcomes(t: &TestStore) {
         t.store.order(&o.id).await.unwrap().unwrap().status,
         OrderStatus::Pending
     );
-    assert_eq!(t.store.pending_jobs("validate").await.unwrap(), 0);
+    assert_eq!(t.store.pending_jobs(JobKind::Validate).await.unwrap(), 0);
     // Starting a challenge of the expired authorization does nothing.
     assert!(matches!(
         t.store
@@ -210,7 +211,7 @@ pub async fn concurrent_outcomes_all_land(t: &TestStore) {
             .id
             .clone();
         t.store.start_challenge(&ch, now()).await.unwrap();
-        started.push((claim_one(&t.store, "validate", &ch).await, ch));
+        started.push((claim_one(&t.store, JobKind::Validate, &ch).await, ch));
     }
     let tasks: Vec<_> = started
         .into_iter()
@@ -232,5 +233,5 @@ pub async fn concurrent_outcomes_all_land(t: &TestStore) {
         t.store.order(&o.id).await.unwrap().unwrap().status,
         OrderStatus::Ready
     );
-    assert_eq!(t.store.pending_jobs("validate").await.unwrap(), 0);
+    assert_eq!(t.store.pending_jobs(JobKind::Validate).await.unwrap(), 0);
 }

@@ -1,6 +1,7 @@
 //! Authorization and challenge endpoints (§7.5).
 
 use crate::acme::{authz, Result};
+use crate::model::{AuthzStatus, ChallengeStatus};
 use crate::web::handlers::json_at;
 use crate::web::jws::SignedRequest;
 use crate::web::state::AppState;
@@ -16,8 +17,11 @@ pub async fn authorization(
 ) -> Result<Response> {
     let r = req.for_account(&state).await?;
     let resource = authz::update_authz(&state.ctx, &r.account, &id, &r.payload).await?;
-    let validating = resource.status == "pending"
-        && resource.challenges.iter().any(|c| c.status == "processing");
+    let validating = resource.status == AuthzStatus::Pending
+        && resource
+            .challenges
+            .iter()
+            .any(|c| c.status == ChallengeStatus::Processing);
     let mut resp = json_at(StatusCode::OK, &state.ctx.urls.authz(&id), &resource);
     if validating {
         retry_soon(&mut resp);
@@ -41,7 +45,7 @@ pub async fn challenge(
     let r = req.for_account(&state).await?;
     let (resource, up) =
         authz::respond_to_challenge(&state.ctx, &r.account, &id, &r.payload).await?;
-    let processing = resource.status == "processing";
+    let processing = resource.status == ChallengeStatus::Processing;
     let mut resp = axum::Json(resource).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("<{up}>;rel=\"up\"")) {
         resp.headers_mut().append(header::LINK, v);

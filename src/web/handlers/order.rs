@@ -2,6 +2,7 @@
 
 use crate::acme::finalize as finalize_rules;
 use crate::acme::{order, Error, Result};
+use crate::model::OrderStatus;
 use crate::web::handlers::json_at;
 use crate::web::jws::SignedRequest;
 use crate::web::state::AppState;
@@ -46,11 +47,11 @@ pub async fn finalize(
 }
 
 /// An order with `Location`, and `Retry-After` while it is processing (§7.4).
-async fn order_response(state: &AppState, o: &crate::store::Order) -> Result<Response> {
+async fn order_response(state: &AppState, o: &crate::model::Order) -> Result<Response> {
     let ctx = &state.ctx;
     let resource = order::render(ctx, o).await?;
     let mut resp = json_at(StatusCode::OK, &ctx.urls.order(&o.id), &resource);
-    if resource.status == "processing" {
+    if resource.status == OrderStatus::Processing {
         let secs = finalize_rules::retry_after(ctx, o).await?;
         resp.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));

@@ -1,4 +1,4 @@
-//! Status rules of orders, authorizations and challenges (RFC 8555 §7.1.6) as pure functions of the
+//! Statuses of accounts, orders, authorizations and challenges, and their rules (RFC 8555 §7.1.6) as pure functions of the
 //! stored state and `now`, so expiry needs no background sweeper and tests move the clock instead of
 //! sleeping.
 
@@ -19,6 +19,19 @@ macro_rules! status_enum {
             /// Parses the RFC 8555 spelling.
             pub fn parse(s: &str) -> Option<Self> {
                 match s { $($text => Some(Self::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        /// Resources carry the enum and serialize its RFC 8555 spelling, so code compares enums.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
             }
         }
     };
@@ -54,6 +67,15 @@ status_enum!(
         Processing => "processing",
         Valid => "valid",
         Invalid => "invalid",
+    }
+);
+
+status_enum!(
+    /// Account status (§7.1.2): only a valid account may act.
+    AccountStatus {
+        Valid => "valid",
+        Deactivated => "deactivated",
+        Revoked => "revoked",
     }
 );
 

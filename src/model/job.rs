@@ -1,0 +1,63 @@
+//! Durable background work (validation, issuance, revocation) as the store queues it and the worker
+//! runs it.
+
+/// What a job does; stored as its [`JobKind::as_str`] spelling in `jobs.kind`, which is part of the
+/// job's identity (one job per kind and subject).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Validate one challenge; the subject is the challenge id.
+    Validate,
+    /// Enroll and collect a finalized order's certificate at SCM; the subject is the order id.
+    Issue,
+    /// Revoke a certificate at SCM; the subject is the certificate id.
+    Revoke,
+}
+
+impl JobKind {
+    /// Every kind this version runs: a worker claims only these, so jobs a newer version queued
+    /// wait for a replica that knows them instead of being lost during a rolling upgrade.
+    pub const ALL: [JobKind; 3] = [JobKind::Validate, JobKind::Issue, JobKind::Revoke];
+
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Validate => "validate",
+            Self::Issue => "issue",
+            Self::Revoke => "revoke",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for JobKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A claimed unit of work.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub kind: JobKind,
+    pub subject_id: String,
+    /// How many times it has been claimed, this claim included.
+    pub attempts: i32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JobKind;
+
+    #[test]
+    fn every_kind_reads_back_from_its_spelling() {
+        for k in JobKind::ALL {
+            assert_eq!(JobKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(JobKind::parse("Validate"), None);
+    }
+}
