@@ -15,7 +15,10 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+mod invalid;
 mod load;
+
+pub use invalid::InvalidSetting;
 #[cfg(test)]
 mod tests;
 
@@ -203,7 +206,7 @@ impl AcmeConfig {
             .as_ref()
             .map(crate::store::EabCipher::from_text)
             .transpose()
-            .map_err(ConfigError::Invalid)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 }
 
@@ -344,7 +347,7 @@ impl Config {
             ));
         }
         crate::policy::validate_profiles(&self.policy, &self.profiles)
-            .map_err(ConfigError::Invalid)?;
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if let Some(scm) = &self.scm {
             scm.validate()
                 .map_err(|e| ConfigError::Invalid(format!("[scm]: {e}")))?;

@@ -129,10 +129,28 @@ fn normalize_dns(value: &str) -> Result<String, IdentifierError> {
     Ok(name)
 }
 
+/// Why a text is not a DNS name; displays as the end of a sentence that starts with the name ("is
+/// …"), so identifiers and EAB patterns can each say which name they mean.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct NameSyntaxError(String);
+
+impl From<String> for NameSyntaxError {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl From<&str> for NameSyntaxError {
+    fn from(s: &str) -> Self {
+        Self(s.to_string())
+    }
+}
+
 /// Lower-cases, strips one trailing dot, maps U-labels to A-labels and checks LDH syntax; a leading
 /// `*` label is kept. Shared with name patterns so both are spelled the same way. The error is the
 /// end of a sentence starting with the name ("is …").
-pub(crate) fn canonical_name(value: &str) -> Result<String, String> {
+pub(crate) fn canonical_name(value: &str) -> Result<String, NameSyntaxError> {
     let trimmed = value.strip_suffix('.').unwrap_or(value);
     let (wildcard, rest) = match trimmed.strip_prefix("*.") {
         Some(rest) => (true, rest),
@@ -173,36 +191,36 @@ pub(crate) fn canonical_name(value: &str) -> Result<String, String> {
         ascii
     };
     if name.len() > MAX_NAME_LEN {
-        return Err(format!(
+        return Err(NameSyntaxError::from(format!(
             "is {} characters long; DNS names are at most {MAX_NAME_LEN}.",
             name.len()
-        ));
+        )));
     }
     Ok(name)
 }
 
-fn check_label(label: &str) -> Result<(), String> {
+fn check_label(label: &str) -> Result<(), NameSyntaxError> {
     if label.is_empty() {
         return Err("has an empty label.".into());
     }
     if label.len() > MAX_LABEL_LEN {
-        return Err(format!(
+        return Err(NameSyntaxError::from(format!(
             "has a label of {} characters (\"{label}\"); labels are at most {MAX_LABEL_LEN}.",
             label.len()
-        ));
+        )));
     }
     if let Some(c) = label
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
     {
-        return Err(format!(
+        return Err(NameSyntaxError::from(format!(
             "contains the character {c:?}; only letters, digits and hyphens are allowed in labels."
-        ));
+        )));
     }
     if label.starts_with('-') || label.ends_with('-') {
-        return Err(format!(
+        return Err(NameSyntaxError::from(format!(
             "has the label \"{label}\", which starts or ends with a hyphen."
-        ));
+        )));
     }
     Ok(())
 }

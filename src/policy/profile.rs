@@ -2,6 +2,7 @@
 
 use super::config::{PolicyConfig, ProfileConfig};
 use crate::acme::error::{Error, ProblemType};
+use crate::config::InvalidSetting;
 use std::collections::BTreeMap;
 
 /// Picks the profile an order is issued under, or `None` when the server offers no profiles.
@@ -85,18 +86,20 @@ pub fn resolve_profile(
 pub fn validate_profiles(
     cfg: &PolicyConfig,
     profiles: &BTreeMap<String, ProfileConfig>,
-) -> Result<(), String> {
+) -> Result<(), InvalidSetting> {
     if let Some(d) = &cfg.default_profile {
         if !profiles.contains_key(d) {
-            return Err(format!(
+            return Err(InvalidSetting(format!(
                 "policy.default_profile = \"{d}\" is not a configured profile (configured: {})",
                 list(profiles.keys().map(String::as_str))
-            ));
+            )));
         }
     }
     for (name, p) in profiles {
         if p.term_days <= 0 {
-            return Err(format!("profiles.{name}.term_days must be positive"));
+            return Err(InvalidSetting(format!(
+                "profiles.{name}.term_days must be positive"
+            )));
         }
     }
     Ok(())
@@ -192,7 +195,7 @@ mod tests {
             ..Default::default()
         };
         let e = validate_profiles(&cfg, &profiles(&["dv"])).unwrap_err();
-        assert!(e.contains("default_profile") && e.contains("ev"));
+        assert!(e.mentions("default_profile") && e.mentions("ev"));
         assert!(validate_profiles(&PolicyConfig::default(), &profiles(&["dv"])).is_ok());
     }
 }

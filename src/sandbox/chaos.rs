@@ -72,20 +72,24 @@ impl std::fmt::Display for FaultKind {
     }
 }
 
+/// A fault kind name that is not one of [`FaultKind::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown fault kind `{given}`, expected one of {}", FaultKind::ALL.map(FaultKind::as_str).join(", "))]
+pub struct UnknownFaultKind {
+    /// The name as given.
+    pub given: String,
+}
+
 impl std::str::FromStr for FaultKind {
-    type Err = String;
+    type Err = UnknownFaultKind;
 
     /// Parses the config/CLI name, so `--fault-kinds reset,slow` and the TOML list agree.
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, UnknownFaultKind> {
         Self::ALL
             .into_iter()
             .find(|k| k.as_str() == s.trim())
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::ALL.iter().map(|k| k.as_str()).collect();
-                format!(
-                    "unknown fault kind `{s}`, expected one of {}",
-                    names.join(", ")
-                )
+            .ok_or_else(|| UnknownFaultKind {
+                given: s.to_string(),
             })
     }
 }

@@ -2,6 +2,7 @@
 //! and its timing and faults. `Default` is the demo tenant (`demo`/`demo`/`demo`) that lets anyone try
 //! the bridge without a Sectigo account.
 
+use crate::config::InvalidSetting;
 use crate::sandbox::faults::Faults;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -238,19 +239,22 @@ fn domain(id: i64, name: &str) -> DomainConfig {
 
 impl SandboxConfig {
     /// Checks what serde cannot: unique ids, one department level, known pending codes.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
         let mut ids = std::collections::BTreeSet::new();
         for o in &self.organizations {
             for u in std::iter::once(o).chain(o.departments.iter()) {
                 if !ids.insert(u.id) {
-                    return Err(format!("sandbox: organization id {} used twice", u.id));
+                    return Err(InvalidSetting(format!(
+                        "sandbox: organization id {} used twice",
+                        u.id
+                    )));
                 }
             }
             if o.departments.iter().any(|d| !d.departments.is_empty()) {
-                return Err(format!(
+                return Err(InvalidSetting(format!(
                     "sandbox: departments of organization {} cannot have departments",
                     o.id
-                ));
+                )));
             }
         }
         let codes = std::iter::once(self.pending_code)
@@ -258,14 +262,14 @@ impl SandboxConfig {
             .chain(self.organizations.iter().filter_map(|o| o.pending_code));
         for c in codes {
             if !matches!(c, 0 | -183 | -1400 | -109) {
-                return Err(format!(
+                return Err(InvalidSetting(format!(
                     "sandbox: pending_code must be 0, -183, -1400 or -109, got {c}"
-                ));
+                )));
             }
         }
         self.faults
             .validate()
-            .map_err(|e| format!("sandbox.faults: {e}"))?;
+            .map_err(|e| e.within("sandbox.faults"))?;
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err("sandbox.tls_cert and sandbox.tls_key must be given together".into());
         }
@@ -300,7 +304,7 @@ mod tests {
         s.validate().unwrap();
         s.faults.fault_rate = 1.5;
         let e = s.validate().unwrap_err();
-        assert!(e.contains("sandbox.faults: fault_rate"), "{e}");
+        assert!(e.mentions("sandbox.faults: fault_rate"), "{e}");
         let d = Config::load_with_env(None, []).unwrap().sandbox;
         assert_eq!((d.faults.fault_rate, d.cross_signed_root), (0.0, false));
     }

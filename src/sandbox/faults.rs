@@ -9,6 +9,7 @@
 //! what it started whether or not the caller is still waiting. So a slow enroll whose caller timed
 //! out still creates its certificate, exactly the situation the bridge's reconciliation exists for.
 
+use crate::config::InvalidSetting;
 use crate::sandbox::chaos::{Chaos, FaultKind};
 use crate::sandbox::state::SandboxState;
 use axum::body::Body;
@@ -64,12 +65,12 @@ pub struct Faults {
 
 impl Faults {
     /// Checks what serde cannot (the rate is a probability).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
         if !(0.0..=1.0).contains(&self.fault_rate) {
-            return Err(format!(
+            return Err(InvalidSetting(format!(
                 "fault_rate must be between 0 and 1, got {}",
                 self.fault_rate
-            ));
+            )));
         }
         Ok(())
     }

@@ -71,6 +71,12 @@ impl Sandbox {
     }
 }
 
+/// An administrator's approve or decline refused: the certificate is unknown or not waiting for a
+/// decision (SCM answers -124 or -1112).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("certificate {0} is unknown or not Requested")]
+pub struct NotRequested(pub i64);
+
 /// A running sandbox: its address, PKI, counters and knobs. Dropping it stops the server.
 pub struct SandboxHandle {
     state: Arc<SandboxState>,
@@ -163,15 +169,13 @@ impl SandboxHandle {
     }
 
     /// Approves a `Requested` certificate (as an SCM admin would).
-    pub fn approve(&self, ssl_id: i64) -> Result<(), String> {
-        handlers::certs::decide(&self.state, ssl_id, true)
-            .map_err(|_| format!("certificate {ssl_id} is unknown or not Requested"))
+    pub fn approve(&self, ssl_id: i64) -> Result<(), NotRequested> {
+        handlers::certs::decide(&self.state, ssl_id, true).map_err(|_| NotRequested(ssl_id))
     }
 
     /// Declines a `Requested` certificate.
-    pub fn decline(&self, ssl_id: i64) -> Result<(), String> {
-        handlers::certs::decide(&self.state, ssl_id, false)
-            .map_err(|_| format!("certificate {ssl_id} is unknown or not Requested"))
+    pub fn decline(&self, ssl_id: i64) -> Result<(), NotRequested> {
+        handlers::certs::decide(&self.state, ssl_id, false).map_err(|_| NotRequested(ssl_id))
     }
 
     /// Makes a pending certificate collectable now; returns its status, `None` if unknown.

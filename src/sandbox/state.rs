@@ -161,7 +161,7 @@ impl SandboxState {
 
     /// Replaces the faults and starts a new chaos run from their seed (so the same faults set again
     /// replay the same run). Refuses an invalid rate.
-    pub fn set_faults(&self, faults: Faults) -> Result<(), String> {
+    pub fn set_faults(&self, faults: Faults) -> Result<(), crate::config::InvalidSetting> {
         faults.validate()?;
         let mut inner = self.lock();
         inner.chaos = Chaos::new(faults.fault_seed);

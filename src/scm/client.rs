@@ -57,7 +57,8 @@ pub(crate) enum Body<'a> {
 impl ScmClient {
     /// Builds a client from `[scm]` (reads `client_cert`/`client_key`/`ca_file` from disk).
     pub fn new(cfg: &ScmConfig) -> Result<Self, ScmError> {
-        cfg.validate().map_err(ScmError::Config)?;
+        cfg.validate()
+            .map_err(|e| ScmError::Config(e.to_string()))?;
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .timeout(Duration::from_secs(cfg.timeout_secs.max(1)))

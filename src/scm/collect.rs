@@ -89,13 +89,31 @@ pub struct Collected {
 
 impl Collected {
     /// DER certificates in the order the file holds them.
-    pub fn certificates(&self) -> Result<Vec<Vec<u8>>, String> {
+    pub fn certificates(&self) -> Result<Vec<Vec<u8>>, CertificateFileError> {
         certificates_in(&self.body)
     }
 }
 
+/// Why a collected file (or a PEM text) yields no certificates: what SCM sent is not the format it
+/// was asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateFileError {
+    #[error("unterminated PEM header")]
+    UnterminatedPemHeader,
+    #[error("missing PEM end line for {0}")]
+    MissingPemEnd(String),
+    #[error("bad base64 in PEM: {0}")]
+    PemBase64(String),
+    #[error("truncated DER")]
+    TruncatedDer,
+    #[error("unsupported DER length")]
+    UnsupportedDerLength,
+    #[error("PKCS#7: {0}")]
+    Pkcs7(&'static str),
+}
+
 /// Extracts DER certificates from PEM (`CERTIFICATE` or `PKCS7` blocks) or DER PKCS#7.
-pub fn certificates_in(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+pub fn certificates_in(data: &[u8]) -> Result<Vec<Vec<u8>>, CertificateFileError> {
     let text = std::str::from_utf8(data).ok();
     match text {
         Some(t) if t.contains("-----BEGIN") => {
@@ -115,24 +133,28 @@ pub fn certificates_in(data: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 
 /// `(label, der)` of every PEM block. Any text is accepted: what is not a well-formed block is an
 /// `Err`, never a panic (the text comes from SCM or, in the sandbox, from an enroll request).
-pub fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+pub fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, CertificateFileError> {
     const BEGIN: &str = "-----BEGIN ";
     const DASHES: &str = "-----";
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find(BEGIN) {
         let after = &rest[start + BEGIN.len()..];
-        let label_end = after.find(DASHES).ok_or("unterminated PEM header")?;
+        let label_end = after
+            .find(DASHES)
+            .ok_or(CertificateFileError::UnterminatedPemHeader)?;
         let label = &after[..label_end];
         // The END line is looked for after the BEGIN line only: searched from the label, it could
         // be found inside the BEGIN line's own closing dashes (`-----BEGIN X-----END X-----`).
         let body = &after[label_end + DASHES.len()..];
         let end_marker = format!("-----END {label}-----");
-        let end = body.find(&end_marker).ok_or("missing PEM end line")?;
+        let end = body
+            .find(&end_marker)
+            .ok_or_else(|| CertificateFileError::MissingPemEnd(label.to_string()))?;
         let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
         let der = base64::engine::general_purpose::STANDARD
             .decode(b64)
-            .map_err(|e| format!("bad base64 in PEM: {e}"))?;
+            .map_err(|e| CertificateFileError::PemBase64(e.to_string()))?;
         out.push((label.to_string(), der));
         rest = &body[end + end_marker.len()..];
     }
@@ -140,8 +162,8 @@ pub fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
 }
 
 /// Reads one DER TLV: `(tag, content, total length)`.
-fn tlv(data: &[u8]) -> Result<(u8, &[u8], usize), String> {
-    let err = || "truncated DER".to_string();
+fn tlv(data: &[u8]) -> Result<(u8, &[u8], usize), CertificateFileError> {
+    let err = || CertificateFileError::TruncatedDer;
     let tag = *data.first().ok_or_else(err)?;
     let first = *data.get(1).ok_or_else(err)?;
     let (len, hdr) = if first < 0x80 {
@@ -149,7 +171,7 @@ fn tlv(data: &[u8]) -> Result<(u8, &[u8], usize), String> {
     } else {
         let n = (first & 0x7f) as usize;
         if n == 0 || n > 4 {
-            return Err("unsupported DER length".into());
+            return Err(CertificateFileError::UnsupportedDerLength);
         }
         let bytes = data.get(2..2 + n).ok_or_else(err)?;
         (
@@ -164,15 +186,15 @@ fn tlv(data: &[u8]) -> Result<(u8, &[u8], usize), String> {
 }
 
 /// Certificates of a PKCS#7 SignedData (`ContentInfo` → `[0]` → `SignedData` → `certificates [0]`).
-pub fn pkcs7_certificates(der: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+pub fn pkcs7_certificates(der: &[u8]) -> Result<Vec<Vec<u8>>, CertificateFileError> {
     let (tag, content_info, _) = tlv(der)?;
     if tag != 0x30 {
-        return Err("PKCS#7: not a SEQUENCE".into());
+        return Err(CertificateFileError::Pkcs7("not a SEQUENCE"));
     }
     let (_, _, oid_len) = tlv(content_info)?;
     let (tag, explicit, _) = tlv(&content_info[oid_len..])?;
     if tag != 0xa0 {
-        return Err("PKCS#7: missing content".into());
+        return Err(CertificateFileError::Pkcs7("missing content"));
     }
     let (_, signed_data, _) = tlv(explicit)?;
     let mut pos = 0;

@@ -1,5 +1,6 @@
 //! `[scm]`: how the bridge reaches Sectigo Certificate Manager, and which org/profile it uses by default.
 
+use crate::config::InvalidSetting;
 use crate::secret::Secret;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -93,7 +94,7 @@ impl ScmConfig {
     }
 
     /// Checks combinations serde cannot express; the message names the keys to fix.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
         if self.client_cert.is_some() != self.client_key.is_some() {
             return Err("scm.client_cert and scm.client_key must be given together".into());
         }
@@ -105,10 +106,10 @@ impl ScmConfig {
             );
         }
         if !matches!(self.base_url.scheme(), "http" | "https") {
-            return Err(format!(
+            return Err(InvalidSetting(format!(
                 "scm.base_url must be http(s), got {}",
                 self.base_url
-            ));
+            )));
         }
         if self.max_concurrent_requests == 0 {
             return Err("scm.max_concurrent_requests must be at least 1".into());
@@ -145,7 +146,7 @@ mod tests {
     fn password_required_without_cert() {
         let mut c = ScmConfig::new(default_base_url(), "t", "l", "p");
         c.password = None;
-        assert!(c.validate().unwrap_err().contains("password"));
+        assert!(c.validate().unwrap_err().mentions("password"));
     }
 
     #[test]

@@ -35,8 +35,13 @@ impl DateFormat {
     }
 }
 
+/// A date in none of the forms SCM is known to use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unrecognised SCM date {0:?}")]
+pub struct UnrecognisedDate(pub String);
+
 /// Parses any date form SCM uses; `None` for an empty string.
-pub fn parse(s: &str) -> Result<Option<NaiveDate>, String> {
+pub fn parse(s: &str) -> Result<Option<NaiveDate>, UnrecognisedDate> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
@@ -53,7 +58,7 @@ pub fn parse(s: &str) -> Result<Option<NaiveDate>, String> {
             return parse(head);
         }
     }
-    Err(format!("unrecognised SCM date {s:?}"))
+    Err(UnrecognisedDate(s.to_string()))
 }
 
 /// Serde helper for `Option<NaiveDate>` fields: accepts absent, `null`, `""`, US, ISO and timestamps.

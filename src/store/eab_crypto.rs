@@ -58,11 +58,23 @@ impl std::fmt::Debug for EabCipher {
     }
 }
 
+/// An encryption key that is not 32 bytes in hex or base64; says how long the value was, never
+/// what it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{SETTING} must be 32 bytes written as 64 hex digits or as base64 (create one with \
+     `openssl rand -base64 32`); the value given ({given_len} characters) is neither"
+)]
+pub struct BadEncryptionKey {
+    /// Length of the refused text.
+    pub given_len: usize,
+}
+
 impl EabCipher {
     /// Reads a 32-byte key written as 64 hex digits (`openssl rand -hex 32`) or as base64,
     /// standard or URL-safe, padded or not (`openssl rand -base64 32`). Surrounding whitespace is
     /// ignored. The error never contains the value.
-    pub fn from_text(text: &Secret) -> Result<Self, String> {
+    pub fn from_text(text: &Secret) -> Result<Self, BadEncryptionKey> {
         let t = text.expose().trim();
         let bytes = if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
             (0..32)
@@ -78,11 +90,7 @@ impl EabCipher {
         };
         match bytes.and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok()) {
             Some(key) => Ok(Self::from_bytes(&key)),
-            None => Err(format!(
-                "{SETTING} must be 32 bytes written as 64 hex digits or as base64 (create one with \
-                 `openssl rand -base64 32`); the value given ({} characters) is neither",
-                t.len()
-            )),
+            None => Err(BadEncryptionKey { given_len: t.len() }),
         }
     }
 
@@ -148,6 +156,7 @@ mod tests {
         }
         for bad in ["secret-too-short", &HEX[..62], &b64[..20]] {
             let e = EabCipher::from_text(&Secret::new(bad)).unwrap_err();
+            let e = e.to_string();
             assert!(e.contains(SETTING) && !e.contains(bad), "{e}");
         }
     }

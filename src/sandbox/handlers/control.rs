@@ -197,7 +197,7 @@ async fn get_faults(State(s): St) -> Response {
 async fn set_faults(State(s): St, Json(new): Json<Faults>) -> Response {
     match s.set_faults(new) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     }
 }
 
