@@ -93,6 +93,7 @@ fn parse_env_value(value: &str) -> toml::Value {
 pub(super) const SECRET_KEYS: &[&str] = &[
     "database.url",
     "acme.nonce_key",
+    "acme.eab_encryption_key",
     "scm.password",
     "sandbox.password",
 ];

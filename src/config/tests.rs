@@ -130,7 +130,13 @@ fn scm_ca_file_from_the_environment_stays_a_path() {
 fn every_listed_secret_can_come_from_a_file() {
     let dir = temp_dir("secrets");
     for key in load::SECRET_KEYS {
-        let value = format!("secret of {key} 0123456789abcdef0123456789abcdef");
+        // The EAB encryption key is checked as it is loaded (32 bytes as base64 or hex).
+        let value = match *key {
+            "acme.eab_encryption_key" => {
+                "aa5dbc905cb7fe2fc4f01424df61fc179183d1c113873e0509f00e9ffb65b511".to_string()
+            }
+            _ => format!("secret of {key} 0123456789abcdef0123456789abcdef"),
+        };
         let f = dir.join(key);
         std::fs::write(&f, format!("{value}\n")).unwrap();
         let var = format!(
@@ -150,6 +156,7 @@ fn every_listed_secret_can_come_from_a_file() {
         let got = match *key {
             "database.url" => c.database.url.unwrap(),
             "acme.nonce_key" => c.acme.nonce_key.unwrap(),
+            "acme.eab_encryption_key" => c.acme.eab_encryption_key.unwrap(),
             "scm.password" => c.scm.unwrap().password.unwrap(),
             "sandbox.password" => c.sandbox.password,
             other => panic!("tell this test where {other} ends up"),
