@@ -51,6 +51,9 @@ pip_need cert_manager cert-manager
 pip_need comodo_rest_api comodo-rest-api
 # certbot as an ACME client (run by the end-to-end tests as `python3 -c …certbot.main…`).
 pip_need certbot.main certbot
+# Kubernetes manifests of deploy/kubernetes (tests/deploy_manifests.rs, as `python3 -m
+# kubernetes_validate`); it brings jsonschema and PyYAML, which check the ServiceMonitor.
+pip_need kubernetes_validate kubernetes-validate
 # The quickstart test runs the printed `certbot …` command, so the command itself must be on PATH.
 command -v certbot >/dev/null 2>&1 || [[ " ${pip_missing[*]} " == *" certbot "* ]] || pip_missing+=(certbot)
 if [ ${#pip_missing[@]} -gt 0 ]; then

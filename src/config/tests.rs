@@ -130,7 +130,7 @@ fn scm_ca_file_from_the_environment_stays_a_path() {
 fn every_listed_secret_can_come_from_a_file() {
     let dir = temp_dir("secrets");
     for key in load::SECRET_KEYS {
-        // The EAB encryption key is checked for its form (32 bytes as hex); the others are opaque.
+        // The EAB encryption key is checked as it is loaded (32 bytes as base64 or hex).
         let value = match *key {
             "acme.eab_encryption_key" => {
                 "aa5dbc905cb7fe2fc4f01424df61fc179183d1c113873e0509f00e9ffb65b511".to_string()
