@@ -128,7 +128,7 @@ async fn eab_failures_store_nothing() {
     // Revoked kid.
     assert!(app
         .store
-        .revoke_eab_key(&kid, EabRevocation::KeepAccounts)
+        .revoke_eab_key(&kid, EabRevocation::KeepAccounts, chrono::Utc::now())
         .await
         .unwrap());
     let revoked = eab(&kid, &hmac, &url, &key.public(), "HS256");

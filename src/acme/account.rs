@@ -114,7 +114,7 @@ pub async fn new_account(
         eab_binding: eab_kid.as_ref().and(req.external_account_binding.clone()),
         eab_kid,
     };
-    match ctx.store.create_account(&new).await? {
+    match ctx.store.create_account(&new, ctx.now()).await? {
         CreateAccountOutcome::Created(a) => {
             tracing::info!(account = %a.id, eab_kid = ?a.eab_kid, "account created");
             Ok(NewAccountOutcome::Created(a))
@@ -169,7 +169,7 @@ pub async fn update_account(
         }
         let a = ctx
             .store
-            .deactivate_account(&account.id)
+            .deactivate_account(&account.id, ctx.now())
             .await?
             .ok_or_else(|| Error::new(ProblemType::AccountDoesNotExist, "account is gone"))?;
         tracing::info!(account = %a.id, "account deactivated");
@@ -179,7 +179,7 @@ pub async fn update_account(
         let contact = validate_contacts(&contact)?;
         return ctx
             .store
-            .update_account_contact(&account.id, &contact)
+            .update_account_contact(&account.id, &contact, ctx.now())
             .await?
             .ok_or_else(|| Error::unauthorized("the account is not valid"));
     }
@@ -239,6 +239,7 @@ pub async fn key_change(
             &account.key_thumbprint,
             &new_thumbprint,
             new_key.to_value(),
+            ctx.now(),
         )
         .await?
     {

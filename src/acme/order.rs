@@ -120,20 +120,23 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
     }
     let order = ctx
         .store
-        .create_order(&NewOrder {
-            id: crate::ids::random_id(),
-            account_id: account.id.clone(),
-            status: if all_valid {
-                OrderStatus::Ready
-            } else {
-                OrderStatus::Pending
+        .create_order(
+            &NewOrder {
+                id: crate::ids::random_id(),
+                account_id: account.id.clone(),
+                status: if all_valid {
+                    OrderStatus::Ready
+                } else {
+                    OrderStatus::Pending
+                },
+                identifiers,
+                identifiers_key: key,
+                profile,
+                expires_at,
+                authzs,
             },
-            identifiers,
-            identifiers_key: key,
-            profile,
-            expires_at,
-            authzs,
-        })
+            ctx.now(),
+        )
         .await?;
     tracing::info!(account = %account.id, order = %order.id, "order created");
     Ok(order)

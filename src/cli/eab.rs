@@ -197,7 +197,7 @@ pub async fn run(config: &Config, cmd: EabCommand) -> anyhow::Result<()> {
             } else {
                 EabRevocation::StopAccounts
             };
-            if !store.revoke_eab_key(&kid, how).await? {
+            if !store.revoke_eab_key(&kid, how, chrono::Utc::now()).await? {
                 anyhow::bail!(
                     "nothing to revoke: there is no EAB key {kid}, or it is already revoked{}",
                     if keep_accounts {

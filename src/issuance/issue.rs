@@ -60,7 +60,7 @@ async fn fail(w: &Worker, job: &Job, e: &Enrollment, err: Error) -> Result<Outco
     tracing::warn!(order = %e.order_id, detail = %err.detail, "issuance failed");
     w.ctx
         .store
-        .fail_issuance(job.id, &e.order_id, &err.problem_document())
+        .fail_issuance(job.id, &e.order_id, &err.problem_document(), w.ctx.now())
         .await?;
     Ok(Outcome::Done)
 }
@@ -72,7 +72,9 @@ async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<Enro
         match find_by_marker(scm, e).await {
             Ok(Some(id)) => {
                 tracing::info!(order = %e.order_id, ssl_id = id, "adopted the certificate of an earlier enroll");
-                store.record_ssl_id(&e.order_id, id, None).await?;
+                store
+                    .record_ssl_id(&e.order_id, id, None, w.ctx.now())
+                    .await?;
                 return Ok(EnrollStep::Enrolled(id));
             }
             Ok(None) => {
@@ -115,7 +117,7 @@ async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<Enro
         Ok(r) => {
             tracing::info!(order = %e.order_id, ssl_id = r.ssl_id, "enrolled in SCM");
             store
-                .record_ssl_id(&e.order_id, r.ssl_id, r.renew_id.as_deref())
+                .record_ssl_id(&e.order_id, r.ssl_id, r.renew_id.as_deref(), w.ctx.now())
                 .await?;
             Ok(EnrollStep::Enrolled(r.ssl_id))
         }
@@ -200,7 +202,7 @@ async fn collect(
                 revoked_at: None,
                 revocation_reason: None,
             };
-            store.complete_issuance(job.id, &cert).await?;
+            store.complete_issuance(job.id, &cert, w.ctx.now()).await?;
             if let Ok(elapsed) = (w.ctx.now() - e.finalized_at).to_std() {
                 w.ctx.metrics.observe_issuance(elapsed);
             }
@@ -231,7 +233,7 @@ async fn collect(
                 };
                 let at = w.ctx.now() + Duration::seconds(wait);
                 store
-                    .schedule_collect(job.id, &e.order_id, at, &err.to_string())
+                    .schedule_collect(job.id, &e.order_id, at, &err.to_string(), w.ctx.now())
                     .await?;
                 Ok(Outcome::Done)
             }

@@ -76,8 +76,11 @@ impl Store {
     /// Creates an account. With an EAB kid, the key is checked (not revoked; unused if single-use)
     /// and marked used in the same transaction, so a single-use key binds exactly one account even
     /// under concurrent requests. A key registered concurrently yields `KeyExists`.
-    pub async fn create_account(&self, new: &NewAccount) -> Result<CreateAccountOutcome> {
-        let now = Utc::now();
+    pub async fn create_account(
+        &self,
+        new: &NewAccount,
+        now: DateTime<Utc>,
+    ) -> Result<CreateAccountOutcome> {
         let mut tx = self.db.begin().await?;
         if let Some(kid) = &new.eab_kid {
             let q = tx
@@ -128,6 +131,7 @@ impl Store {
         &self,
         id: &str,
         contact: &[String],
+        now: DateTime<Utc>,
     ) -> Result<Option<Account>> {
         let sql = format!(
             "UPDATE accounts SET contact = $2, updated_at = $3 WHERE id = $1 AND status = 'valid' \
@@ -138,18 +142,22 @@ impl Store {
             .query(&sql)
             .bind(id)
             .bind(serde_json::json!(contact))
-            .bind(Utc::now());
+            .bind(now);
         let row = self.db.fetch_optional(q).await?;
         row.as_ref().map(account_from_row).transpose()
     }
 
     /// Deactivates an account (RFC 8555 §7.3.6). Idempotent; returns the account as it now is.
-    pub async fn deactivate_account(&self, id: &str) -> Result<Option<Account>> {
+    pub async fn deactivate_account(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Account>> {
         let sql = format!(
             "UPDATE accounts SET status = 'deactivated', updated_at = $2 WHERE id = $1 \
              RETURNING {ACCOUNT_COLUMNS}"
         );
-        let q = self.db.query(&sql).bind(id).bind(Utc::now());
+        let q = self.db.query(&sql).bind(id).bind(now);
         let row = self.db.fetch_optional(q).await?;
         row.as_ref().map(account_from_row).transpose()
     }
@@ -162,6 +170,7 @@ impl Store {
         old_thumbprint: &str,
         new_thumbprint: &str,
         new_jwk: &serde_json::Value,
+        now: DateTime<Utc>,
     ) -> Result<KeyChangeOutcome> {
         let sql = format!(
             "UPDATE accounts SET key_thumbprint = $3, jwk = $4, updated_at = $5 \
@@ -174,7 +183,7 @@ impl Store {
             .bind(old_thumbprint)
             .bind(new_thumbprint)
             .bind(new_jwk)
-            .bind(Utc::now());
+            .bind(now);
         match self.db.fetch_optional(q).await {
             Ok(Some(row)) => Ok(KeyChangeOutcome::Changed(Box::new(account_from_row(&row)?))),
             Ok(None) => Ok(KeyChangeOutcome::Stale),

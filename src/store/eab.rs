@@ -4,7 +4,7 @@
 use super::eab_crypto::KeyFormat;
 use super::{from_json, DbRow, Result, Store, StoreError};
 use crate::model::EabKey;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 const EAB_COLUMNS: &str = "kid, hmac_key, hmac_key_format, label, allowed_patterns, scm_org_id, \
                            profiles, trust_scm_dcv, single_use, created_at, used_at, revoked_at, \
@@ -117,7 +117,12 @@ impl Store {
     /// the accounts bound to it may no longer order. Revoking a key revoked with
     /// `KeepAccounts` again with `StopAccounts` stops its accounts (and keeps the first
     /// `revoked_at`). `false` when the key is unknown or nothing changed.
-    pub async fn revoke_eab_key(&self, kid: &str, how: EabRevocation) -> Result<bool> {
+    pub async fn revoke_eab_key(
+        &self,
+        kid: &str,
+        how: EabRevocation,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let stop = how == EabRevocation::StopAccounts;
         let q = self
             .db
@@ -127,7 +132,7 @@ impl Store {
                  WHERE kid = $1 AND (revoked_at IS NULL OR ($3 AND NOT accounts_stopped))",
             )
             .bind(kid)
-            .bind(Utc::now())
+            .bind(now)
             .bind(stop);
         Ok(self.db.execute(q).await? == 1)
     }

@@ -195,6 +195,7 @@ impl Store {
         order_id: &str,
         ssl_id: i64,
         renew_id: Option<&str>,
+        now: DateTime<Utc>,
     ) -> Result<()> {
         self.db.execute(self.db.query(
             "UPDATE enrollments SET ssl_id = $2, renew_id = $3, updated_at = $4 WHERE order_id = $1",
@@ -202,7 +203,7 @@ impl Store {
         .bind(order_id)
         .bind(ssl_id)
         .bind(renew_id)
-        .bind(Utc::now())
+        .bind(now)
         )
         .await?;
         Ok(())
@@ -215,6 +216,7 @@ impl Store {
         order_id: &str,
         at: DateTime<Utc>,
         why: &str,
+        now: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.db.begin().await?;
         tx.execute(tx.query(
@@ -223,7 +225,7 @@ impl Store {
         )
         .bind(order_id)
         .bind(at)
-        .bind(Utc::now())
+        .bind(now)
         )
         .await?;
         tx.execute(tx.query(
@@ -240,7 +242,12 @@ impl Store {
     }
 
     /// Stores the certificate, makes the order valid and removes the job, atomically.
-    pub async fn complete_issuance(&self, job_id: i64, cert: &Certificate) -> Result<()> {
+    pub async fn complete_issuance(
+        &self,
+        job_id: i64,
+        cert: &Certificate,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         if self.db.dialect() == Dialect::Postgres {
             // One statement, atomic by itself: one round-trip instead of five.
             let q = self
@@ -267,7 +274,7 @@ impl Store {
                 .bind(&cert.key_thumbprint)
                 .bind(cert.ssl_id)
                 .bind(cert.not_after)
-                .bind(Utc::now())
+                .bind(now)
                 .bind(job_id);
             self.db.fetch_one(q).await?;
             self.watchers.changed(&cert.order_id);
@@ -296,7 +303,7 @@ impl Store {
              WHERE id = $1 AND status = 'processing'",
             )
             .bind(&cert.order_id)
-            .bind(Utc::now()),
+            .bind(now),
         )
         .await?;
         Self::finish_job(&mut tx, job_id).await?;
@@ -306,7 +313,13 @@ impl Store {
     }
 
     /// Makes a processing order invalid with `error` and removes the job, atomically.
-    pub async fn fail_issuance(&self, job_id: i64, order_id: &str, error: &Value) -> Result<()> {
+    pub async fn fail_issuance(
+        &self,
+        job_id: i64,
+        order_id: &str,
+        error: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let mut tx = self.db.begin().await?;
         tx.execute(
             tx.query(
@@ -315,7 +328,7 @@ impl Store {
             )
             .bind(order_id)
             .bind(error)
-            .bind(Utc::now()),
+            .bind(now),
         )
         .await?;
         Self::finish_job(&mut tx, job_id).await?;

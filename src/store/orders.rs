@@ -94,8 +94,7 @@ fn order_from_row(row: &DbRow) -> Result<Order> {
 
 impl Store {
     /// Creates an order, its new authorizations and challenges, and links reused ones, atomically.
-    pub async fn create_order(&self, new: &NewOrder) -> Result<Order> {
-        let now = Utc::now();
+    pub async fn create_order(&self, new: &NewOrder, now: DateTime<Utc>) -> Result<Order> {
         if self.db.dialect() == Dialect::Postgres {
             self.insert_order_in_one_statement(new, now).await?;
             return self

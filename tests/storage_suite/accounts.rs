@@ -8,7 +8,8 @@ use acme_sectigo_bridge::store::*;
 
 pub async fn an_account_round_trips(t: &TestStore) {
     let new = new_account(None);
-    let CreateAccountOutcome::Created(a) = t.store.create_account(&new).await.unwrap() else {
+    let CreateAccountOutcome::Created(a) = t.store.create_account(&new, now()).await.unwrap()
+    else {
         panic!("not created");
     };
     let by_id = t.store.account(&new.id).await.unwrap().unwrap();
@@ -36,7 +37,7 @@ pub async fn the_same_key_registers_one_account_under_concurrency(t: &TestStore)
             let s = t.store.clone();
             let mut new = new_account(None);
             new.key_thumbprint = base.key_thumbprint.clone();
-            tokio::spawn(async move { s.create_account(&new).await.unwrap() })
+            tokio::spawn(async move { s.create_account(&new, now()).await.unwrap() })
         })
         .collect();
     let (mut created, mut existing) = (Vec::new(), Vec::new());
@@ -58,7 +59,7 @@ pub async fn a_single_use_eab_key_binds_one_account_under_concurrency(t: &TestSt
         .map(|_| {
             let s = t.store.clone();
             let new = new_account(Some(&key.kid));
-            tokio::spawn(async move { s.create_account(&new).await.unwrap() })
+            tokio::spawn(async move { s.create_account(&new, now()).await.unwrap() })
         })
         .collect();
     let mut created = 0;
@@ -93,7 +94,7 @@ pub async fn a_revoked_eab_key_binds_nothing(t: &TestStore) {
     t.store.create_eab_key(&key).await.unwrap();
     assert!(matches!(
         t.store
-            .create_account(&new_account(Some(&key.kid)))
+            .create_account(&new_account(Some(&key.kid)), now())
             .await
             .unwrap(),
         CreateAccountOutcome::Created(_)
@@ -101,33 +102,33 @@ pub async fn a_revoked_eab_key_binds_nothing(t: &TestStore) {
     // A reusable key binds a second account.
     assert!(matches!(
         t.store
-            .create_account(&new_account(Some(&key.kid)))
+            .create_account(&new_account(Some(&key.kid)), now())
             .await
             .unwrap(),
         CreateAccountOutcome::Created(_)
     ));
     assert!(t
         .store
-        .revoke_eab_key(&key.kid, KeepAccounts)
+        .revoke_eab_key(&key.kid, KeepAccounts, now())
         .await
         .unwrap());
     assert!(
         !t.store
-            .revoke_eab_key(&key.kid, KeepAccounts)
+            .revoke_eab_key(&key.kid, KeepAccounts, now())
             .await
             .unwrap(),
         "already revoked"
     );
     assert!(matches!(
         t.store
-            .create_account(&new_account(Some(&key.kid)))
+            .create_account(&new_account(Some(&key.kid)), now())
             .await
             .unwrap(),
         CreateAccountOutcome::EabUnusable
     ));
     assert!(matches!(
         t.store
-            .create_account(&new_account(Some("kid-unknown")))
+            .create_account(&new_account(Some("kid-unknown")), now())
             .await
             .unwrap(),
         CreateAccountOutcome::EabUnusable
@@ -140,19 +141,19 @@ pub async fn key_change_detects_stale_and_taken_keys(t: &TestStore) {
     let jwk = serde_json::json!({"kty": "EC", "new": true});
     // b's key is taken.
     assert!(matches!(
-        t.store.change_account_key(&a.id, &a.key_thumbprint, &b.key_thumbprint, &jwk).await.unwrap(),
+        t.store.change_account_key(&a.id, &a.key_thumbprint, &b.key_thumbprint, &jwk, now()).await.unwrap(),
         KeyChangeOutcome::KeyInUse { account_id } if account_id == b.id
     ));
     // Two accounts race for the same new key: one wins, the other learns who holds it.
     let (s1, s2) = (t.store.clone(), t.store.clone());
     let (a2, b2, jwk2) = (a.clone(), b.clone(), jwk.clone());
     let r1 = tokio::spawn(async move {
-        s1.change_account_key(&a2.id, &a2.key_thumbprint, "contested", &jwk2)
+        s1.change_account_key(&a2.id, &a2.key_thumbprint, "contested", &jwk2, now())
             .await
             .unwrap()
     });
     let r2 = tokio::spawn(async move {
-        s2.change_account_key(&b2.id, &b2.key_thumbprint, "contested", &jwk)
+        s2.change_account_key(&b2.id, &b2.key_thumbprint, "contested", &jwk, now())
             .await
             .unwrap()
     });
@@ -175,7 +176,13 @@ pub async fn key_change_detects_stale_and_taken_keys(t: &TestStore) {
     let old = if winner.id == a.id { &a } else { &b };
     assert!(matches!(
         t.store
-            .change_account_key(&winner.id, &old.key_thumbprint, "x", &serde_json::json!({}))
+            .change_account_key(
+                &winner.id,
+                &old.key_thumbprint,
+                "x",
+                &serde_json::json!({}),
+                now()
+            )
             .await
             .unwrap(),
         KeyChangeOutcome::Stale
@@ -190,20 +197,30 @@ pub async fn contact_update_and_deactivation(t: &TestStore) {
     ];
     let updated = t
         .store
-        .update_account_contact(&a.id, &contact)
+        .update_account_contact(&a.id, &contact, now())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(updated.contact, contact);
-    let d = t.store.deactivate_account(&a.id).await.unwrap().unwrap();
+    let d = t
+        .store
+        .deactivate_account(&a.id, now())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(d.status, AccountStatus::Deactivated);
     assert!(t
         .store
-        .update_account_contact(&a.id, &[])
+        .update_account_contact(&a.id, &[], now())
         .await
         .unwrap()
         .is_none());
-    assert!(t.store.deactivate_account("nope").await.unwrap().is_none());
+    assert!(t
+        .store
+        .deactivate_account("nope", now())
+        .await
+        .unwrap()
+        .is_none());
 }
 
 pub async fn eab_keys_round_trip_and_revoke(t: &TestStore) {
@@ -233,7 +250,7 @@ pub async fn eab_keys_round_trip_and_revoke(t: &TestStore) {
     assert_eq!(list[1].scm_org_id, None);
     assert!(t
         .store
-        .revoke_eab_key(&second.kid, StopAccounts)
+        .revoke_eab_key(&second.kid, StopAccounts, now())
         .await
         .unwrap());
     assert!(t
@@ -256,7 +273,7 @@ pub async fn revoking_an_eab_key_stops_its_accounts_unless_kept(t: &TestStore) {
 
     assert!(t
         .store
-        .revoke_eab_key(&kept.kid, KeepAccounts)
+        .revoke_eab_key(&kept.kid, KeepAccounts, now())
         .await
         .unwrap());
     let k = read(kept.kid.clone()).await;
@@ -264,14 +281,14 @@ pub async fn revoking_an_eab_key_stops_its_accounts_unless_kept(t: &TestStore) {
     assert!(!k.accounts_stopped && !k.stops_accounts());
     assert!(!t
         .store
-        .revoke_eab_key(&kept.kid, KeepAccounts)
+        .revoke_eab_key(&kept.kid, KeepAccounts, now())
         .await
         .unwrap());
 
     // Revoked again without keeping: its accounts stop, the first revocation time stays.
     assert!(t
         .store
-        .revoke_eab_key(&kept.kid, StopAccounts)
+        .revoke_eab_key(&kept.kid, StopAccounts, now())
         .await
         .unwrap());
     let k = read(kept.kid.clone()).await;
@@ -279,24 +296,24 @@ pub async fn revoking_an_eab_key_stops_its_accounts_unless_kept(t: &TestStore) {
     assert_eq!(k.revoked_at, Some(first_revoked_at));
     assert!(!t
         .store
-        .revoke_eab_key(&kept.kid, StopAccounts)
+        .revoke_eab_key(&kept.kid, StopAccounts, now())
         .await
         .unwrap());
     assert!(!t
         .store
-        .revoke_eab_key(&kept.kid, KeepAccounts)
+        .revoke_eab_key(&kept.kid, KeepAccounts, now())
         .await
         .unwrap());
 
     assert!(t
         .store
-        .revoke_eab_key(&stopped.kid, StopAccounts)
+        .revoke_eab_key(&stopped.kid, StopAccounts, now())
         .await
         .unwrap());
     assert!(read(stopped.kid.clone()).await.stops_accounts());
     assert!(!t
         .store
-        .revoke_eab_key("kid-unknown", StopAccounts)
+        .revoke_eab_key("kid-unknown", StopAccounts, now())
         .await
         .unwrap());
 }

@@ -17,7 +17,10 @@ pub async fn a_restart_keeps_everything(t: &TestStore) {
     t.store.create_eab_key(&key).await.unwrap();
     let (order, job) = processing_order(&t.store).await;
     let cert = certificate(&order);
-    t.store.complete_issuance(job.id, &cert).await.unwrap();
+    t.store
+        .complete_issuance(job.id, &cert, now())
+        .await
+        .unwrap();
     let nonce_seen = t
         .store
         .redeem_nonce("n-restart", now() + Duration::minutes(5))

@@ -32,7 +32,11 @@ pub fn new_account(eab_kid: Option<&str>) -> NewAccount {
 }
 
 pub async fn account(store: &Store) -> Account {
-    match store.create_account(&new_account(None)).await.unwrap() {
+    match store
+        .create_account(&new_account(None), now())
+        .await
+        .unwrap()
+    {
         CreateAccountOutcome::Created(a) => a,
         other => panic!("account not created: {other:?}"),
     }
@@ -101,7 +105,7 @@ pub fn new_order(account_id: &str, names: &[&str], profile: Option<&str>) -> New
 /// A stored order and its first authorization.
 pub async fn order(store: &Store, account_id: &str, names: &[&str]) -> (Order, Authorization) {
     let order = store
-        .create_order(&new_order(account_id, names, None))
+        .create_order(&new_order(account_id, names, None), now())
         .await
         .unwrap();
     let authz = store

@@ -65,12 +65,12 @@ pub async fn enrollment_progress_is_recorded(t: &TestStore) {
     );
 
     t.store
-        .record_ssl_id(&o.id, 9_000_000_001, Some("renew-1"))
+        .record_ssl_id(&o.id, 9_000_000_001, Some("renew-1"), now())
         .await
         .unwrap();
     let poll_at = t0 + Duration::seconds(7);
     t.store
-        .schedule_collect(job.id, &o.id, poll_at, "pending")
+        .schedule_collect(job.id, &o.id, poll_at, "pending", now())
         .await
         .unwrap();
     let e = t.store.enrollment(&o.id).await.unwrap().unwrap();
@@ -95,7 +95,10 @@ pub async fn enrollment_progress_is_recorded(t: &TestStore) {
 pub async fn completing_issuance_makes_the_order_valid(t: &TestStore) {
     let (o, job) = processing_order(&t.store).await;
     let cert = certificate(&o);
-    t.store.complete_issuance(job.id, &cert).await.unwrap();
+    t.store
+        .complete_issuance(job.id, &cert, now())
+        .await
+        .unwrap();
     let stored = t.store.order(&o.id).await.unwrap().unwrap();
     assert_eq!(stored.status, OrderStatus::Valid);
     assert_eq!(stored.certificate_id.as_deref(), Some(cert.id.as_str()));
@@ -113,7 +116,10 @@ pub async fn completing_issuance_makes_the_order_valid(t: &TestStore) {
     // A second completion (a stalled replica finishing late) changes nothing.
     let mut dup = certificate(&o);
     dup.serial = "ff00".into();
-    t.store.complete_issuance(job.id, &dup).await.unwrap();
+    t.store
+        .complete_issuance(job.id, &dup, now())
+        .await
+        .unwrap();
     let again = t.store.order(&o.id).await.unwrap().unwrap();
     assert_eq!(again.certificate_id.as_deref(), Some(cert.id.as_str()));
     assert!(t.store.certificate(&dup.id).await.unwrap().is_none());
@@ -125,7 +131,10 @@ pub async fn failing_issuance_makes_the_order_invalid(t: &TestStore) {
         "type": "urn:ietf:params:acme:error:rejectedIdentifier",
         "detail": "SCM declined the request",
     });
-    t.store.fail_issuance(job.id, &o.id, &error).await.unwrap();
+    t.store
+        .fail_issuance(job.id, &o.id, &error, now())
+        .await
+        .unwrap();
     let stored = t.store.order(&o.id).await.unwrap().unwrap();
     assert_eq!(stored.status, OrderStatus::Invalid);
     assert_eq!(stored.error, Some(error));
@@ -135,7 +144,10 @@ pub async fn failing_issuance_makes_the_order_invalid(t: &TestStore) {
 pub async fn revocation_moves_through_its_states(t: &TestStore) {
     let (o, job) = processing_order(&t.store).await;
     let cert = certificate(&o);
-    t.store.complete_issuance(job.id, &cert).await.unwrap();
+    t.store
+        .complete_issuance(job.id, &cert, now())
+        .await
+        .unwrap();
     assert_eq!(
         t.store.revocation_state(&cert.id).await.unwrap(),
         RevocationState::NotRequested

@@ -12,7 +12,7 @@ pub async fn an_order_keeps_its_authorizations_in_order(t: &TestStore) {
     let a = account(&t.store).await;
     let names = ["c.example.com", "a.example.com", "b.example.com"];
     let new = new_order(&a.id, &names, Some("server"));
-    let order = t.store.create_order(&new).await.unwrap();
+    let order = t.store.create_order(&new, now()).await.unwrap();
     assert_eq!(order.status, OrderStatus::Pending);
     assert_eq!(order.profile.as_deref(), Some("server"));
     assert_eq!(order.identifiers, new.identifiers);
@@ -35,7 +35,7 @@ pub async fn an_order_keeps_its_authorizations_in_order(t: &TestStore) {
     // A second order reuses the middle authorization in first position.
     let mut second = new_order(&a.id, &["a.example.com", "d.example.com"], None);
     second.authzs[0] = OrderAuthz::Reuse(order.authz_ids[1].clone());
-    let second = t.store.create_order(&second).await.unwrap();
+    let second = t.store.create_order(&second, now()).await.unwrap();
     assert_eq!(second.authz_ids[0], order.authz_ids[1]);
     assert_eq!(
         t.store.order(&second.id).await.unwrap().unwrap().authz_ids,
@@ -49,12 +49,12 @@ pub async fn reusable_orders_match_profile_and_live_authorizations(t: &TestStore
     let t0 = now();
     let plain = t
         .store
-        .create_order(&new_order(&a.id, &["x.example.com"], None))
+        .create_order(&new_order(&a.id, &["x.example.com"], None), now())
         .await
         .unwrap();
     let profiled = t
         .store
-        .create_order(&new_order(&a.id, &["x.example.com"], Some("server")))
+        .create_order(&new_order(&a.id, &["x.example.com"], Some("server")), now())
         .await
         .unwrap();
     let find = |profile: Option<&'static str>, at| {
@@ -79,7 +79,7 @@ pub async fn reusable_orders_match_profile_and_live_authorizations(t: &TestStore
     if let OrderAuthz::New(z) = &mut short.authzs[0] {
         z.expires_at = t0 + Duration::seconds(1);
     }
-    let short = t.store.create_order(&short).await.unwrap();
+    let short = t.store.create_order(&short, now()).await.unwrap();
     let at = |s| t0 + Duration::seconds(s);
     let got = t
         .store

@@ -52,7 +52,7 @@ pub async fn a_valid_outcome_makes_waiting_orders_ready(t: &TestStore) {
     let (two, _) = order(&t.store, &a.id, &["v1.example.com", "v2.example.com"]).await;
     let mut one = new_order(&a.id, &["v1.example.com"], None);
     one.authzs[0] = OrderAuthz::Reuse(two.authz_ids[0].clone());
-    let one = t.store.create_order(&one).await.unwrap();
+    let one = t.store.create_order(&one, now()).await.unwrap();
 
     let record = serde_json::json!({"url": "http://v1.example.com/.well-known/acme-challenge/t"});
     validate(
@@ -129,7 +129,7 @@ pub async fn an_expired_authorization_ignores_late_outcomes(t: &TestStore) {
     if let OrderAuthz::New(z) = &mut new.authzs[0] {
         z.expires_at = t0 + Duration::seconds(1);
     }
-    let o = t.store.create_order(&new).await.unwrap();
+    let o = t.store.create_order(&new, now()).await.unwrap();
     let authz = t
         .store
         .authorization(&o.authz_ids[0])
