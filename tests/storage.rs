@@ -1,6 +1,7 @@
 //! The storage suite: every guarantee the `Store` gives, checked with the same test bodies against
 //! both backends — a fresh PostgreSQL database and a fresh SQLite file — so a behaviour cannot exist
-//! in one backend only. Races run real concurrent tasks on a multi-threaded runtime.
+//! in one backend only. PostgreSQL runs it twice: with its one-statement hot paths and with the
+//! transaction spelling SQLite uses, so the two spellings cannot drift apart. Races run real concurrent tasks on a multi-threaded runtime.
 
 #[path = "common/db.rs"]
 #[allow(dead_code)]
@@ -10,7 +11,8 @@ mod suite;
 
 use suite::harness::TestStore;
 
-/// Generates `on_postgres::NAME` and `on_sqlite::NAME` for every `module::NAME` body.
+/// Generates `on_postgres::NAME`, `on_postgres_with_transactions::NAME` and `on_sqlite::NAME` for
+/// every `module::NAME` body.
 macro_rules! on_both_backends {
     ($($module:ident :: $name:ident),* $(,)?) => {
         mod on_postgres {
@@ -18,6 +20,16 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
                     let t = super::TestStore::postgres().await;
+                    super::suite::$module::$name(&t).await;
+                }
+            )*
+        }
+        /// PostgreSQL again, with the transaction spelling of its one-statement paths.
+        mod on_postgres_with_transactions {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let t = super::TestStore::postgres_with_transactions().await;
                     super::suite::$module::$name(&t).await;
                 }
             )*

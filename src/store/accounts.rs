@@ -1,6 +1,5 @@
 //! ACME accounts.
 
-use super::query::Dialect;
 use super::{
     is_unique_violation, CreateAccountOutcome, DbRow, KeyChangeOutcome, NewAccount, Result, Store,
     StoreError,
@@ -42,7 +41,7 @@ impl Store {
         expires_at: DateTime<Utc>,
         account_id: &str,
     ) -> Result<(bool, Option<Account>)> {
-        if self.db.dialect() == Dialect::Sqlite {
+        if !self.one_statement() {
             let fresh = self.redeem_nonce(nonce_hash, expires_at).await?;
             return Ok((fresh, self.account(account_id).await?));
         }

@@ -1,7 +1,7 @@
 //! Finalize, enrollment progress and certificates: each step is one transaction, so a crash at any
 //! point leaves a state the worker can resume from.
 
-use super::query::{Dialect, Query};
+use super::query::{placeholders, Query};
 use super::{DbRow, FinalizeOutcome, IssueSubject, Result, Store};
 use crate::model::{Certificate, Enrollment, JobKind, OrderStatus};
 use chrono::{DateTime, Utc};
@@ -62,6 +62,30 @@ fn bind_enrollment<'q>(q: Query<'q>, e: &'q Enrollment, now: DateTime<Utc>) -> Q
         .bind(now)
 }
 
+/// The enrollment columns an insert fills, in [`bind_enrollment`]'s order.
+const ENROLLMENT_INSERT_COLUMNS: &str = "order_id, csr_der, marker, org_id, cert_type, term, \
+     subj_alt_names, common_name, finalized_at";
+const ENROLLMENT_INSERT_ARITY: usize = 9;
+
+/// The certificate columns an insert fills, in [`bind_certificate`]'s order (revocation columns
+/// start empty).
+const CERT_INSERT_COLUMNS: &str =
+    "id, order_id, account_id, chain_pem, serial, key_thumbprint, ssl_id, not_after";
+const CERT_INSERT_ARITY: usize = 8;
+
+/// Binds a new certificate's [`CERT_INSERT_COLUMNS`], shared by both spellings of
+/// `complete_issuance`.
+fn bind_certificate<'q>(q: Query<'q>, cert: &'q Certificate) -> Query<'q> {
+    q.bind(&cert.id)
+        .bind(&cert.order_id)
+        .bind(&cert.account_id)
+        .bind(&cert.chain_pem)
+        .bind(&cert.serial)
+        .bind(&cert.key_thumbprint)
+        .bind(cert.ssl_id)
+        .bind(cert.not_after)
+}
+
 impl Store {
     /// Claims a ready order for issuance (`ready → processing`) and records its enrollment and
     /// job in the same transaction: a second finalize finds the order no longer ready.
@@ -70,7 +94,7 @@ impl Store {
         e: &Enrollment,
         now: DateTime<Utc>,
     ) -> Result<FinalizeOutcome> {
-        if self.db.dialect() == Dialect::Postgres {
+        if self.one_statement() {
             return self.start_finalize_in_one_statement(e, now).await;
         }
         let mut tx = self.db.begin().await?;
@@ -87,10 +111,11 @@ impl Store {
         if claimed == 0 {
             return Ok(FinalizeOutcome::NotReady);
         }
-        let q = tx.query(
-            "INSERT INTO enrollments (order_id, csr_der, marker, org_id, cert_type, term, \
-             subj_alt_names, common_name, finalized_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+        let sql = format!(
+            "INSERT INTO enrollments ({ENROLLMENT_INSERT_COLUMNS}) VALUES {}",
+            placeholders(1, ENROLLMENT_INSERT_ARITY)
         );
+        let q = tx.query(&sql);
         tx.execute(bind_enrollment(q, e, now)).await?;
         Self::enqueue_job(&mut tx, JobKind::Issue, &e.order_id, now).await?;
         tx.commit().await?;
@@ -105,15 +130,14 @@ impl Store {
         e: &Enrollment,
         now: DateTime<Utc>,
     ) -> Result<FinalizeOutcome> {
-        let q = self
-            .db
-            .query(
-                "WITH claimed AS ( \
+        // `bind_enrollment` binds $1 (the order id) to $9 (now); the order id is taken from
+        // `claimed` so nothing is enrolled for an order that was not claimed.
+        let sql = format!(
+            "WITH claimed AS ( \
                    UPDATE orders SET status = 'processing', updated_at = $9 \
                    WHERE id = $1 AND status = 'ready' AND expires_at > $9 RETURNING id), \
                  enrolled AS ( \
-                   INSERT INTO enrollments (order_id, csr_der, marker, org_id, cert_type, term, \
-                     subj_alt_names, common_name, finalized_at) \
+                   INSERT INTO enrollments ({ENROLLMENT_INSERT_COLUMNS}) \
                    SELECT id, $2, $3, $4, $5, $6, $7, $8, $9 FROM claimed RETURNING order_id), \
                  queued AS ( \
                    INSERT INTO jobs (kind, subject_id, run_at) SELECT $10, id, $9 FROM claimed \
@@ -123,8 +147,9 @@ impl Store {
                  SELECT (SELECT count(*) FROM claimed) AS claimed, \
                         (SELECT count(*) FROM enrolled) AS enrolled, \
                         (SELECT count(*) FROM queued CROSS JOIN LATERAL pg_notify($11, queued.kind)) \
-                          AS notified",
-            );
+                          AS notified"
+        );
+        let q = self.db.query(&sql);
         let q = bind_enrollment(q, e, now)
             .bind(JobKind::Issue.as_str())
             .bind(super::JOBS_CHANNEL);
@@ -248,32 +273,24 @@ impl Store {
         cert: &Certificate,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        if self.db.dialect() == Dialect::Postgres {
-            // One statement, atomic by itself: one round-trip instead of five.
-            let q = self
-                .db
-                .query(
-                    "WITH inserted AS ( \
-                       INSERT INTO certificates (id, order_id, account_id, chain_pem, serial, \
-                         key_thumbprint, ssl_id, not_after) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) \
-                       ON CONFLICT (order_id) DO NOTHING RETURNING id), \
-                     updated AS ( \
-                       UPDATE orders SET status = 'valid', updated_at = $9, certificate_id = \
-                         COALESCE((SELECT id FROM inserted), \
-                                  (SELECT id FROM certificates WHERE order_id = $2)) \
-                       WHERE id = $2 AND status = 'processing' RETURNING id), \
-                     finished AS (DELETE FROM jobs WHERE id = $10 RETURNING id) \
-                     SELECT (SELECT count(*) FROM updated) AS updated, \
-                            (SELECT count(*) FROM finished) AS finished",
-                )
-                .bind(&cert.id)
-                .bind(&cert.order_id)
-                .bind(&cert.account_id)
-                .bind(&cert.chain_pem)
-                .bind(&cert.serial)
-                .bind(&cert.key_thumbprint)
-                .bind(cert.ssl_id)
-                .bind(cert.not_after)
+        if self.one_statement() {
+            // One statement, atomic by itself: one round-trip instead of five. The certificate
+            // takes $1..$8 (`bind_certificate`), then now and the job.
+            let sql = format!(
+                "WITH inserted AS ( \
+                   INSERT INTO certificates ({CERT_INSERT_COLUMNS}) VALUES {} \
+                   ON CONFLICT (order_id) DO NOTHING RETURNING id), \
+                 updated AS ( \
+                   UPDATE orders SET status = 'valid', updated_at = $9, certificate_id = \
+                     COALESCE((SELECT id FROM inserted), \
+                              (SELECT id FROM certificates WHERE order_id = $2)) \
+                   WHERE id = $2 AND status = 'processing' RETURNING id), \
+                 finished AS (DELETE FROM jobs WHERE id = $10 RETURNING id) \
+                 SELECT (SELECT count(*) FROM updated) AS updated, \
+                        (SELECT count(*) FROM finished) AS finished",
+                placeholders(1, CERT_INSERT_ARITY)
+            );
+            let q = bind_certificate(self.db.query(&sql), cert)
                 .bind(now)
                 .bind(job_id);
             self.db.fetch_one(q).await?;
@@ -281,21 +298,12 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.db.begin().await?;
-        tx.execute(
-            tx.query(&format!(
-            "INSERT INTO certificates ({CERT_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,NULL,NULL) \
-             ON CONFLICT (order_id) DO NOTHING"
-        ))
-            .bind(&cert.id)
-            .bind(&cert.order_id)
-            .bind(&cert.account_id)
-            .bind(&cert.chain_pem)
-            .bind(&cert.serial)
-            .bind(&cert.key_thumbprint)
-            .bind(cert.ssl_id)
-            .bind(cert.not_after),
-        )
-        .await?;
+        let sql = format!(
+            "INSERT INTO certificates ({CERT_INSERT_COLUMNS}) VALUES {} \
+             ON CONFLICT (order_id) DO NOTHING",
+            placeholders(1, CERT_INSERT_ARITY)
+        );
+        tx.execute(bind_certificate(tx.query(&sql), cert)).await?;
         tx.execute(
             tx.query(
                 "UPDATE orders SET status = 'valid', certificate_id = \

@@ -101,6 +101,9 @@ pub struct Store {
     watchers: Arc<watch::Watchers>,
     /// Seals EAB HMAC keys at rest; `None` stores them in plaintext (see `eab_crypto`).
     eab_cipher: Option<Arc<EabCipher>>,
+    /// Whether the hot paths use their PostgreSQL one-statement spelling (see
+    /// [`Store::with_transaction_spelling`]).
+    one_statement_paths: bool,
 }
 
 static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -153,7 +156,22 @@ impl Store {
             db,
             watchers: Arc::default(),
             eab_cipher: None,
+            one_statement_paths: true,
         })
+    }
+
+    /// This store, using on PostgreSQL the transaction spelling SQLite uses for the four hot paths
+    /// that PostgreSQL otherwise runs as one statement each (create order, start finalize,
+    /// complete issuance, redeem a nonce and read the account). Both spellings must behave the
+    /// same; the storage suite runs on PostgreSQL with each, so they cannot drift apart.
+    pub fn with_transaction_spelling(mut self) -> Self {
+        self.one_statement_paths = false;
+        self
+    }
+
+    /// Whether a hot path takes its one-statement spelling (PostgreSQL, unless switched off).
+    fn one_statement(&self) -> bool {
+        self.one_statement_paths && self.db.dialect() == query::Dialect::Postgres
     }
 
     /// This store, sealing EAB HMAC keys with `cipher` (`acme.eab_encryption_key`) from now on and

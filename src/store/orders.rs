@@ -92,10 +92,17 @@ fn order_from_row(row: &DbRow) -> Result<Order> {
     })
 }
 
+/// The order columns an insert fills and their parameters in [`bind_order`]'s order ($8, now, is
+/// both the creation and the update time); shared by both spellings of `create_order`.
+const ORDER_INSERT_COLUMNS: &str =
+    "id, account_id, status, identifiers, identifiers_key, profile, \
+     expires_at, created_at, updated_at";
+const ORDER_INSERT_VALUES: &str = "($1, $2, $3, $4, $5, $6, $7, $8, $8)";
+
 impl Store {
     /// Creates an order, its new authorizations and challenges, and links reused ones, atomically.
     pub async fn create_order(&self, new: &NewOrder, now: DateTime<Utc>) -> Result<Order> {
-        if self.db.dialect() == Dialect::Postgres {
+        if self.one_statement() {
             self.insert_order_in_one_statement(new, now).await?;
             return self
                 .order(&new.id)
@@ -103,11 +110,9 @@ impl Store {
                 .ok_or_else(|| super::StoreError::Corrupt("order vanished".into()));
         }
         let mut tx = self.db.begin().await?;
-        let q = tx.query(
-            "INSERT INTO orders (id, account_id, status, identifiers, identifiers_key, profile, \
-             expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-        );
-        let q = bind_order(q, new, now);
+        let sql =
+            format!("INSERT INTO orders ({ORDER_INSERT_COLUMNS}) VALUES {ORDER_INSERT_VALUES}");
+        let q = bind_order(tx.query(&sql), new, now);
         tx.execute(q).await?;
         Self::insert_authorizations(&mut tx, &new_authorizations(new)).await?;
         let sql = format!(
@@ -141,11 +146,9 @@ impl Store {
             n += rows * cols;
             p
         };
-        let mut parts = vec![
-            "o AS (INSERT INTO orders (id, account_id, status, identifiers, identifiers_key, \
-             profile, expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8))"
-                .to_string(),
-        ];
+        let mut parts = vec![format!(
+            "o AS (INSERT INTO orders ({ORDER_INSERT_COLUMNS}) VALUES {ORDER_INSERT_VALUES})"
+        )];
         if !fresh.is_empty() {
             parts.push(format!(
                 "a AS (INSERT INTO authorizations ({AUTHZ_INSERT_COLUMNS}) VALUES {})",

@@ -16,6 +16,8 @@ enum Guard {
 pub struct TestStore {
     pub store: Store,
     url: String,
+    /// PostgreSQL with the transaction spelling of the one-statement hot paths.
+    transaction_spelling: bool,
     _guard: Guard,
 }
 
@@ -25,6 +27,17 @@ impl TestStore {
         let db = TestDb::create().await;
         let url = db.url.clone();
         Self::open_new(url, Guard::Postgres(db)).await
+    }
+
+    /// A new PostgreSQL database, the store using the transaction spelling SQLite uses for the
+    /// paths PostgreSQL normally runs as one statement (`Store::with_transaction_spelling`).
+    pub async fn postgres_with_transactions() -> Self {
+        let db = TestDb::create().await;
+        let url = db.url.clone();
+        let mut t = Self::open_new(url, Guard::Postgres(db)).await;
+        t.transaction_spelling = true;
+        t.store = t.store.with_transaction_spelling();
+        t
     }
 
     /// A new SQLite file in a directory that does not exist yet (the store creates it).
@@ -42,13 +55,19 @@ impl TestStore {
         Self {
             store,
             url,
+            transaction_spelling: false,
             _guard: guard,
         }
     }
 
     /// Another store on the same database, as a restarted process would open it.
     pub async fn reopen(&self) -> Store {
-        open(&self.url).await
+        let store = open(&self.url).await;
+        if self.transaction_spelling {
+            store.with_transaction_spelling()
+        } else {
+            store
+        }
     }
 
     /// The `hmac_key` and `hmac_key_format` columns of an EAB key, read past the store.
