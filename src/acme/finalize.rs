@@ -4,6 +4,7 @@
 use crate::acme::csr::{check_csr, CheckedCsr};
 use crate::acme::order::order_for;
 use crate::acme::scm_target::{scm_target, ScmTarget};
+use crate::acme::wait::{self, Look, Waited};
 use crate::acme::{AcmeContext, Error, ProblemType, Result};
 use crate::model::status::OrderStatus;
 use crate::model::{Account, Enrollment, Order};
@@ -105,26 +106,24 @@ pub async fn finalize(
 /// replica's worker the moment it stores the outcome, and polling now and then in case another
 /// replica's worker does the work.
 async fn wait_for_issuance(ctx: &AcmeContext, order_id: &str, watch: Watch) -> Result<Order> {
-    let deadline =
-        tokio::time::Instant::now() + Duration::from_secs(ctx.config.issuance.finalize_wait_secs);
-    loop {
-        // The order was just made `processing`: wait before reading it.
-        let _ = tokio::time::timeout_at(deadline.min(next_poll()), watch.changed()).await;
+    let limit = Duration::from_secs(ctx.config.issuance.finalize_wait_secs);
+    // The order was just made `processing`: wait before reading it.
+    let waited = wait::until(&watch, limit, false, || async {
         let order = ctx
             .store
             .order(order_id)
             .await?
             .ok_or_else(|| Error::internal("finalized order vanished"))?;
-        if order.status != OrderStatus::Processing || tokio::time::Instant::now() >= deadline {
-            return Ok(order);
-        }
+        Ok(if order.status == OrderStatus::Processing {
+            Look::Pending(order)
+        } else {
+            Look::Done(order)
+        })
+    })
+    .await?;
+    match waited {
+        Waited::Done(order) | Waited::TimedOut(order) => Ok(order),
     }
-}
-
-/// When a waiting request looks again without having been woken (the work may have been done by
-/// another replica, whose signal does not reach this one).
-pub(crate) fn next_poll() -> tokio::time::Instant {
-    tokio::time::Instant::now() + Duration::from_millis(250)
 }
 
 /// Seconds a client should wait before polling a processing order again.

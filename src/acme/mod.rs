@@ -17,6 +17,7 @@ pub mod revocation;
 pub mod scm_target;
 pub mod types;
 pub mod urls;
+pub(crate) mod wait;
 
 pub use context::AcmeContext;
 pub use error::{Error, ProblemType, Result};

@@ -1,6 +1,7 @@
 //! revokeCert (§7.6): who may revoke which certificate, and the reason codes SCM accepts. The SCM
 //! call itself is a job; the request waits for SCM's confirmation before answering.
 
+use crate::acme::wait::{self, Look, Waited};
 use crate::acme::{AcmeContext, Error, ProblemType, Result};
 use crate::jose::PublicJwk;
 use crate::model::{Account, Certificate};
@@ -85,29 +86,28 @@ fn leaf_der(c: &Certificate) -> Option<Vec<u8>> {
 }
 
 async fn wait_for_scm(ctx: &AcmeContext, cert_id: &str) -> Result<()> {
-    let deadline = tokio::time::Instant::now()
-        + Duration::from_secs(ctx.config.issuance.finalize_wait_secs.max(5));
+    let limit = Duration::from_secs(ctx.config.issuance.finalize_wait_secs.max(5));
     let watch = ctx.store.watch(cert_id);
-    loop {
-        match ctx.store.revocation_state(cert_id).await? {
-            RevocationState::Revoked => return Ok(()),
+    let waited = wait::until(&watch, limit, true, || async {
+        Ok(match ctx.store.revocation_state(cert_id).await? {
+            RevocationState::Revoked => Look::Done(Ok(())),
             RevocationState::Failed(problem) => {
                 let detail = problem["detail"]
                     .as_str()
                     .unwrap_or("SCM refused")
                     .to_string();
-                return Err(Error::internal_visible(detail));
+                Look::Done(Err(Error::internal_visible(detail)))
             }
-            _ if tokio::time::Instant::now() >= deadline => {
-                return Err(Error::internal_visible(
-                    "SCM has not confirmed the revocation yet; it is in progress — send the \
-                     request again later",
-                )
-                .with_status(503))
-            }
-            _ => {}
-        }
-        let next = deadline.min(crate::acme::finalize::next_poll());
-        let _ = tokio::time::timeout_at(next, watch.changed()).await;
+            _ => Look::Pending(Ok(())),
+        })
+    })
+    .await?;
+    match waited {
+        Waited::Done(outcome) => outcome,
+        Waited::TimedOut(_) => Err(Error::internal_visible(
+            "SCM has not confirmed the revocation yet; it is in progress — send the request \
+             again later",
+        )
+        .with_status(503)),
     }
 }
