@@ -2,7 +2,7 @@
 //! (§3.5), then store the chain and make the order valid. Every step is resumable: the enrollment
 //! row says how far the order got, so a crash or another replica picks up where this one stopped.
 
-use super::chain::build_chain;
+use super::chain::build_chains;
 use super::error::{ChainError, JobError};
 use super::worker::{Outcome, Worker};
 use crate::acme::status::OrderStatus;
@@ -187,7 +187,8 @@ async fn collect(
                 .certificates()
                 .map_err(|why| JobError::Chain(ChainError::Unparsable(why.to_string())))?;
             let csr_key = csr_thumbprint(e)?;
-            let chain = build_chain(&ders, &csr_key, cfg.include_root)?;
+            let chains = build_chains(&ders, &csr_key, cfg.include_root)?;
+            let chain = chains.default;
             let cert = Certificate {
                 id: crate::ids::random_id(),
                 order_id: e.order_id.clone(),
@@ -199,6 +200,7 @@ async fn collect(
                 not_after: chain.not_after,
                 revoked_at: None,
                 revocation_reason: None,
+                alternate_chains: chains.alternates,
             };
             store.complete_issuance(job.id, &cert).await?;
             if let Ok(elapsed) = (w.ctx.now() - e.finalized_at).to_std() {

@@ -35,7 +35,7 @@ fn enrollment_from_row(row: &DbRow) -> Result<Enrollment> {
 }
 
 const CERT_COLUMNS: &str = "id, order_id, account_id, chain_pem, serial, key_thumbprint, ssl_id, \
-     not_after, revoked_at, revocation_reason";
+     not_after, revoked_at, revocation_reason, alternate_chains";
 
 fn cert_from_row(row: &DbRow) -> Result<Certificate> {
     Ok(Certificate {
@@ -49,6 +49,7 @@ fn cert_from_row(row: &DbRow) -> Result<Certificate> {
         not_after: row.get("not_after")?,
         revoked_at: row.get("revoked_at")?,
         revocation_reason: row.get("revocation_reason")?,
+        alternate_chains: super::from_json(row.get("alternate_chains")?, "alternate_chains")?,
     })
 }
 
@@ -251,7 +252,8 @@ impl Store {
                 .query(
                     "WITH inserted AS ( \
                        INSERT INTO certificates (id, order_id, account_id, chain_pem, serial, \
-                         key_thumbprint, ssl_id, not_after) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) \
+                         key_thumbprint, ssl_id, not_after, alternate_chains) \
+                       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$11) \
                        ON CONFLICT (order_id) DO NOTHING RETURNING id), \
                      updated AS ( \
                        UPDATE orders SET status = 'valid', updated_at = $9, certificate_id = \
@@ -271,7 +273,8 @@ impl Store {
                 .bind(cert.ssl_id)
                 .bind(cert.not_after)
                 .bind(Utc::now())
-                .bind(job_id);
+                .bind(job_id)
+                .bind(serde_json::json!(cert.alternate_chains));
             self.db.fetch_one(q).await?;
             self.watchers.changed(&cert.order_id);
             return Ok(());
@@ -279,9 +282,9 @@ impl Store {
         let mut tx = self.db.begin().await?;
         tx.execute(
             tx.query(&format!(
-            "INSERT INTO certificates ({CERT_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,NULL,NULL) \
-             ON CONFLICT (order_id) DO NOTHING"
-        ))
+                "INSERT INTO certificates ({CERT_COLUMNS}) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,NULL,NULL,$9) ON CONFLICT (order_id) DO NOTHING"
+            ))
             .bind(&cert.id)
             .bind(&cert.order_id)
             .bind(&cert.account_id)
@@ -289,7 +292,8 @@ impl Store {
             .bind(&cert.serial)
             .bind(&cert.key_thumbprint)
             .bind(cert.ssl_id)
-            .bind(cert.not_after),
+            .bind(cert.not_after)
+            .bind(serde_json::json!(cert.alternate_chains)),
         )
         .await?;
         tx.execute(
