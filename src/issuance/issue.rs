@@ -44,6 +44,13 @@ async fn step(w: &Worker, job: &Job) -> Result<Outcome, JobError> {
         ));
         return fail(w, job, &e, err).await;
     }
+    if e.ssl_id.is_none() && e.enroll_started_at.is_none() {
+        match super::caa::precheck(w, &e, job.attempts).await {
+            super::caa::Precheck::Passed => {}
+            super::caa::Precheck::Refused(err) => return fail(w, job, &e, err).await,
+            super::caa::Precheck::Retry(why) => return Ok(Outcome::Retry(why)),
+        }
+    }
     let ssl_id = match e.ssl_id {
         Some(id) => id,
         None => match enroll_once(w, scm, &e).await? {

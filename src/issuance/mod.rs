@@ -2,6 +2,7 @@
 //! certificates through SCM next. Jobs live in the store; any replica's worker may run any job, and
 //! a job whose replica died is taken over when its lease expires.
 
+mod caa;
 pub mod chain;
 mod config;
 pub mod error;
