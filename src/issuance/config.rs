@@ -27,6 +27,10 @@ pub struct IssuanceConfig {
     pub collect_deadline_secs: i64,
     /// Include the root certificate in the chain handed to clients.
     pub include_root: bool,
+    /// Send the account's first contact (without `mailto:`) as SCM's `externalRequester`, so SCM's
+    /// own notifications (issued, expiring) reach the team behind the account, not only the
+    /// bridge's API admin.
+    pub external_requester_from_contact: bool,
 }
 
 impl Default for IssuanceConfig {
@@ -40,6 +44,7 @@ impl Default for IssuanceConfig {
             collect_max_secs: 60,
             collect_deadline_secs: 14 * 24 * 3600,
             include_root: false,
+            external_requester_from_contact: true,
         }
     }
 }

@@ -53,7 +53,7 @@ async fn step(w: &Worker, job: &Job) -> Result<Outcome, JobError> {
     }
     let ssl_id = match e.ssl_id {
         Some(id) => id,
-        None => match enroll_once(w, scm, &e).await? {
+        None => match enroll_once(w, scm, &e, &subject.account_id).await? {
             EnrollStep::Enrolled(id) => id,
             EnrollStep::Failed(err) => return fail(w, job, &e, err).await,
             EnrollStep::Later(why) => return Ok(Outcome::Retry(why)),
@@ -72,7 +72,12 @@ async fn fail(w: &Worker, job: &Job, e: &Enrollment, err: Error) -> Result<Outco
     Ok(Outcome::Done)
 }
 
-async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<EnrollStep, JobError> {
+async fn enroll_once(
+    w: &Worker,
+    scm: &ScmClient,
+    e: &Enrollment,
+    account_id: &str,
+) -> Result<EnrollStep, JobError> {
     let store = &w.ctx.store;
     if let Some(started) = e.enroll_started_at {
         // An earlier attempt's outcome is unknown: adopt what it created before enrolling again.
@@ -105,6 +110,7 @@ async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<Enro
             }
         }
     }
+    let external_requester = super::notify::external_requester(w, account_id).await?;
     store.mark_enroll_started(&e.order_id, w.ctx.now()).await?;
     tracing::info!(order = %e.order_id, attempt = e.enroll_attempts + 1, "sending enroll to SCM");
     let req = EnrollRequest {
@@ -115,7 +121,7 @@ async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<Enro
         subj_alt_names: e.subj_alt_names.clone(),
         common_name: enrolled_common_name(e),
         comments: Some(e.marker.clone()),
-        external_requester: None,
+        external_requester,
         custom_fields: Vec::new(),
     };
     match scm.enroll(&req).await {

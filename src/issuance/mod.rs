@@ -7,6 +7,7 @@ pub mod chain;
 mod config;
 pub mod error;
 mod issue;
+mod notify;
 mod revoke;
 mod validate;
 pub mod worker;
