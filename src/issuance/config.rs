@@ -31,6 +31,11 @@ pub struct IssuanceConfig {
     /// own notifications (issued, expiring) reach the team behind the account, not only the
     /// bridge's API admin.
     pub external_requester_from_contact: bool,
+    /// The expiry sweep reports certificates expiring within each of these many days and not
+    /// renewed (logged, and the `certificates_expiring{days,eab_label}` gauge). Empty: no sweep.
+    pub expiry_warning_days: Vec<u32>,
+    /// Seconds between expiry sweeps; one replica at a time runs each (a job in the jobs table).
+    pub expiry_sweep_interval_secs: i64,
 }
 
 impl Default for IssuanceConfig {
@@ -45,6 +50,8 @@ impl Default for IssuanceConfig {
             collect_deadline_secs: 14 * 24 * 3600,
             include_root: false,
             external_requester_from_contact: true,
+            expiry_warning_days: vec![30, 7],
+            expiry_sweep_interval_secs: 24 * 3600,
         }
     }
 }

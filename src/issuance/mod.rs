@@ -6,6 +6,7 @@ mod caa;
 pub mod chain;
 mod config;
 pub mod error;
+pub mod expiry;
 mod issue;
 mod notify;
 mod revoke;

@@ -65,6 +65,11 @@ impl Worker {
                 None
             }
         };
+        if !cfg.expiry_warning_days.is_empty() {
+            if let Err(e) = self.ctx.store.ensure_expiry_sweep(self.ctx.now()).await {
+                tracing::warn!(error = %e, "cannot schedule the expiry sweep");
+            }
+        }
         let poll = Duration::from_millis(cfg.poll_interval_ms.max(10));
         // Whether a claim could find work: after a wake-up or the poll interval, or when the last
         // claim filled every free slot. A finished job alone does not make another one due, so it
@@ -140,6 +145,7 @@ impl Worker {
                 "validate" => super::validate::run(self, &job).await,
                 crate::store::ISSUE_JOB => super::issue::run(self, &job).await,
                 crate::store::REVOKE_JOB => super::revoke::run(self, &job).await,
+                crate::store::EXPIRY_SWEEP_JOB => super::expiry::run(self, &job).await,
                 other => {
                     tracing::error!(kind = other, "unknown job kind; dropping it");
                     let _ = self.ctx.store.drop_job(job.id).await;
