@@ -17,18 +17,24 @@ const SNAPSHOT_SETTING: &str = "expiry_sweep";
 /// A certificate expiring soon that has not been renewed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExpiringCertificate {
+    /// The certificate's id (its URL's last segment).
     pub id: String,
+    /// Lower-case hex, as stored.
     pub serial: String,
+    /// When it expires.
     pub not_after: DateTime<Utc>,
+    /// Whose it is (the log names it so the operator can find the team).
     pub account_id: String,
     /// Label of the account's EAB key (`None`: an account without EAB).
     pub eab_label: Option<String>,
+    /// The order's names (what the renewal must cover).
     pub identifiers: Vec<Identifier>,
 }
 
 /// What the last sweep counted, by threshold and EAB key label.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExpirySnapshot {
+    /// When the sweep ran (`None`: never), exposed so a stalled sweep can be alerted on.
     pub swept_at: Option<DateTime<Utc>>,
     /// `(days, eab_label, count)`: certificates expiring within `days` (so a 7-day certificate is
     /// also in the 30-day count); `""` is accounts without EAB.

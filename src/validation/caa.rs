@@ -33,7 +33,9 @@ pub struct CaaRecord {
     pub owner: String,
     /// The issuer-critical flag (bit 0, value 128).
     pub critical: bool,
+    /// The property tag as published (matched case-insensitively).
     pub tag: String,
+    /// The raw value (for `issue`: issuer domain name, then optional `;` parameters).
     pub value: String,
 }
 
@@ -68,7 +70,10 @@ pub enum CaaPermit {
     /// No CAA record at the name or any ancestor.
     NoRecords,
     /// The relevant record set holds no `issue` (or, for a wildcard, `issuewild`) property.
-    NoIssueProperty { owner: String },
+    NoIssueProperty {
+        /// Where the relevant record set was found.
+        owner: String,
+    },
     /// This record names one of the CA's identities.
     Record(CaaRecord),
 }
