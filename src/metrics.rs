@@ -134,6 +134,40 @@ impl Metrics {
     }
 }
 
+/// The last expiry sweep's counts (read from the store at scrape time, so every replica reports
+/// the same values whichever replica ran the sweep): `certificates_expiring{days,eab_label}` and
+/// when the sweep ran.
+pub fn render_expiring(snapshot: &crate::store::ExpirySnapshot) -> String {
+    let mut out = String::from(
+        "# HELP certificates_expiring Certificates expiring within `days` days and not renewed, \
+         by EAB key label, as of the last expiry sweep.\n# TYPE certificates_expiring gauge\n",
+    );
+    for (days, label, n) in &snapshot.counts {
+        out.push_str(&format!(
+            "certificates_expiring{{days=\"{days}\",eab_label=\"{}\"}} {n}\n",
+            label_value(label)
+        ));
+    }
+    if let Some(at) = snapshot.swept_at {
+        out.push_str(
+            "# HELP certificates_expiring_sweep_timestamp_seconds When the last expiry sweep ran.\n\
+             # TYPE certificates_expiring_sweep_timestamp_seconds gauge\n",
+        );
+        out.push_str(&format!(
+            "certificates_expiring_sweep_timestamp_seconds {}\n",
+            at.timestamp()
+        ));
+    }
+    out
+}
+
+/// A label value escaped for the text exposition format (EAB labels are free text).
+fn label_value(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +187,23 @@ mod tests {
         ));
         assert!(text.contains("scm_calls_total{operation=\"ssl.enroll\",outcome=\"ok\"} 3"));
         assert!(text.contains("jobs_waiting{kind=\"issue\"} 2"));
+    }
+
+    #[test]
+    fn renders_expiring_counts_with_escaped_labels() {
+        let snap = crate::store::ExpirySnapshot {
+            swept_at: Some(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap()),
+            counts: vec![(7, "web \"a\"".into(), 2), (30, "".into(), 0)],
+        };
+        let text = render_expiring(&snap);
+        assert!(
+            text.contains("certificates_expiring{days=\"7\",eab_label=\"web \\\"a\\\"\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("certificates_expiring{days=\"30\",eab_label=\"\"} 0\n"),
+            "{text}"
+        );
+        assert!(text.contains("certificates_expiring_sweep_timestamp_seconds 1700000000\n"));
     }
 }

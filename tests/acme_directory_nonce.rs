@@ -26,7 +26,16 @@ async fn directory_lists_endpoints_and_meta() {
     let meta = &r.body["meta"];
     assert_eq!(meta["termsOfService"], "https://example.test/tos");
     assert_eq!(meta["website"], "https://example.test/");
-    assert_eq!(meta["caaIdentities"], serde_json::json!(["sectigo.com"]));
+    assert_eq!(
+        meta["caaIdentities"],
+        serde_json::json!([
+            "sectigo.com",
+            "comodoca.com",
+            "comodo.com",
+            "usertrust.com",
+            "trust-provider.com"
+        ])
+    );
     assert_eq!(meta["externalAccountRequired"], true);
     assert!(r.header("replay-nonce").is_some());
     assert!(

@@ -32,6 +32,19 @@ async fn lego_with(
     flags: &[&str],
     command: &[&str],
 ) -> String {
+    let (out, what) = lego_output(stack, domains, challenge, flags, command).await;
+    assert!(out.status.success(), "{what}");
+    what
+}
+
+/// Runs lego as [`lego_with`] does, successful or not; returns its output and a description.
+async fn lego_output(
+    stack: &Stack,
+    domains: &[&str],
+    challenge: Challenge,
+    flags: &[&str],
+    command: &[&str],
+) -> (std::process::Output, String) {
     let mut c = tools::lego();
     c.args(flags);
     c.arg("--server")
@@ -59,8 +72,7 @@ async fn lego_with(
         "lego {command:?} for {domains:?}\n{}",
         tools::describe(&out)
     );
-    assert!(out.status.success(), "{what}");
-    what
+    (out, what)
 }
 
 /// lego's files for `domain` verify against the sandbox root and the leaf has exactly `names`;
@@ -140,4 +152,43 @@ async fn lego_revokes_with_account_key() {
     )
     .await;
     stack.wait_scm_status(&serial, "Revoked").await;
+}
+
+/// CAA through the DNS server the bridge resolves with (pebble-challtestsrv): a name whose CAA
+/// names another CA fails with a `caa` problem naming the record and nothing is enrolled; a record
+/// naming Sectigo lets the same kind of order through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lego_is_refused_by_caa_and_allowed_by_a_sectigo_record() {
+    let stack = Stack::start().await;
+    let caa = |host: &str, value: &str| {
+        let body =
+            serde_json::json!({"host": host, "policies": [{"tag": "issue", "value": value}]});
+        let req = stack
+            .http
+            .post(format!("{}/add-caa", stack.dns_mgmt))
+            .json(&body);
+        async move { assert!(req.send().await.unwrap().status().is_success()) }
+    };
+    caa("other-ca.example.test", "letsencrypt.org").await;
+    let (out, what) = lego_output(
+        &stack,
+        &["www.other-ca.example.test"],
+        Challenge::Http01,
+        &[],
+        &["run"],
+    )
+    .await;
+    assert!(!out.status.success(), "{what}");
+    assert!(what.contains("urn:ietf:params:acme:error:caa"), "{what}");
+    assert!(
+        what.contains("other-ca.example.test. CAA 0 issue") && what.contains("letsencrypt.org"),
+        "names the record: {what}"
+    );
+    assert_eq!(stack.enrollments().await, 0);
+
+    caa("sectigo-ok.example.test", "sectigo.com").await;
+    let names = ["www.sectigo-ok.example.test"];
+    lego(&stack, &names, Challenge::Http01, &["run"]).await;
+    check_certificate(&stack, names[0], &names).await;
+    assert_eq!(stack.enrollments().await, 1);
 }

@@ -54,3 +54,54 @@ async fn metrics_count_requests_scm_calls_and_issuance() {
         "{text}"
     );
 }
+
+/// The expiry sweep runs in the worker (here every second), and every scrape serves its last counts
+/// by threshold and EAB key label: the sandbox's 90-day certificate is within 100 days, not 30.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiring_certificates_are_counted_by_days_and_eab_label() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = Env::start_with(SandboxConfig::default(), move |c| {
+        c.server.metrics_listen = Some(format!("127.0.0.1:{port}").parse().unwrap());
+        c.issuance.expiry_warning_days = vec![100, 30];
+        c.issuance.expiry_sweep_interval_secs = 1;
+    })
+    .await;
+    let c = env.client().await; // EAB key labelled "test"
+    let (_, order) = env.ready_order(&c, &["127.0.0.1"]).await;
+    let (der, _) = csr(&["127.0.0.1"], None);
+    assert_eq!(finalize(&c, &order, &der).await.body["status"], "valid");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            text.contains("# TYPE certificates_expiring gauge"),
+            "{text}"
+        );
+        if text.contains("certificates_expiring{days=\"100\",eab_label=\"test\"} 1") {
+            assert!(
+                text.contains("certificates_expiring{days=\"30\",eab_label=\"test\"} 0"),
+                "{text}"
+            );
+            assert!(
+                text.contains("certificates_expiring_sweep_timestamp_seconds "),
+                "{text}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no sweep counted the certificate: {text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

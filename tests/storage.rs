@@ -86,4 +86,6 @@ on_both_backends!(
     issuance::completing_issuance_makes_the_order_valid,
     issuance::failing_issuance_makes_the_order_invalid,
     issuance::revocation_moves_through_its_states,
+    expiry::expiring_certificates_exclude_renewed_revoked_and_later_ones,
+    expiry::the_sweep_is_one_job_rescheduled_with_its_counts,
 );

@@ -75,6 +75,10 @@ impl Urls {
     pub fn certificate(&self, id: &str) -> String {
         format!("{}{}/{id}", self.base, paths::CERTIFICATE)
     }
+    /// Alternate chain `n` (from 1) of a certificate (RFC 8555 §7.4.2).
+    pub fn alternate_chain(&self, id: &str, n: usize) -> String {
+        format!("{}{}/{id}/alt/{n}", self.base, paths::CERTIFICATE)
+    }
 
     /// The account id in an account URL we issued (a JWS `kid`), if it is one.
     pub fn account_id_from_url<'a>(&self, url: &'a str) -> Option<&'a str> {

@@ -150,8 +150,15 @@ pub struct AcmeConfig {
     pub terms_of_service_url: Option<url::Url>,
     /// Shown as `meta.website`.
     pub website: Option<url::Url>,
-    /// Shown as `meta.caaIdentities`.
+    /// Shown as `meta.caaIdentities`, and the issuer domain names the CAA pre-check accepts in
+    /// `issue`/`issuewild` records. Default: the names Sectigo documents as its own (sectigo.com and
+    /// the older comodo.com, comodoca.com, usertrust.com, trust-provider.com), so the pre-check
+    /// never refuses what SCM would issue.
     pub caa_identities: Vec<String>,
+    /// Check CAA (RFC 8659) for every DNS name before enrolling in SCM, so a name whose CAA records
+    /// forbid the CA fails at once with a `caa` problem naming the record instead of as SCM's
+    /// refusal later. Off: SCM's own CAA check is the only one.
+    pub caa_check: bool,
     /// Key that authenticates nonces; every replica must share it. When absent, one is generated once
     /// and kept in the database, which all replicas share anyway.
     pub nonce_key: Option<Secret>,
@@ -185,7 +192,16 @@ impl Default for AcmeConfig {
             eab_required: true,
             terms_of_service_url: None,
             website: None,
-            caa_identities: vec!["sectigo.com".to_string()],
+            caa_identities: [
+                "sectigo.com",
+                "comodoca.com",
+                "comodo.com",
+                "usertrust.com",
+                "trust-provider.com",
+            ]
+            .map(String::from)
+            .to_vec(),
+            caa_check: true,
             nonce_key: None,
             eab_encryption_key: None,
             nonce_lifetime_secs: 3600,

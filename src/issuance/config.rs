@@ -27,6 +27,15 @@ pub struct IssuanceConfig {
     pub collect_deadline_secs: i64,
     /// Include the root certificate in the chain handed to clients.
     pub include_root: bool,
+    /// Send the account's first contact (without `mailto:`) as SCM's `externalRequester`, so SCM's
+    /// own notifications (issued, expiring) reach the team behind the account, not only the
+    /// bridge's API admin.
+    pub external_requester_from_contact: bool,
+    /// The expiry sweep reports certificates expiring within each of these many days and not
+    /// renewed (logged, and the `certificates_expiring{days,eab_label}` gauge). Empty: no sweep.
+    pub expiry_warning_days: Vec<u32>,
+    /// Seconds between expiry sweeps; one replica at a time runs each (a job in the jobs table).
+    pub expiry_sweep_interval_secs: i64,
 }
 
 impl Default for IssuanceConfig {
@@ -40,6 +49,9 @@ impl Default for IssuanceConfig {
             collect_max_secs: 60,
             collect_deadline_secs: 14 * 24 * 3600,
             include_root: false,
+            external_requester_from_contact: true,
+            expiry_warning_days: vec![30, 7],
+            expiry_sweep_interval_secs: 24 * 3600,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! (§3.5), then store the chain and make the order valid. Every step is resumable: the enrollment
 //! row says how far the order got, so a crash or another replica picks up where this one stopped.
 
-use super::chain::build_chain;
+use super::chain::build_chains;
 use super::error::{ChainError, JobError};
 use super::worker::{Outcome, Worker};
 use crate::acme::{Error, ProblemType};
@@ -44,9 +44,16 @@ async fn step(w: &Worker, job: &Job) -> Result<Outcome, JobError> {
         ));
         return fail(w, job, &e, err).await;
     }
+    if e.ssl_id.is_none() && e.enroll_started_at.is_none() {
+        match super::caa::precheck(w, &e, job.attempts).await {
+            super::caa::Precheck::Passed => {}
+            super::caa::Precheck::Refused(err) => return fail(w, job, &e, err).await,
+            super::caa::Precheck::Retry(why) => return Ok(Outcome::Retry(why)),
+        }
+    }
     let ssl_id = match e.ssl_id {
         Some(id) => id,
-        None => match enroll_once(w, scm, &e).await? {
+        None => match enroll_once(w, scm, &e, &subject.account_id).await? {
             EnrollStep::Enrolled(id) => id,
             EnrollStep::Failed(err) => return fail(w, job, &e, err).await,
             EnrollStep::Later(why) => return Ok(Outcome::Retry(why)),
@@ -65,7 +72,12 @@ async fn fail(w: &Worker, job: &Job, e: &Enrollment, err: Error) -> Result<Outco
     Ok(Outcome::Done)
 }
 
-async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<EnrollStep, JobError> {
+async fn enroll_once(
+    w: &Worker,
+    scm: &ScmClient,
+    e: &Enrollment,
+    account_id: &str,
+) -> Result<EnrollStep, JobError> {
     let store = &w.ctx.store;
     if let Some(started) = e.enroll_started_at {
         // An earlier attempt's outcome is unknown: adopt what it created before enrolling again.
@@ -100,6 +112,7 @@ async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<Enro
             }
         }
     }
+    let external_requester = super::notify::external_requester(w, account_id).await?;
     store.mark_enroll_started(&e.order_id, w.ctx.now()).await?;
     tracing::info!(order = %e.order_id, attempt = e.enroll_attempts + 1, "sending enroll to SCM");
     let req = EnrollRequest {
@@ -110,7 +123,7 @@ async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<Enro
         subj_alt_names: e.subj_alt_names.clone(),
         common_name: enrolled_common_name(e),
         comments: Some(e.marker.clone()),
-        external_requester: None,
+        external_requester,
         custom_fields: Vec::new(),
     };
     match scm.enroll(&req).await {
@@ -189,7 +202,8 @@ async fn collect(
                 .certificates()
                 .map_err(|why| JobError::Chain(ChainError::Unparsable(why.to_string())))?;
             let csr_key = csr_thumbprint(e)?;
-            let chain = build_chain(&ders, &csr_key, cfg.include_root)?;
+            let chains = build_chains(&ders, &csr_key, cfg.include_root)?;
+            let chain = chains.default;
             let cert = Certificate {
                 id: crate::ids::random_id(),
                 order_id: e.order_id.clone(),
@@ -201,6 +215,7 @@ async fn collect(
                 not_after: chain.not_after,
                 revoked_at: None,
                 revocation_reason: None,
+                alternate_chains: chains.alternates,
             };
             store.complete_issuance(job.id, &cert, w.ctx.now()).await?;
             if let Ok(elapsed) = (w.ctx.now() - e.finalized_at).to_std() {

@@ -2,10 +2,13 @@
 //! certificates through SCM next. Jobs live in the store; any replica's worker may run any job, and
 //! a job whose replica died is taken over when its lease expires.
 
+mod caa;
 pub mod chain;
 mod config;
 pub mod error;
+pub mod expiry;
 mod issue;
+mod notify;
 mod revoke;
 mod validate;
 pub mod worker;

@@ -65,6 +65,11 @@ impl Worker {
                 None
             }
         };
+        if !cfg.expiry_warning_days.is_empty() {
+            if let Err(e) = self.ctx.store.ensure_expiry_sweep(self.ctx.now()).await {
+                tracing::warn!(error = %e, "cannot schedule the expiry sweep");
+            }
+        }
         let poll = Duration::from_millis(cfg.poll_interval_ms.max(10));
         // Whether a claim could find work: after a wake-up or the poll interval, or when the last
         // claim filled every free slot. A finished job alone does not make another one due, so it
@@ -140,6 +145,7 @@ impl Worker {
                 JobKind::Validate => super::validate::run(self, &job).await,
                 JobKind::Issue => super::issue::run(self, &job).await,
                 JobKind::Revoke => super::revoke::run(self, &job).await,
+                JobKind::ExpirySweep => super::expiry::run(self, &job).await,
             }
         };
         let outcome = self.keeping_lease(&job, work.instrument(span)).await;

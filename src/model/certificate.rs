@@ -35,4 +35,7 @@ pub struct Certificate {
     pub not_after: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revocation_reason: Option<i32>,
+    /// Other chains for the same leaf (RFC 8555 §7.4.2), leaf first as PEM, most preferred first:
+    /// computed at issuance from SCM's answer, so a download never needs SCM or a re-parse.
+    pub alternate_chains: Vec<String>,
 }

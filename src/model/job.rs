@@ -11,12 +11,19 @@ pub enum JobKind {
     Issue,
     /// Revoke a certificate at SCM; the subject is the certificate id.
     Revoke,
+    /// Count and log certificates expiring unrenewed; one recurring job (subject `all`).
+    ExpirySweep,
 }
 
 impl JobKind {
     /// Every kind this version runs: a worker claims only these, so jobs a newer version queued
     /// wait for a replica that knows them instead of being lost during a rolling upgrade.
-    pub const ALL: [JobKind; 3] = [JobKind::Validate, JobKind::Issue, JobKind::Revoke];
+    pub const ALL: [JobKind; 4] = [
+        JobKind::Validate,
+        JobKind::Issue,
+        JobKind::Revoke,
+        JobKind::ExpirySweep,
+    ];
 
     /// The stored spelling.
     pub fn as_str(self) -> &'static str {
@@ -24,6 +31,7 @@ impl JobKind {
             Self::Validate => "validate",
             Self::Issue => "issue",
             Self::Revoke => "revoke",
+            Self::ExpirySweep => "expiry_sweep",
         }
     }
 

@@ -32,7 +32,7 @@ fn enrollment_from_row(row: &DbRow) -> Result<Enrollment> {
 }
 
 const CERT_COLUMNS: &str = "id, order_id, account_id, chain_pem, serial, key_thumbprint, ssl_id, \
-     not_after, revoked_at, revocation_reason";
+     not_after, revoked_at, revocation_reason, alternate_chains";
 
 fn cert_from_row(row: &DbRow) -> Result<Certificate> {
     Ok(Certificate {
@@ -46,6 +46,7 @@ fn cert_from_row(row: &DbRow) -> Result<Certificate> {
         not_after: row.get("not_after")?,
         revoked_at: row.get("revoked_at")?,
         revocation_reason: row.get("revocation_reason")?,
+        alternate_chains: super::from_json(row.get("alternate_chains")?, "alternate_chains")?,
     })
 }
 
@@ -69,9 +70,9 @@ const ENROLLMENT_INSERT_ARITY: usize = 9;
 
 /// The certificate columns an insert fills, in [`bind_certificate`]'s order (revocation columns
 /// start empty).
-const CERT_INSERT_COLUMNS: &str =
-    "id, order_id, account_id, chain_pem, serial, key_thumbprint, ssl_id, not_after";
-const CERT_INSERT_ARITY: usize = 8;
+const CERT_INSERT_COLUMNS: &str = "id, order_id, account_id, chain_pem, serial, key_thumbprint, \
+     ssl_id, not_after, alternate_chains";
+const CERT_INSERT_ARITY: usize = 9;
 
 /// Binds a new certificate's [`CERT_INSERT_COLUMNS`], shared by both spellings of
 /// `complete_issuance`.
@@ -84,6 +85,7 @@ fn bind_certificate<'q>(q: Query<'q>, cert: &'q Certificate) -> Query<'q> {
         .bind(&cert.key_thumbprint)
         .bind(cert.ssl_id)
         .bind(cert.not_after)
+        .bind(serde_json::json!(cert.alternate_chains))
 }
 
 impl Store {
@@ -275,17 +277,17 @@ impl Store {
     ) -> Result<()> {
         if self.one_statement() {
             // One statement, atomic by itself: one round-trip instead of five. The certificate
-            // takes $1..$8 (`bind_certificate`), then now and the job.
+            // takes $1..$9 (`bind_certificate`), then now and the job.
             let sql = format!(
                 "WITH inserted AS ( \
                    INSERT INTO certificates ({CERT_INSERT_COLUMNS}) VALUES {} \
                    ON CONFLICT (order_id) DO NOTHING RETURNING id), \
                  updated AS ( \
-                   UPDATE orders SET status = 'valid', updated_at = $9, certificate_id = \
+                   UPDATE orders SET status = 'valid', updated_at = $10, certificate_id = \
                      COALESCE((SELECT id FROM inserted), \
                               (SELECT id FROM certificates WHERE order_id = $2)) \
                    WHERE id = $2 AND status = 'processing' RETURNING id), \
-                 finished AS (DELETE FROM jobs WHERE id = $10 RETURNING id) \
+                 finished AS (DELETE FROM jobs WHERE id = $11 RETURNING id) \
                  SELECT (SELECT count(*) FROM updated) AS updated, \
                         (SELECT count(*) FROM finished) AS finished",
                 placeholders(1, CERT_INSERT_ARITY)

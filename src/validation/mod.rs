@@ -5,6 +5,7 @@
 //! DNS cache, and connects only to addresses the [address policy](AddressPolicy) allows.
 
 mod address_policy;
+pub mod caa;
 mod challenge;
 mod config;
 mod dns01;
@@ -127,6 +128,21 @@ impl Validator {
             ),
         }
         result
+    }
+}
+
+impl Validator {
+    /// CAA pre-check of one DNS name against `identities` (RFC 8659, see [`caa`]) with this
+    /// validator's resolvers, bounded by `validation.timeout_secs`. `Err` is a `caa` problem naming
+    /// the forbidding record, or a `dns` problem when the records could not be read.
+    pub async fn check_caa(
+        &self,
+        name: &str,
+        identities: &[String],
+    ) -> Result<caa::CaaPermit, ValidationError> {
+        let deadline = Instant::now() + self.inner.cfg.timeout();
+        let dns = self.inner.dns.session(deadline);
+        caa::check(&dns, name, identities).await
     }
 }
 

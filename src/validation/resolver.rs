@@ -127,6 +127,31 @@ impl DnsSession {
             .collect())
     }
 
+    /// The CAA records at exactly `name` (CNAMEs followed by the resolver); none when the name
+    /// does not exist or has none (RFC 8659 §3 then climbs to the parent). Any other failure is an
+    /// error: a CA must not issue when it cannot tell (RFC 8659 §3).
+    pub(crate) async fn lookup_caa(
+        &self,
+        name: &str,
+    ) -> Result<Vec<hickory_resolver::proto::rr::rdata::CAA>, ValidationError> {
+        use hickory_resolver::proto::rr::{RData, RecordType};
+        let fq = fqdn(name)?;
+        let found = timeout_at(self.deadline, self.resolver.lookup(fq, RecordType::CAA))
+            .await
+            .map_err(|_| self.timed_out("CAA", name))?;
+        match found {
+            Ok(lookup) => Ok(lookup
+                .record_iter()
+                .filter_map(|r| match r.data() {
+                    RData::CAA(caa) => Some(caa.clone()),
+                    _ => None,
+                })
+                .collect()),
+            Err(e) if is_empty_answer(&e) => Ok(Vec::new()),
+            Err(e) => Err(self.describe(&e, "CAA", name)),
+        }
+    }
+
     fn timed_out(&self, rtype: &str, name: &str) -> ValidationError {
         ValidationError::dns(format!(
             "DNS problem: query timed out looking up {rtype} for {name} (asked {}); the name's DNS \
@@ -164,6 +189,18 @@ impl DnsSession {
             _ => format!("DNS problem: could not look up {rtype} for {name} (asked {by}): {e}."),
         };
         ValidationError::dns(detail)
+    }
+}
+
+/// Whether `e` says "no such name" or "no such records" (as opposed to a failed lookup).
+fn is_empty_answer(e: &ResolveError) -> bool {
+    match e.kind() {
+        ResolveErrorKind::Proto(p) => matches!(
+            p.kind(),
+            ProtoErrorKind::NoRecordsFound { response_code, .. }
+                if matches!(*response_code, ResponseCode::NXDomain | ResponseCode::NoError)
+        ),
+        _ => false,
     }
 }
 

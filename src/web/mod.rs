@@ -49,6 +49,10 @@ pub fn router(state: AppState) -> Router {
             post(certificate::download),
         )
         .route(
+            &format!("{}/{{id}}/alt/{{n}}", paths::CERTIFICATE),
+            post(certificate::download_alternate),
+        )
+        .route(
             &format!("{}/{{id}}", paths::AUTHZ),
             post(authz::authorization),
         )

@@ -3,6 +3,7 @@
 
 use super::app::TestApp;
 use super::client::{b64, Client, Reply};
+use super::dns::DnsServer;
 use acme_sectigo_bridge::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -50,6 +51,8 @@ pub struct Env {
     pub app: TestApp,
     pub sandbox: SandboxHandle,
     pub responder: Responder,
+    /// The bridge's only resolver (CAA pre-check, validation): empty unless a test adds records.
+    pub dns: DnsServer,
 }
 
 impl Env {
@@ -63,6 +66,8 @@ impl Env {
     ) -> Self {
         let sandbox = Sandbox::bind(sandbox_cfg, "127.0.0.1:0".parse().unwrap()).unwrap();
         let responder = Responder::start().await;
+        let dns = DnsServer::start().await;
+        let resolver = dns.addr;
         let mut scm = sandbox.scm_config();
         scm.org_id = Some(1001);
         scm.cert_type = Some(501);
@@ -71,6 +76,7 @@ impl Env {
         let app = TestApp::spawn_with(move |c| {
             c.scm = Some(scm);
             c.validation.http_port = port;
+            c.validation.dns_resolvers = vec![resolver];
             c.validation.allowed_networks = vec!["127.0.0.0/8".parse().unwrap()];
             c.validation.timeout_secs = 3;
             c.issuance.poll_interval_ms = 50;
@@ -83,6 +89,7 @@ impl Env {
             app,
             sandbox,
             responder,
+            dns,
         }
     }
 

@@ -4,7 +4,9 @@
 use hickory_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_resolver::proto::rr::rdata::{A, AAAA, CNAME, TXT};
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
-use hickory_resolver::proto::serialize::binary::{BinDecodable, BinEncodable};
+use hickory_resolver::proto::serialize::binary::{
+    BinDecodable, BinDecoder, BinEncodable, Restrict,
+};
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -109,6 +111,27 @@ impl DnsServer {
     pub fn add_cname(&self, name: &str, target: &str) {
         let target = Name::from_ascii(key(target)).unwrap();
         self.add(name, RData::CNAME(CNAME(target)));
+    }
+
+    /// A CAA record from raw parts (RFC 8659 §4.1), so critical unknown tags and malformed values
+    /// can be served too: `flags` 128 is the issuer-critical flag.
+    pub fn add_caa(&self, name: &str, flags: u8, tag: &str, value: &str) {
+        let mut wire = vec![flags, tag.len() as u8];
+        wire.extend_from_slice(tag.as_bytes());
+        wire.extend_from_slice(value.as_bytes());
+        let mut decoder = BinDecoder::new(&wire);
+        let rdata = RData::read(
+            &mut decoder,
+            RecordType::CAA,
+            Restrict::new(wire.len() as u16),
+        )
+        .expect("a CAA record");
+        self.add(name, rdata);
+    }
+
+    /// Forgets every record of `name`.
+    pub fn clear(&self, name: &str) {
+        self.zone.lock().unwrap().records.remove(&key(name));
     }
 
     /// Queries for `name` are answered with SERVFAIL.

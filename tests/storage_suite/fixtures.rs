@@ -185,6 +185,7 @@ pub fn certificate(order: &Order) -> Certificate {
         not_after: now() + Duration::days(90),
         revoked_at: None,
         revocation_reason: None,
+        alternate_chains: Vec::new(),
     }
 }
 

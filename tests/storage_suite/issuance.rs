@@ -94,7 +94,8 @@ pub async fn enrollment_progress_is_recorded(t: &TestStore) {
 
 pub async fn completing_issuance_makes_the_order_valid(t: &TestStore) {
     let (o, job) = processing_order(&t.store).await;
-    let cert = certificate(&o);
+    let mut cert = certificate(&o);
+    cert.alternate_chains = vec!["alt one\n".into(), "alt two\n".into()];
     t.store
         .complete_issuance(job.id, &cert, now())
         .await
@@ -111,6 +112,10 @@ pub async fn completing_issuance_makes_the_order_valid(t: &TestStore) {
     assert_eq!(by_serial.id, cert.id);
     assert_eq!(by_serial.not_after, cert.not_after);
     assert_eq!(by_serial.ssl_id, 4242);
+    assert_eq!(
+        by_serial.alternate_chains, cert.alternate_chains,
+        "in order"
+    );
     assert_eq!(t.store.pending_jobs(JobKind::Issue).await.unwrap(), 0);
     assert_eq!(t.store.issue_job_run_at(&o.id).await.unwrap(), None);
     // A second completion (a stalled replica finishing late) changes nothing.

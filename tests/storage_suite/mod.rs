@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod basics;
 pub mod eab_at_rest;
+pub mod expiry;
 pub mod fixtures;
 pub mod harness;
 pub mod issuance;

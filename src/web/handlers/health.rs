@@ -30,11 +30,15 @@ pub async fn metrics(State(state): State<AppState>) -> impl axum::response::Into
         .map(|c| c.call_counts())
         .unwrap_or_default();
     let jobs = ctx.store.jobs_by_kind().await.unwrap_or_default();
+    let mut text = ctx.metrics.render(&scm, &jobs);
+    text.push_str(&crate::metrics::render_expiring(
+        &ctx.store.expiry_snapshot().await.unwrap_or_default(),
+    ));
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        ctx.metrics.render(&scm, &jobs),
+        text,
     )
 }
