@@ -67,6 +67,8 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     issuance: Mutex<Option<Histogram>>,
+    /// Rows removed by retention, by table.
+    purged: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -93,6 +95,18 @@ impl Metrics {
             .expect("lock")
             .get_or_insert_with(|| Histogram::new(ISSUANCE_BUCKETS))
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Rows one retention batch removed.
+    pub fn observe_purged(&self, p: &crate::store::Purged) {
+        let mut m = self.purged.lock().expect("lock");
+        for (table, n) in [
+            ("orders", p.orders),
+            ("authorizations", p.authorizations),
+            ("challenges", p.challenges),
+        ] {
+            *m.entry(table).or_default() += n;
+        }
     }
 
     /// Prometheus text; `scm_calls` and `jobs` are read at scrape time from their owners.
@@ -126,6 +140,12 @@ impl Metrics {
         if let Some(h) = self.issuance.lock().expect("lock").as_ref() {
             h.render(&mut out, "issuance_duration_seconds", "");
         }
+        out.push_str("# HELP retention_purged_rows_total Rows deleted by retention on this replica, by table.\n# TYPE retention_purged_rows_total counter\n");
+        for (table, n) in self.purged.lock().expect("lock").iter() {
+            out.push_str(&format!(
+                "retention_purged_rows_total{{table=\"{table}\"}} {n}\n"
+            ));
+        }
         out.push_str("# HELP jobs_waiting Jobs recorded and not finished, by kind.\n# TYPE jobs_waiting gauge\n");
         for (kind, n) in jobs {
             out.push_str(&format!("jobs_waiting{{kind=\"{kind}\"}} {n}\n"));
@@ -153,5 +173,21 @@ mod tests {
         ));
         assert!(text.contains("scm_calls_total{operation=\"ssl.enroll\",outcome=\"ok\"} 3"));
         assert!(text.contains("jobs_waiting{kind=\"issue\"} 2"));
+    }
+
+    #[test]
+    fn counts_purged_rows_by_table() {
+        let m = Metrics::default();
+        let batch = crate::store::Purged {
+            orders_examined: 3,
+            orders: 2,
+            authorizations: 4,
+            challenges: 12,
+        };
+        m.observe_purged(&batch);
+        m.observe_purged(&batch);
+        let text = m.render(&[], &[]);
+        assert!(text.contains("retention_purged_rows_total{table=\"orders\"} 4"));
+        assert!(text.contains("retention_purged_rows_total{table=\"challenges\"} 24"));
     }
 }

@@ -74,4 +74,7 @@ on_both_backends!(
     issuance::completing_issuance_makes_the_order_valid,
     issuance::failing_issuance_makes_the_order_invalid,
     issuance::revocation_moves_through_its_states,
+    retention::old_finished_orders_go_recent_and_unfinished_ones_and_certificates_stay,
+    retention::an_authorization_a_newer_order_links_to_stays,
+    retention::retention_works_in_batches,
 );

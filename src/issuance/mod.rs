@@ -6,6 +6,7 @@ pub mod chain;
 mod config;
 pub mod error;
 mod issue;
+pub mod retention;
 mod revoke;
 mod validate;
 pub mod worker;

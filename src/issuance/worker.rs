@@ -65,6 +65,7 @@ impl Worker {
                 None
             }
         };
+        super::retention::ensure(&self).await;
         let poll = Duration::from_millis(cfg.poll_interval_ms.max(10));
         // Whether a claim could find work: after a wake-up or the poll interval, or when the last
         // claim filled every free slot. A finished job alone does not make another one due, so it
@@ -140,6 +141,7 @@ impl Worker {
                 "validate" => super::validate::run(self, &job).await,
                 crate::store::ISSUE_JOB => super::issue::run(self, &job).await,
                 crate::store::REVOKE_JOB => super::revoke::run(self, &job).await,
+                super::retention::RETENTION_JOB => super::retention::run(self, &job).await,
                 other => {
                     tracing::error!(kind = other, "unknown job kind; dropping it");
                     let _ = self.ctx.store.drop_job(job.id).await;

@@ -17,6 +17,7 @@ mod orders;
 mod pg_pool;
 mod query;
 pub mod records;
+mod retention;
 mod revocation;
 mod settings;
 mod watch;
@@ -29,6 +30,7 @@ pub use issuance_records::*;
 pub use jobs::{JobWakeups, JOBS_CHANNEL};
 pub use order_records::*;
 pub use records::*;
+pub use retention::Purged;
 pub use revocation::{RevocationState, REVOKE_JOB};
 pub use watch::Watch;
 
