@@ -268,7 +268,8 @@ run_one() { # run_one SERVER CONCURRENCY REPEAT
     local env=(env -u BRIDGE_CONFIG BRIDGE_DATABASE__URL="$PG_URL/$db"
       BRIDGE_SERVER__LISTEN="127.0.0.1:$BRIDGE_PORT"
       BRIDGE_SERVER__METRICS_LISTEN="127.0.0.1:$((BRIDGE_PORT + 90))"
-      BRIDGE_LOGGING__FORMAT=human BRIDGE_LOGGING__FILTER="${BENCH_BRIDGE_LOG:-warn}")
+      BRIDGE_LOGGING__FORMAT=human BRIDGE_LOGGING__FILTER="${BENCH_BRIDGE_LOG:-warn}"
+      BRIDGE_LIMITS__ENABLED=false) # Pebble has no rate limits; the load comes from one address
     if [ "$MODE" = http01 ]; then
       env+=(BRIDGE_VALIDATION__HTTP_PORT="$HTTP01_PORT"
         BRIDGE_VALIDATION__DNS_RESOLVERS="[\"127.0.0.1:$DNS_PORT\"]")

@@ -35,11 +35,13 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         Some(cfg) => Some(crate::scm::ScmClient::new(cfg).context("setting up the SCM client")?),
         None => None,
     };
+    let guard = crate::web::guard::RequestGuard::new(&config.server);
     let ctx = AcmeContext::new(store, Arc::new(config), scm);
     Ok(AppState {
         ctx,
         nonces,
         account_keys: Default::default(),
+        guard,
     })
 }
 
@@ -148,6 +150,8 @@ pub async fn serve_plain(
 ) -> anyhow::Result<()> {
     let background = Background::start(&state).await?;
     let app = crate::web::router(state);
+    // Connection info gives the per-address rate limits the peer address.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
@@ -183,7 +187,7 @@ async fn serve_tls(
     let std_listener = listener.into_std()?;
     let result = axum_server::from_tcp_rustls(std_listener, tls)
         .handle(handle)
-        .serve(app.into_make_service())
+        .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await;
     background.stop().await;
     result.context("HTTPS server")

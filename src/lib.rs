@@ -9,6 +9,7 @@ pub mod encoding;
 pub mod ids;
 pub mod issuance;
 pub mod jose;
+pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod policy;

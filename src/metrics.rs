@@ -67,6 +67,8 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     issuance: Mutex<Option<Histogram>>,
+    /// Rows removed by retention, by table.
+    purged: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -93,6 +95,18 @@ impl Metrics {
             .expect("lock")
             .get_or_insert_with(|| Histogram::new(ISSUANCE_BUCKETS))
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Rows one retention batch removed.
+    pub fn observe_purged(&self, p: &crate::store::Purged) {
+        let mut m = self.purged.lock().expect("lock");
+        for (table, n) in [
+            ("orders", p.orders),
+            ("authorizations", p.authorizations),
+            ("challenges", p.challenges),
+        ] {
+            *m.entry(table).or_default() += n;
+        }
     }
 
     /// Prometheus text; `scm_calls` and `jobs` are read at scrape time from their owners.
@@ -125,6 +139,12 @@ impl Metrics {
         out.push_str("# HELP issuance_duration_seconds Time from finalize to a valid order.\n# TYPE issuance_duration_seconds histogram\n");
         if let Some(h) = self.issuance.lock().expect("lock").as_ref() {
             h.render(&mut out, "issuance_duration_seconds", "");
+        }
+        out.push_str("# HELP retention_purged_rows_total Rows deleted by retention on this replica, by table.\n# TYPE retention_purged_rows_total counter\n");
+        for (table, n) in self.purged.lock().expect("lock").iter() {
+            out.push_str(&format!(
+                "retention_purged_rows_total{{table=\"{table}\"}} {n}\n"
+            ));
         }
         out.push_str("# HELP jobs_waiting Jobs recorded and not finished, by kind.\n# TYPE jobs_waiting gauge\n");
         for (kind, n) in jobs {
@@ -205,5 +225,21 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("certificates_expiring_sweep_timestamp_seconds 1700000000\n"));
+    }
+
+    #[test]
+    fn counts_purged_rows_by_table() {
+        let m = Metrics::default();
+        let batch = crate::store::Purged {
+            orders_examined: 3,
+            orders: 2,
+            authorizations: 4,
+            challenges: 12,
+        };
+        m.observe_purged(&batch);
+        m.observe_purged(&batch);
+        let text = m.render(&[], &[]);
+        assert!(text.contains("retention_purged_rows_total{table=\"orders\"} 4"));
+        assert!(text.contains("retention_purged_rows_total{table=\"challenges\"} 24"));
     }
 }

@@ -41,7 +41,7 @@ async fn http01_validates_and_later_orders_reuse_the_authorizations() {
     }
     let order = c.settle(&order_url).await;
     assert_eq!(order["status"], "ready", "{order}");
-    assert_eq!(e.app.db.count("jobs").await, 0);
+    assert_eq!(e.app.db.pending_work().await, 0);
 
     // A new order for an already validated name needs no challenge: ready at once.
     let (again_url, again) = c.order(&[dns("h1.example.test")]).await;
@@ -178,7 +178,7 @@ async fn wrong_key_authorizations_invalidate_challenge_authorization_and_order()
         .post(other["url"].as_str().unwrap(), Some(&json!({})))
         .await;
     assert_eq!(r.body["status"], "pending", "{r:?}");
-    assert_eq!(e.app.db.count("jobs").await, 0);
+    assert_eq!(e.app.db.pending_work().await, 0);
 }
 
 #[tokio::test]
@@ -229,7 +229,7 @@ async fn post_as_get_does_not_start_validation_and_a_second_response_is_idempote
     assert_eq!(r.body["status"], "pending");
     assert_eq!(links(&r, "up"), [url.as_str()]);
     // The job would have been recorded in the same transaction as a status change.
-    assert_eq!(e.app.db.count("jobs").await, 0);
+    assert_eq!(e.app.db.pending_work().await, 0);
     assert_eq!(c.fetch(&url).await["status"], "pending");
     assert_eq!(c.fetch(&order_url).await["status"], "pending");
 
@@ -243,7 +243,7 @@ async fn post_as_get_does_not_start_validation_and_a_second_response_is_idempote
         .post(dns01["url"].as_str().unwrap(), Some(&json!({})))
         .await;
     assert_eq!(r.body["status"], "pending", "{r:?}");
-    assert_eq!(e.app.db.count("jobs").await, 0);
+    assert_eq!(e.app.db.pending_work().await, 0);
     assert_eq!(c.settle(&order_url).await["status"], "ready");
 }
 
@@ -290,7 +290,7 @@ async fn concurrent_responses_to_one_authorization_start_one_validation() {
     }
     // Let any validation started besides the first one finish before counting.
     let deadline = std::time::Instant::now() + common::acme::WAIT;
-    while e.app.db.count("jobs").await > 0 {
+    while e.app.db.pending_work().await > 0 {
         assert!(std::time::Instant::now() < deadline, "jobs left over");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
@@ -333,7 +333,7 @@ async fn a_validation_finishing_after_the_authorization_expired_does_not_revive_
         .await
         .unwrap();
     drop(held);
-    while e.app.db.count("jobs").await > 0 {
+    while e.app.db.pending_work().await > 0 {
         assert!(std::time::Instant::now() < deadline, "job never finished");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }

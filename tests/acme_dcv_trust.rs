@@ -89,3 +89,78 @@ async fn keys_without_trust_still_get_challenges() {
         .await;
     assert_eq!(r.body["status"], "pending", "{r:?}");
 }
+
+/// A DCV cache on its own sandbox, and the sandbox (to slow it down).
+fn dcv_on_sandbox(
+    ttl: std::time::Duration,
+) -> (
+    acme_sectigo_bridge::sandbox::SandboxHandle,
+    std::sync::Arc<acme_sectigo_bridge::acme::dcv_trust::DcvTrust>,
+) {
+    use acme_sectigo_bridge::sandbox::{Sandbox, SandboxConfig};
+    let sb = Sandbox::bind(SandboxConfig::default(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let scm = acme_sectigo_bridge::scm::ScmClient::new(&sb.scm_config()).unwrap();
+    let dcv = acme_sectigo_bridge::acme::dcv_trust::DcvTrust::new(scm, ttl);
+    (sb, std::sync::Arc::new(dcv))
+}
+
+/// Makes the sandbox hold the next SCM request for a minute, starts `covers` for `name` in
+/// `org`, and returns once SCM has that request in hand (the delay was taken).
+async fn start_slow_lookup(
+    sb: &acme_sectigo_bridge::sandbox::SandboxHandle,
+    dcv: &std::sync::Arc<acme_sectigo_bridge::acme::dcv_trust::DcvTrust>,
+    org: i64,
+    name: &'static str,
+) -> tokio::task::JoinHandle<bool> {
+    sb.set_faults(acme_sectigo_bridge::sandbox::Faults {
+        delay_ms: 60_000,
+        delay_next: Some(1),
+        ..Default::default()
+    });
+    let d = dcv.clone();
+    let slow = tokio::spawn(async move { d.covers(org, name, false).await });
+    while sb.faults().delay_next != Some(0) {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    slow
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_scm_listing_does_not_hold_other_organizations() {
+    let (sb, dcv) = dcv_on_sandbox(std::time::Duration::from_secs(300));
+    let slow = start_slow_lookup(&sb, &dcv, 1001, "www.example.com").await;
+
+    // Department 1002 has its own list: its look-up must not queue behind org 1001's SCM page,
+    // which stays stuck for a minute (far beyond this bound).
+    let other = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        dcv.covers(1002, "www.example.com", false),
+    )
+    .await
+    .expect("a look-up for another organization waited for the slow SCM listing");
+    assert!(other, "example.com is validated and delegated to 1002");
+    assert!(
+        !slow.is_finished(),
+        "the first look-up is still waiting for SCM"
+    );
+    slow.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_list_is_used_while_one_request_refreshes_it() {
+    let ttl = std::time::Duration::from_millis(300);
+    let (sb, dcv) = dcv_on_sandbox(ttl);
+    assert!(dcv.covers(1001, "a.example.com", false).await);
+    tokio::time::sleep(ttl * 2).await; // the list (and the details) expire
+
+    let slow = start_slow_lookup(&sb, &dcv, 1001, "b.example.com").await;
+    let other = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        dcv.covers(1001, "c.example.com", false),
+    )
+    .await
+    .expect("a look-up waited for another request's refresh of the same list");
+    assert!(other);
+    assert!(!slow.is_finished(), "the refresh is still waiting for SCM");
+    slow.abort();
+}

@@ -271,7 +271,7 @@ async fn resources_of_another_account_are_not_found() {
     let authz = owner.fetch(&authz_url).await;
     assert_eq!(authz["status"], "pending");
     assert_eq!(authz["challenges"][0]["status"], "pending");
-    assert_eq!(app.db.count("jobs").await, 0);
+    assert_eq!(app.db.pending_work().await, 0);
     // Unknown ids are 404 as well.
     let r = owner.post(&app.url("/acme/order/nonexistent"), None).await;
     assert_eq!(r.status, 404, "{r:?}");

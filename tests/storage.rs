@@ -88,4 +88,7 @@ on_both_backends!(
     issuance::revocation_moves_through_its_states,
     expiry::expiring_certificates_exclude_renewed_revoked_and_later_ones,
     expiry::the_sweep_is_one_job_rescheduled_with_its_counts,
+    retention::old_finished_orders_go_recent_and_unfinished_ones_and_certificates_stay,
+    retention::an_authorization_a_newer_order_links_to_stays,
+    retention::retention_works_in_batches,
 );

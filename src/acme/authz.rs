@@ -74,6 +74,7 @@ pub async fn respond_to_challenge(
             .map_err(|_| {
                 Error::malformed("a challenge response must be the empty JSON object {}")
             })?;
+        check_failed_validations(ctx, account).await?;
         match ctx.store.start_challenge(id, ctx.now()).await? {
             StartChallenge::Started => {
                 tracing::info!(challenge = %id, authz = %authz.id, kind = %challenge.kind, "validation requested")
@@ -89,5 +90,35 @@ pub async fn respond_to_challenge(
     Ok((
         challenge_resource(ctx, &challenge),
         ctx.urls.authz(&authz.id),
+    ))
+}
+
+/// The failed-validation limit (`limits.failed_validations_per_account`), counted in the database
+/// so failures recorded by every replica's worker count. Checked before a validation is started,
+/// which is the work it bounds; fetching a challenge is never refused.
+async fn check_failed_validations(ctx: &AcmeContext, account: &Account) -> Result<()> {
+    let Some(rate) = ctx.config.limits.failed_validations() else {
+        return Ok(());
+    };
+    let now = ctx.now();
+    let window = chrono::Duration::from_std(rate.window()).map_err(Error::internal)?;
+    let failures = ctx
+        .store
+        .failed_validations(&account.id, now - window, i64::from(rate.burst))
+        .await?;
+    let count = failures.len();
+    let Some(oldest) = failures.last().filter(|_| count >= rate.burst as usize) else {
+        return Ok(());
+    };
+    // Room again once the oldest of the last `burst` failures leaves the window.
+    let wait = (*oldest + window - now).to_std().unwrap_or_default();
+    Err(Error::rate_limited(
+        format!(
+            "this account had {count} failed validations in the last {} minutes \
+             (limits.failed_validations_per_account); fix what the validation errors name \
+             (DNS records, the HTTP server, port 80/443 reachability) before trying again",
+            window.num_minutes()
+        ),
+        crate::limits::Exceeded { retry_after: wait },
     ))
 }

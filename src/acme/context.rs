@@ -20,6 +20,8 @@ pub struct AcmeContext {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// EAB keys' policy, read again once `acme.eab_cache_secs` old.
     pub eab_policies: Arc<crate::acme::eab_policies::EabPolicies>,
+    /// This replica's rate limiters (`[limits]`).
+    pub limits: Arc<crate::limits::Limits>,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
 }
 
@@ -36,7 +38,9 @@ impl AcmeContext {
         let eab_policies = Arc::new(crate::acme::eab_policies::EabPolicies::new(
             std::time::Duration::from_secs(config.acme.eab_cache_secs),
         ));
+        let limits = Arc::new(crate::limits::Limits::new(&config.limits));
         Self {
+            limits,
             store,
             urls,
             config,

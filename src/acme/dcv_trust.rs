@@ -6,6 +6,12 @@
 //!
 //! This is the one place a request handler waits on SCM (newOrder must know whether an authorization
 //! starts out valid); any SCM failure falls back to ordinary challenges.
+//!
+//! Listing is single-flight **per organization**: the map of orgs is locked only to find an org's
+//! slot, never across an SCM call, so one org's slow SCM pages stall no other org's orders. While
+//! one request refreshes an org's expired list, others for that org keep using the expired list
+//! (the domain *details* deciding trust are cached and fetched separately); only an org never
+//! listed yet makes its concurrent look-ups wait for the first listing.
 
 use crate::scm::{DomainFilter, ScmClient, ScmError};
 use chrono::Utc;
@@ -30,13 +36,22 @@ type DomainList = (Instant, std::sync::Arc<HashMap<String, i64>>);
 /// Entries per page when listing an org's domains.
 const LIST_PAGE: u64 = 200;
 
+/// One organization's domain list and the lock that makes its listing single-flight.
+#[derive(Default)]
+struct OrgSlot {
+    /// The last list fetched, if any (read and replaced under this short lock only).
+    list: Mutex<Option<DomainList>>,
+    /// Held while listing this org in SCM, so a burst of cold look-ups lists it once.
+    listing: tokio::sync::Mutex<()>,
+}
+
 /// Cached look-ups of SCM's domain validation.
 pub struct DcvTrust {
     scm: ScmClient,
     ttl: Duration,
     cache: Mutex<HashMap<(i64, String), Cached>>,
-    /// Held while listing, so a burst of cold look-ups lists each org once.
-    lists: tokio::sync::Mutex<HashMap<i64, DomainList>>,
+    /// Per org; the map lock is held only to find or add a slot.
+    lists: Mutex<HashMap<i64, std::sync::Arc<OrgSlot>>>,
 }
 
 impl DcvTrust {
@@ -46,7 +61,7 @@ impl DcvTrust {
             scm,
             ttl,
             cache: Mutex::default(),
-            lists: tokio::sync::Mutex::default(),
+            lists: Mutex::default(),
         }
     }
 
@@ -109,17 +124,42 @@ impl DcvTrust {
         Ok(facts)
     }
 
-    /// Every domain entry delegated to `org_id`, listed once per `ttl`.
+    /// Every domain entry delegated to `org_id`, listed once per `ttl`. Expired lists are
+    /// served while another request refreshes them (see the module docs).
     async fn org_domains(
         &self,
         org_id: i64,
     ) -> Result<std::sync::Arc<HashMap<String, i64>>, ScmError> {
-        let mut lists = self.lists.lock().await;
-        if let Some((at, list)) = lists.get(&org_id) {
+        let slot = self
+            .lists
+            .lock()
+            .expect("lock")
+            .entry(org_id)
+            .or_default()
+            .clone();
+        let current = slot.list.lock().expect("lock").clone();
+        let _listing = match current {
+            Some((at, list)) if at.elapsed() < self.ttl => return Ok(list),
+            // Expired: refresh it unless someone else already does; then use the old one.
+            Some((_, list)) => match slot.listing.try_lock() {
+                Ok(guard) => guard,
+                Err(_) => return Ok(list),
+            },
+            None => slot.listing.lock().await,
+        };
+        // Whoever held the lock before may have listed the org meanwhile.
+        if let Some((at, list)) = slot.list.lock().expect("lock").as_ref() {
             if at.elapsed() < self.ttl {
                 return Ok(list.clone());
             }
         }
+        let list = std::sync::Arc::new(self.list_org(org_id).await?);
+        *slot.list.lock().expect("lock") = Some((Instant::now(), list.clone()));
+        Ok(list)
+    }
+
+    /// Lists `org_id`'s domain entries from SCM, page by page (no lock held).
+    async fn list_org(&self, org_id: i64) -> Result<HashMap<String, i64>, ScmError> {
         let mut names = HashMap::new();
         let mut position = 0;
         loop {
@@ -139,9 +179,7 @@ impl DcvTrust {
                 break;
             }
         }
-        let list = std::sync::Arc::new(names);
-        lists.insert(org_id, (Instant::now(), list.clone()));
-        Ok(list)
+        Ok(names)
     }
 }
 

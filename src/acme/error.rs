@@ -107,6 +107,8 @@ pub struct Error {
     /// For our own faults: what went wrong, for the log only (the client sees a generic detail).
     /// Logged once, where the error becomes a response.
     pub cause: Option<String>,
+    /// Seconds the client should wait before retrying (`Retry-After`; rate limits, overload).
+    pub retry_after: Option<u64>,
 }
 
 impl Error {
@@ -119,6 +121,7 @@ impl Error {
             subproblems: Vec::new(),
             location: None,
             cause: None,
+            retry_after: None,
         }
     }
 
@@ -138,6 +141,31 @@ impl Error {
     pub fn with_location(mut self, url: impl Into<String>) -> Self {
         self.location = Some(url.into());
         self
+    }
+
+    /// Adds `Retry-After: secs` to the response.
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
+    /// A request refused by a rate limit (RFC 8555 §6.6): `rateLimited`, 429, `Retry-After`.
+    /// `detail` says which limit, so a person can tell a loop in their client from a shared NAT.
+    pub fn rate_limited(detail: impl Into<String>, hit: crate::limits::Exceeded) -> Self {
+        let secs = hit.retry_after_secs();
+        Self::new(
+            ProblemType::RateLimited,
+            format!("{}; retry after {secs} s", detail.into()),
+        )
+        .with_retry_after(secs)
+    }
+
+    /// The server is too busy or took too long for this request: 503 `serverInternal` with
+    /// `Retry-After`, so clients back off and retry instead of seeing a dropped connection.
+    pub fn unavailable(detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self::new(ProblemType::ServerInternal, detail)
+            .with_status(503)
+            .with_retry_after(retry_after_secs)
     }
 
     /// The HTTP status to answer with.

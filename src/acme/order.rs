@@ -13,8 +13,30 @@ use chrono::Duration;
 /// Bytes of randomness in a challenge token (RFC 8555 §8.3 asks for at least 128 bits).
 const TOKEN_BYTES: usize = 32;
 
+/// newOrder's rate limits, per account and per EAB key (`crate::limits`): every request counts,
+/// also one answered with an existing order or refused, since a looping client costs either way.
+fn check_order_rate(ctx: &AcmeContext, account: &Account) -> Result<()> {
+    use crate::limits::LimitHit;
+    ctx.limits
+        .new_order(&account.id, account.eab_kid.as_deref())
+        .map_err(|hit| match hit {
+            LimitHit::Account(e) => Error::rate_limited(
+                "this account sends newOrder requests faster than this server allows \
+                 (limits.new_order_per_account); an order for the same names can be fetched \
+                 again instead of created",
+                e,
+            ),
+            LimitHit::EabKey(e) => Error::rate_limited(
+                "the accounts of this account's External Account Binding key together send \
+                 newOrder requests faster than this server allows (limits.new_order_per_eab_key)",
+                e,
+            ),
+        })
+}
+
 /// Creates an order, or returns an identical pending/ready one of the same account.
 pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> Result<Order> {
+    check_order_rate(ctx, account)?;
     let req: NewOrderRequest = serde_json::from_slice(payload)
         .map_err(|e| Error::malformed(format!("newOrder payload is not valid: {e}")))?;
     if req.not_before.is_some() || req.not_after.is_some() {

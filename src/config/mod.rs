@@ -57,6 +57,33 @@ pub struct Config {
     /// The background workers (validation, enrollment, collection).
     #[serde(default)]
     pub issuance: crate::issuance::IssuanceConfig,
+    /// Rate limits for abusive or broken clients.
+    #[serde(default)]
+    pub limits: crate::limits::LimitsConfig,
+    /// How long finished orders are kept.
+    #[serde(default)]
+    pub retention: RetentionConfig,
+}
+
+/// `[retention]`: finished orders, their authorizations and challenges would otherwise grow
+/// without bound; certificates, enrollments and accounts are always kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Days after an order finished (valid, invalid) or expired before it is purged; 0 keeps
+    /// everything.
+    pub orders_days: u32,
+    /// Orders purged per transaction, so no purge holds locks for long.
+    pub batch_size: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            orders_days: 90,
+            batch_size: 500,
+        }
+    }
 }
 
 /// The HTTP front end.
@@ -79,6 +106,17 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Seconds to let in-flight requests finish after SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// Seconds a request may take (reading its body included) before it is answered 503 with
+    /// `Retry-After`, so a slow client or a stuck handler does not hold resources forever. Must
+    /// leave room for finalize's and revokeCert's intentional waits. 0 = no limit.
+    pub request_timeout_secs: u64,
+    /// Requests handled at once by this replica; one more is answered 503 with `Retry-After`
+    /// at once instead of queueing. 0 = no limit.
+    pub max_concurrent_requests: usize,
+    /// Load balancers and proxies whose `X-Forwarded-For` is believed: when the direct peer is in
+    /// one of these networks, the client address (for the per-address rate limits) is the
+    /// right-most `X-Forwarded-For` entry not in them. Empty: the direct peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for ServerConfig {
@@ -91,6 +129,9 @@ impl Default for ServerConfig {
             metrics_listen: None,
             max_body_bytes: 64 * 1024,
             shutdown_grace_secs: 10,
+            request_timeout_secs: 30,
+            max_concurrent_requests: 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -321,6 +362,18 @@ impl Config {
         Ok(config)
     }
 
+    /// The shortest request timeout that still lets every intentional wait finish: finalize's
+    /// and revokeCert's waits (`issuance.finalize_wait_secs`, revokeCert at least 5 s) and the
+    /// 413 body drain (10 s), plus 10 s for the work around them.
+    pub fn min_request_timeout_secs(&self) -> u64 {
+        let waits = self
+            .issuance
+            .finalize_wait_secs
+            .max(5)
+            .max(crate::web::body::DRAIN_TIME.as_secs());
+        waits + 10
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
             return Err(ConfigError::Invalid(
@@ -371,6 +424,23 @@ impl Config {
         if self.server.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "server.max_body_bytes must be at least 1024".into(),
+            ));
+        }
+        let min_timeout = self.min_request_timeout_secs();
+        if self.server.request_timeout_secs != 0 && self.server.request_timeout_secs < min_timeout {
+            return Err(ConfigError::Invalid(format!(
+                "server.request_timeout_secs must be 0 (off) or at least {min_timeout}: finalize \
+                 and revokeCert wait up to issuance.finalize_wait_secs ({}) on purpose, and an \
+                 oversized body is drained for up to 10 s before its 413",
+                self.issuance.finalize_wait_secs
+            )));
+        }
+        self.limits.validate().map_err(ConfigError::Invalid)?;
+        if self.retention.batch_size == 0 {
+            return Err(ConfigError::Invalid(
+                "retention.batch_size must be at least 1 (retention.orders_days = 0 turns \
+                 retention off)"
+                    .into(),
             ));
         }
         Ok(())

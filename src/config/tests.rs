@@ -67,6 +67,45 @@ fn the_example_configuration_is_valid() {
     assert_eq!(c.profiles["ov"].scm_cert_type, 423);
     assert_eq!(c.scm.unwrap().org_id, Some(12345));
     assert_eq!(c.issuance.lease_secs, 60);
+    assert_eq!(
+        c.limits.new_order_per_account,
+        crate::limits::Rate::new(300.0, 600)
+    );
+    assert_eq!(c.retention.orders_days, 90);
+    assert_eq!(c.server.request_timeout_secs, 30);
+}
+
+#[test]
+fn limits_and_timeouts_are_checked_and_overridable() {
+    let c = Config::load_with_env(
+        None,
+        env(&[
+            ("BRIDGE_LIMITS__NEW_ORDER_PER_ACCOUNT__PER_MINUTE", "5"),
+            ("BRIDGE_LIMITS__NEW_ORDER_PER_ACCOUNT__BURST", "7"),
+            ("BRIDGE_SERVER__TRUSTED_PROXIES", "[\"10.0.0.0/8\"]"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        c.limits.new_order_per_account,
+        crate::limits::Rate::new(5.0, 7)
+    );
+    assert_eq!(c.server.trusted_proxies.len(), 1);
+    // A timeout that would cut finalize's deliberate wait short is refused, naming the minimum.
+    let err = Config::load_with_env(None, env(&[("BRIDGE_SERVER__REQUEST_TIMEOUT_SECS", "15")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("request_timeout_secs") && err.contains("20"),
+        "{err}"
+    );
+    assert!(
+        Config::load_with_env(None, env(&[("BRIDGE_SERVER__REQUEST_TIMEOUT_SECS", "0")])).is_ok()
+    );
+    let err = Config::load_with_env(None, env(&[("BRIDGE_RETENTION__BATCH_SIZE", "0")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("retention.batch_size"), "{err}");
 }
 
 #[test]

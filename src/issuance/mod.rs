@@ -9,6 +9,7 @@ pub mod error;
 pub mod expiry;
 mod issue;
 mod notify;
+pub mod retention;
 mod revoke;
 mod validate;
 pub mod worker;

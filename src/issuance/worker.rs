@@ -70,6 +70,7 @@ impl Worker {
                 tracing::warn!(error = %e, "cannot schedule the expiry sweep");
             }
         }
+        super::retention::ensure(&self).await;
         let poll = Duration::from_millis(cfg.poll_interval_ms.max(10));
         // Whether a claim could find work: after a wake-up or the poll interval, or when the last
         // claim filled every free slot. A finished job alone does not make another one due, so it
@@ -146,6 +147,7 @@ impl Worker {
                 JobKind::Issue => super::issue::run(self, &job).await,
                 JobKind::Revoke => super::revoke::run(self, &job).await,
                 JobKind::ExpirySweep => super::expiry::run(self, &job).await,
+                JobKind::Retention => super::retention::run(self, &job).await,
             }
         };
         let outcome = self.keeping_lease(&job, work.instrument(span)).await;

@@ -13,16 +13,19 @@ pub enum JobKind {
     Revoke,
     /// Count and log certificates expiring unrenewed; one recurring job (subject `all`).
     ExpirySweep,
+    /// Purge finished orders past `retention.orders_days`; one recurring job (subject `orders`).
+    Retention,
 }
 
 impl JobKind {
     /// Every kind this version runs: a worker claims only these, so jobs a newer version queued
     /// wait for a replica that knows them instead of being lost during a rolling upgrade.
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 5] = [
         JobKind::Validate,
         JobKind::Issue,
         JobKind::Revoke,
         JobKind::ExpirySweep,
+        JobKind::Retention,
     ];
 
     /// The stored spelling.
@@ -32,6 +35,7 @@ impl JobKind {
             Self::Issue => "issue",
             Self::Revoke => "revoke",
             Self::ExpirySweep => "expiry_sweep",
+            Self::Retention => "retention",
         }
     }
 

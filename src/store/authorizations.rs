@@ -164,6 +164,28 @@ impl Store {
         Ok(Some(authz))
     }
 
+    /// When this account's most recent validations failed, newest first: at most `limit` of
+    /// those that failed at or after `since` (the failed-validation limit needs no more).
+    pub async fn failed_validations(
+        &self,
+        account_id: &str,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<DateTime<Utc>>> {
+        let q = self
+            .db
+            .query(
+                "SELECT c.validated_at FROM challenges c JOIN authorizations a ON a.id = c.authz_id \
+                 WHERE c.status = 'invalid' AND c.validated_at >= $2 AND a.account_id = $1 \
+                 ORDER BY c.validated_at DESC LIMIT $3",
+            )
+            .bind(account_id)
+            .bind(since)
+            .bind(limit);
+        let rows = self.db.fetch_all(q).await?;
+        rows.iter().map(|r| r.get("validated_at")).collect()
+    }
+
     /// The statuses and expiries of several authorizations (for order status).
     pub async fn authz_states(&self, ids: &[String]) -> Result<Vec<(AuthzStatus, DateTime<Utc>)>> {
         // The ids travel as one JSON array, a form both backends can unpack in order.
@@ -323,12 +345,13 @@ impl Store {
                 }
                 ValidationOutcome::Invalid { error, record } => {
                     tx.execute(tx.query(
-                        "UPDATE challenges SET status = 'invalid', error = $2, validation_record = $3 \
-                         WHERE id = $1",
+                        "UPDATE challenges SET status = 'invalid', error = $2, validation_record = $3, \
+                         validated_at = $4 WHERE id = $1",
                     )
                     .bind(challenge_id)
                     .bind(error)
                     .bind(record)
+                    .bind(now)
                     )
                     .await?;
                     let authz = tx

@@ -156,6 +156,42 @@ impl Store {
         Ok(self.db.execute(q).await? == 1)
     }
 
+    /// Records a recurring job (e.g. retention) unless it already exists, keeping the schedule of
+    /// an existing one: every replica calls this at start, and only one row ever exists.
+    pub async fn ensure_job(
+        &self,
+        kind: JobKind,
+        subject_id: &str,
+        run_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let q = self
+            .db
+            .query(
+                "INSERT INTO jobs (kind, subject_id, run_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (kind, subject_id) DO NOTHING",
+            )
+            .bind(kind.as_str())
+            .bind(subject_id)
+            .bind(run_at);
+        self.db.execute(q).await?;
+        Ok(())
+    }
+
+    /// Puts a recurring job that ran to completion back for its next run at `run_at`, releasing
+    /// its lease (unlike [`Store::retry_job`], nothing went wrong).
+    pub async fn reschedule_job(&self, id: i64, run_at: DateTime<Utc>) -> Result<()> {
+        let q = self
+            .db
+            .query(
+                "UPDATE jobs SET run_at = $2, lease_until = NULL, leased_by = NULL, attempts = 0, \
+                 last_error = NULL WHERE id = $1",
+            )
+            .bind(id)
+            .bind(run_at);
+        self.db.execute(q).await?;
+        Ok(())
+    }
+
     /// Deletes a job that needs no state change to finish (e.g. its subject is gone).
     pub async fn drop_job(&self, id: i64) -> Result<()> {
         let q = self.db.query("DELETE FROM jobs WHERE id = $1").bind(id);

@@ -18,6 +18,7 @@ mod orders;
 mod pg_pool;
 mod query;
 pub mod records;
+mod retention;
 mod revocation;
 mod settings;
 mod watch;
@@ -30,6 +31,7 @@ pub use issuance_records::*;
 pub use jobs::{JobWakeups, JOBS_CHANNEL};
 pub use order_records::*;
 pub use records::*;
+pub use retention::Purged;
 pub use revocation::RevocationState;
 pub use watch::Watch;
 

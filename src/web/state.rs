@@ -10,6 +10,8 @@ pub struct AppState {
     pub nonces: NonceKey,
     /// Account keys as last read (JWS checks before the database is asked).
     pub account_keys: super::account_keys::AccountKeys,
+    /// In-flight limit and request timeout of this replica.
+    pub guard: super::guard::RequestGuard,
 }
 
 impl AppState {

@@ -73,6 +73,16 @@ impl TestDb {
             .await
             .expect("count")
     }
+
+    /// Jobs still to do, besides the recurring retention job (which is always there while
+    /// retention is on): what tests mean by "the work is finished".
+    pub async fn pending_work(&self) -> i64 {
+        let mut c = self.connect().await;
+        sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind <> 'retention'")
+            .fetch_one(&mut c)
+            .await
+            .expect("count")
+    }
 }
 
 impl Drop for TestDb {

@@ -118,6 +118,42 @@ impl TestStore {
         }
     }
 
+    /// Moves an order's `updated_at` and `expires_at` (e.g. into the past, as time passing would),
+    /// past the store.
+    pub async fn set_order_times(
+        &self,
+        order_id: &str,
+        updated_at: chrono::DateTime<chrono::Utc>,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) {
+        let sql = "UPDATE orders SET updated_at = $2, expires_at = $3 WHERE id = $1";
+        let done = match &self._guard {
+            Guard::Postgres(_) => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query(sql)
+                    .bind(order_id)
+                    .bind(updated_at)
+                    .bind(expires_at)
+                    .execute(&mut c)
+                    .await
+                    .unwrap()
+                    .rows_affected()
+            }
+            Guard::Sqlite(_) => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                sqlx::query(sql)
+                    .bind(order_id)
+                    .bind(updated_at)
+                    .bind(expires_at)
+                    .execute(&mut c)
+                    .await
+                    .unwrap()
+                    .rows_affected()
+            }
+        };
+        assert_eq!(done, 1, "order {order_id} exists");
+    }
+
     /// Another store on the same database with a pool of `max_connections`.
     pub async fn reopen_with_pool(&self, max_connections: u32) -> Store {
         open_with(&self.url, max_connections).await

@@ -9,4 +9,5 @@ pub mod harness;
 pub mod issuance;
 pub mod jobs;
 pub mod orders;
+pub mod retention;
 pub mod validation;
