@@ -27,6 +27,13 @@ pub struct IssuanceConfig {
     pub collect_deadline_secs: i64,
     /// Include the root certificate in the chain handed to clients.
     pub include_root: bool,
+    /// Budget of the SCM status sweep (RFC 9773 "renew now" for certificates revoked, replaced or
+    /// expired in SCM outside the bridge): at most this many SCM status reads per hour, over all
+    /// replicas (one replica sweeps at a time). 0 turns the sweep off.
+    pub status_sweep_calls_per_hour: u32,
+    /// Seconds between sweep rounds at full budget; each round reads
+    /// `calls_per_hour * interval / 3600` statuses (at least one, the pause then lengthened to fit).
+    pub status_sweep_interval_secs: u64,
 }
 
 impl Default for IssuanceConfig {
@@ -40,6 +47,8 @@ impl Default for IssuanceConfig {
             collect_max_secs: 60,
             collect_deadline_secs: 14 * 24 * 3600,
             include_root: false,
+            status_sweep_calls_per_hour: 600,
+            status_sweep_interval_secs: 60,
         }
     }
 }

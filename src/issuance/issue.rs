@@ -107,7 +107,10 @@ async fn enroll_once(w: &Worker, scm: &ScmClient, e: &Enrollment) -> Result<Enro
         term: e.term as u32,
         subj_alt_names: e.subj_alt_names.clone(),
         common_name: enrolled_common_name(e),
-        comments: Some(e.marker.clone()),
+        comments: Some(crate::acme::ari::enroll_comments(
+            &e.marker,
+            store.replaced_ssl_id(&e.order_id).await?,
+        )),
         external_requester: None,
         custom_fields: Vec::new(),
     };

@@ -7,6 +7,7 @@ mod config;
 pub mod error;
 mod issue;
 mod revoke;
+pub mod status_sweep;
 mod validate;
 pub mod worker;
 

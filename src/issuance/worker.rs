@@ -140,6 +140,7 @@ impl Worker {
                 "validate" => super::validate::run(self, &job).await,
                 crate::store::ISSUE_JOB => super::issue::run(self, &job).await,
                 crate::store::REVOKE_JOB => super::revoke::run(self, &job).await,
+                crate::store::STATUS_SWEEP_JOB => super::status_sweep::run(self, &job).await,
                 other => {
                     tracing::error!(kind = other, "unknown job kind; dropping it");
                     let _ = self.ctx.store.drop_job(job.id).await;

@@ -19,6 +19,8 @@ pub struct Order {
     pub error: Option<Value>,
     pub certificate_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// RFC 9773 `replaces`: the ARI certID of the certificate this order replaces, as sent.
+    pub replaces: Option<String>,
     pub authz_ids: Vec<String>,
     /// Stored status and expiry of each authorization, in the order of `authz_ids`, read with the
     /// order (rendering needs them).
@@ -62,6 +64,8 @@ pub struct NewOrder {
     pub identifiers_key: String,
     pub profile: Option<String>,
     pub expires_at: DateTime<Utc>,
+    /// RFC 9773 `replaces` (checked by `acme::ari` before the order is created).
+    pub replaces: Option<String>,
     /// One entry per identifier, in order: an existing authorization id, or a new one to insert.
     pub authzs: Vec<OrderAuthz>,
 }
