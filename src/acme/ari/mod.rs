@@ -268,6 +268,41 @@ mod tests {
     }
 
     #[test]
+    fn ari_settings_are_read_and_checked() {
+        let load = |text: &str| crate::config::Config::from_table(text.parse().unwrap());
+        let c = load("").unwrap();
+        assert_eq!(c.acme.ari_retry_after_secs, 21600);
+        assert_eq!(c.acme.ari_renewal_window_percent, WindowPercent(67, 90));
+        assert_eq!(c.issuance.status_sweep_calls_per_hour, 600);
+        let c = load(
+            "[acme]\nari_renewal_window_percent = [50, 75]\n\
+             [profiles.ov]\ndescription = \"x\"\nscm_cert_type = 1\nterm_days = 90\n\
+             renewal_window_percent = [10, 20]",
+        )
+        .unwrap();
+        assert_eq!(c.acme.ari_renewal_window_percent, WindowPercent(50, 75));
+        assert_eq!(
+            c.profiles["ov"].renewal_window_percent,
+            Some(WindowPercent(10, 20))
+        );
+        let e = load("[acme]\nari_renewal_window_percent = [90, 60]").unwrap_err();
+        assert!(
+            e.to_string().contains("acme.ari_renewal_window_percent"),
+            "{e}"
+        );
+        let e = load(
+            "[profiles.ov]\ndescription = \"x\"\nscm_cert_type = 1\nterm_days = 90\n\
+             renewal_window_percent = [10, 120]",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("profiles.ov.renewal_window_percent"),
+            "{e}"
+        );
+        assert!(load("[acme]\nari_retry_after_secs = 0").is_err());
+    }
+
+    #[test]
     fn reason_codes() {
         assert!(reasons::is_valid("operator") && reasons::is_valid("ca-incident-2026"));
         assert!(!reasons::is_valid("") && !reasons::is_valid("Bad Reason"));
