@@ -13,7 +13,7 @@ use clap::Subcommand;
 #[derive(Debug, Subcommand)]
 pub enum CertsCommand {
     /// Mark valid certificates for renewal now: their ACME renewalInfo window moves to the past,
-    /// so ARI clients (certbot ≥ 4.1, lego, Caddy, cert-manager …) renew them at their next check.
+    /// so ARI clients (certbot, lego --ari-enable, Caddy, cert-manager …) renew them at their next check.
     /// Filters of different kinds must all match; repeated filters of one kind match any.
     RenewNow {
         /// Certificates with an identifier matching this pattern (`www.example.edu`,
