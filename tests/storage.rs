@@ -74,4 +74,7 @@ on_both_backends!(
     issuance::completing_issuance_makes_the_order_valid,
     issuance::failing_issuance_makes_the_order_invalid,
     issuance::revocation_moves_through_its_states,
+    ari::replacement_is_claimed_once_and_freed_by_an_invalid_order,
+    ari::renew_now_marks_and_the_status_sweep,
+    ari::the_sweep_job_exists_once_and_only_its_holder_reschedules_it,
 );
