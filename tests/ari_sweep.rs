@@ -24,10 +24,18 @@ async fn the_sweep_keeps_to_its_scm_call_budget_across_replicas() {
     scm.org_id = Some(1001);
     scm.cert_type = Some(501);
     scm.term = Some(90);
+    let port = env.responder.port;
     let replica = env
         .app
         .replica(|c| {
+            // Configured like the first replica (Env::start_with): it may run any job.
             c.scm = Some(scm);
+            c.validation.http_port = port;
+            c.validation.allowed_networks = vec!["127.0.0.0/8".parse().unwrap()];
+            c.validation.timeout_secs = 3;
+            c.issuance.poll_interval_ms = 50;
+            c.issuance.collect_initial_secs = 1;
+            c.issuance.collect_max_secs = 1;
             tweak(c);
         })
         .await;

@@ -36,13 +36,21 @@ pub fn pace(calls_per_hour: u32, interval_secs: u64) -> Pace {
 }
 
 /// Creates the sweep's job if SCM is configured and the sweep is on (every replica calls this at
-/// start; one row results).
+/// start; one row results). The first round comes one pause after start, like every later one, so
+/// restarting replicas never adds rounds.
 pub async fn schedule(ctx: &crate::acme::AcmeContext) -> crate::store::Result<()> {
-    if ctx.scm.is_none() || ctx.config.issuance.status_sweep_calls_per_hour == 0 {
+    let cfg = &ctx.config.issuance;
+    if ctx.scm.is_none() || cfg.status_sweep_calls_per_hour == 0 {
         return Ok(());
     }
+    let first = ctx.now()
+        + pace(
+            cfg.status_sweep_calls_per_hour,
+            cfg.status_sweep_interval_secs,
+        )
+        .pause;
     ctx.store
-        .ensure_job(STATUS_SWEEP_JOB, STATUS_SWEEP_SUBJECT, ctx.now())
+        .ensure_job(STATUS_SWEEP_JOB, STATUS_SWEEP_SUBJECT, first)
         .await
 }
 
