@@ -56,10 +56,22 @@ pip_need certbot.main certbot
 pip_need kubernetes_validate kubernetes-validate
 # The quickstart test runs the printed `certbot …` command, so the command itself must be on PATH.
 command -v certbot >/dev/null 2>&1 || [[ " ${pip_missing[*]} " == *" certbot "* ]] || pip_missing+=(certbot)
+# tests/e2e_certbot_ari.rs needs a certbot that reads renewalInfo (RFC 9773) during `renew`: an
+# older one installed earlier is upgraded.
+pip_upgrade=()
+if python3 -c "import certbot.main" >/dev/null 2>&1 \
+  && ! python3 -c "from acme.client import ClientV2; ClientV2.renewal_time" >/dev/null 2>&1; then
+  pip_upgrade+=(certbot acme)
+fi
 if [ ${#pip_missing[@]} -gt 0 ]; then
   echo "install-test-deps: pip installing ${pip_missing[*]}"
   python3 -m pip install -q "${pip_missing[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${pip_missing[@]}"
+fi
+if [ ${#pip_upgrade[@]} -gt 0 ]; then
+  echo "install-test-deps: upgrading ${pip_upgrade[*]} (no renewalInfo support)"
+  python3 -m pip install -q --upgrade "${pip_upgrade[@]}" 2>/dev/null \
+    || python3 -m pip install -q --upgrade --break-system-packages "${pip_upgrade[@]}"
 fi
 # pyenv creates command shims (certbot) only on a rehash, which `python3 -m pip` does not trigger.
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi

@@ -203,6 +203,9 @@ struct Background {
 
 impl Background {
     async fn start(state: &AppState) -> anyhow::Result<Self> {
+        if let Err(e) = crate::issuance::status_sweep::schedule(&state.ctx).await {
+            tracing::warn!(error = %e, "cannot schedule the SCM status sweep");
+        }
         Ok(Self {
             housekeeping: tokio::spawn(housekeeping(state.clone())),
             admin: start_admin(state).await?,

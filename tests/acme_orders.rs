@@ -153,6 +153,7 @@ async fn profiles_are_listed_chosen_and_checked() {
                     description: desc.into(),
                     scm_cert_type: 1,
                     term_days: term,
+                    renewal_window_percent: None,
                 },
             );
         }

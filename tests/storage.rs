@@ -91,4 +91,7 @@ on_both_backends!(
     retention::old_finished_orders_go_recent_and_unfinished_ones_and_certificates_stay,
     retention::an_authorization_a_newer_order_links_to_stays,
     retention::retention_works_in_batches,
+    ari::replacement_is_claimed_once_and_freed_by_an_invalid_order,
+    ari::renew_now_marks_and_the_status_sweep,
+    ari::the_sweep_job_exists_once_and_only_its_holder_reschedules_it,
 );

@@ -30,6 +30,7 @@ pub fn directory(ctx: &AcmeContext) -> Directory {
         new_order: u.new_order(),
         revoke_cert: u.revoke_cert(),
         key_change: u.key_change(),
+        renewal_info: u.renewal_info(),
         meta: DirectoryMeta {
             terms_of_service: acme.terms_of_service_url.as_ref().map(|u| u.to_string()),
             website: acme.website.as_ref().map(|u| u.to_string()),

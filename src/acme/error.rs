@@ -8,6 +8,8 @@ use serde::Serialize;
 #[serde(rename_all = "camelCase")]
 pub enum ProblemType {
     AccountDoesNotExist,
+    /// RFC 9773 §7.4: `replaces` names a certificate another order already replaces.
+    AlreadyReplaced,
     AlreadyRevoked,
     BadCsr,
     BadNonce,
@@ -40,6 +42,7 @@ impl ProblemType {
         use ProblemType::*;
         match self {
             AccountDoesNotExist => "accountDoesNotExist",
+            AlreadyReplaced => "alreadyReplaced",
             AlreadyRevoked => "alreadyRevoked",
             BadCsr => "badCSR",
             BadNonce => "badNonce",
@@ -77,6 +80,7 @@ impl ProblemType {
         use ProblemType::*;
         match self {
             Unauthorized | OrderNotReady | UserActionRequired | Caa => 403,
+            AlreadyReplaced => 409,
             RateLimited => 429,
             ServerInternal => 500,
             _ => 400,

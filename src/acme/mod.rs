@@ -2,6 +2,7 @@
 //! one error type. Knows nothing of HTTP frameworks or SQL; storage goes through `store::Store`.
 
 pub mod account;
+pub mod ari;
 pub mod authz;
 pub mod certificate;
 pub mod contact;

@@ -65,12 +65,17 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
         // Refuse now what finalize could never issue (no SCM org, no type for the profile).
         crate::acme::scm_target::scm_target(&ctx.config, eab.as_deref(), profile.as_deref())?;
     }
+    let replaced = match &req.replaces {
+        Some(r) => Some(crate::acme::ari::check_replaces(ctx, account, &identifiers, r).await?),
+        None => None,
+    };
     let now = ctx.now();
     let key = identifiers_key(&identifiers);
     if let Some(existing) = ctx
         .store
         .find_reusable_order(&account.id, &key, profile.as_deref(), now)
         .await?
+        .filter(|o| o.replaces == req.replaces)
     {
         return Ok(existing);
     }
@@ -155,11 +160,15 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
                 identifiers_key: key,
                 profile,
                 expires_at,
+                replaces: req.replaces.clone(),
                 authzs,
             },
             ctx.now(),
         )
         .await?;
+    if let Some(cert) = &replaced {
+        crate::acme::ari::claim(ctx, &order, cert).await?;
+    }
     tracing::info!(account = %account.id, order = %order.id, "order created");
     Ok(order)
 }

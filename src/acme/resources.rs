@@ -29,6 +29,9 @@ pub struct OrderResource {
     pub error: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    /// RFC 9773 §5: echoed as the client sent it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 /// The authorization object.
@@ -96,6 +99,7 @@ pub fn order_resource(
             .map(|c| ctx.urls.certificate(c)),
         error,
         profile: order.profile.clone(),
+        replaces: order.replaces.clone(),
     }
 }
 

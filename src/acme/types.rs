@@ -13,6 +13,8 @@ pub struct Directory {
     pub new_order: String,
     pub revoke_cert: String,
     pub key_change: String,
+    /// RFC 9773 §3: where clients GET a certificate's suggested renewal window.
+    pub renewal_info: String,
     pub meta: DirectoryMeta,
 }
 
@@ -80,6 +82,8 @@ pub struct NewOrderRequest {
     pub not_before: Option<String>,
     pub not_after: Option<String>,
     pub profile: Option<String>,
+    /// RFC 9773 §5: the ARI certID of the certificate this order replaces.
+    pub replaces: Option<String>,
 }
 
 /// Authorization update payload (§7.5.2).

@@ -21,6 +21,8 @@ pub mod paths {
     pub const AUTHZ: &str = "/acme/authz";
     pub const CHALLENGE: &str = "/acme/chall";
     pub const CERTIFICATE: &str = "/acme/cert";
+    /// RFC 9773 renewalInfo; a certID follows after `/`.
+    pub const RENEWAL_INFO: &str = "/acme/renewal-info";
 }
 
 impl Urls {
@@ -71,6 +73,10 @@ impl Urls {
     }
     pub fn challenge(&self, id: &str) -> String {
         format!("{}{}/{id}", self.base, paths::CHALLENGE)
+    }
+    /// The directory's `renewalInfo` (clients append `/` and a certID).
+    pub fn renewal_info(&self) -> String {
+        self.for_path(paths::RENEWAL_INFO)
     }
     pub fn certificate(&self, id: &str) -> String {
         format!("{}{}/{id}", self.base, paths::CERTIFICATE)

@@ -1,7 +1,9 @@
 //! Command line: every subcommand reads the same configuration (`--config FILE` plus `BRIDGE_*`).
 
+mod certs;
 mod eab;
 
+pub use certs::CertsCommand;
 pub use eab::EabCommand;
 
 use crate::config::Config;
@@ -37,6 +39,9 @@ pub enum Command {
     /// Manage External Account Binding keys.
     #[command(subcommand)]
     Eab(EabCommand),
+    /// Certificates the bridge issued (e.g. `renew-now` on a mass revocation day).
+    #[command(subcommand)]
+    Certs(CertsCommand),
     /// Talk to Sectigo Certificate Manager (find org ids, profiles; check the configuration).
     #[command(subcommand)]
     Scm(crate::scm::cli::ScmCommand),
@@ -95,6 +100,7 @@ pub async fn run(mut config: Config, data_dir: &Path, command: Command) -> anyho
             eab::encrypt_plaintext_keys(&store).await
         }
         Command::Eab(cmd) => eab::run(&config, cmd).await,
+        Command::Certs(cmd) => certs::run(&config, cmd).await,
         Command::Scm(cmd) => crate::scm::cli::run(&config, cmd).await,
         Command::Sandbox(args) => crate::sandbox::cli::run(&config, args).await,
     }

@@ -225,6 +225,15 @@ pub struct AcmeConfig {
     /// `eab revoke` can still order on a replica that read the key just before. 0 = read on every
     /// request.
     pub eab_cache_secs: u64,
+    /// RFC 9773 `explanationURL` of renewalInfo answers (a page about the CA's renewal policy and
+    /// mass revocations); a certificate to renew now adds `?reason=CODE`. None: no URL is sent.
+    pub ari_explanation_url: Option<url::Url>,
+    /// renewalInfo's `Retry-After` in seconds: how soon clients ask again, i.e. how quickly they
+    /// learn that a certificate must be renewed now (RFC 9773 §4.3).
+    pub ari_retry_after_secs: u64,
+    /// Where the suggested renewal window lies, in percent of a certificate's validity, for
+    /// profiles that set no `renewal_window_percent` of their own (and orders without profile).
+    pub ari_renewal_window_percent: crate::acme::ari::WindowPercent,
 }
 
 impl Default for AcmeConfig {
@@ -252,6 +261,9 @@ impl Default for AcmeConfig {
             orders_page_size: 100,
             scm_dcv_cache_secs: 300,
             eab_cache_secs: 30,
+            ari_explanation_url: None,
+            ari_retry_after_secs: 6 * 3600,
+            ari_renewal_window_percent: Default::default(),
         }
     }
 }
@@ -417,6 +429,7 @@ impl Config {
         }
         crate::policy::validate_profiles(&self.policy, &self.profiles)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        crate::acme::ari::validate_config(self).map_err(ConfigError::Invalid)?;
         if let Some(scm) = &self.scm {
             scm.validate()
                 .map_err(|e| ConfigError::Invalid(format!("[scm]: {e}")))?;

@@ -36,6 +36,13 @@ pub struct IssuanceConfig {
     pub expiry_warning_days: Vec<u32>,
     /// Seconds between expiry sweeps; one replica at a time runs each (a job in the jobs table).
     pub expiry_sweep_interval_secs: i64,
+    /// Budget of the SCM status sweep (RFC 9773 "renew now" for certificates revoked, replaced or
+    /// expired in SCM outside the bridge): at most this many SCM status reads per hour, over all
+    /// replicas (one replica sweeps at a time). 0 turns the sweep off.
+    pub status_sweep_calls_per_hour: u32,
+    /// Seconds between sweep rounds at full budget; each round reads
+    /// `calls_per_hour * interval / 3600` statuses (at least one, the pause then lengthened to fit).
+    pub status_sweep_interval_secs: u64,
 }
 
 impl Default for IssuanceConfig {
@@ -52,6 +59,8 @@ impl Default for IssuanceConfig {
             external_requester_from_contact: true,
             expiry_warning_days: vec![30, 7],
             expiry_sweep_interval_secs: 24 * 3600,
+            status_sweep_calls_per_hour: 600,
+            status_sweep_interval_secs: 60,
         }
     }
 }

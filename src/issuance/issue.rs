@@ -122,7 +122,10 @@ async fn enroll_once(
         term: e.term as u32,
         subj_alt_names: e.subj_alt_names.clone(),
         common_name: enrolled_common_name(e),
-        comments: Some(e.marker.clone()),
+        comments: Some(crate::acme::ari::enroll_comments(
+            &e.marker,
+            store.replaced_ssl_id(&e.order_id).await?,
+        )),
         external_requester,
         custom_fields: Vec::new(),
     };

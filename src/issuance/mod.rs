@@ -11,6 +11,7 @@ mod issue;
 mod notify;
 pub mod retention;
 mod revoke;
+pub mod status_sweep;
 mod validate;
 pub mod worker;
 

@@ -65,8 +65,14 @@ pub async fn run(w: &Worker, job: &Job) -> Outcome {
         );
     }
     let next = now + chrono::Duration::from_std(INTERVAL).expect("one hour");
-    match w.ctx.store.reschedule_job(job.id, next).await {
-        Ok(()) => Outcome::Done,
+    match w.ctx.store.reschedule_job(job.id, &w.id, next).await {
+        Ok(true) => Outcome::Done,
+        Ok(false) => {
+            tracing::warn!(
+                "retention's lease was lost during the run; its new holder reschedules it"
+            );
+            Outcome::Done
+        }
         Err(e) => Outcome::RetryAt(next, format!("rescheduling retention failed: {e}")),
     }
 }

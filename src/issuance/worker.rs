@@ -148,6 +148,7 @@ impl Worker {
                 JobKind::Revoke => super::revoke::run(self, &job).await,
                 JobKind::ExpirySweep => super::expiry::run(self, &job).await,
                 JobKind::Retention => super::retention::run(self, &job).await,
+                JobKind::StatusSweep => super::status_sweep::run(self, &job).await,
             }
         };
         let outcome = self.keeping_lease(&job, work.instrument(span)).await;

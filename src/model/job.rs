@@ -15,17 +15,20 @@ pub enum JobKind {
     ExpirySweep,
     /// Purge finished orders past `retention.orders_days`; one recurring job (subject `orders`).
     Retention,
+    /// Read SCM's status of certificates still valid (ARI "renew now"); one recurring job.
+    StatusSweep,
 }
 
 impl JobKind {
     /// Every kind this version runs: a worker claims only these, so jobs a newer version queued
     /// wait for a replica that knows them instead of being lost during a rolling upgrade.
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::Validate,
         JobKind::Issue,
         JobKind::Revoke,
         JobKind::ExpirySweep,
         JobKind::Retention,
+        JobKind::StatusSweep,
     ];
 
     /// The stored spelling.
@@ -36,6 +39,7 @@ impl JobKind {
             Self::Revoke => "revoke",
             Self::ExpirySweep => "expiry_sweep",
             Self::Retention => "retention",
+            Self::StatusSweep => "status_sweep",
         }
     }
 

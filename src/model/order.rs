@@ -20,6 +20,8 @@ pub struct Order {
     pub error: Option<Value>,
     pub certificate_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// RFC 9773 `replaces`: the ARI certID of the certificate this order replaces, as sent.
+    pub replaces: Option<String>,
     pub authz_ids: Vec<String>,
     /// Stored status and expiry of each authorization, in the order of `authz_ids`, read with the
     /// order (rendering needs them).

@@ -41,6 +41,10 @@ pub struct ProfileConfig {
     pub scm_cert_type: i64,
     /// Certificate term in days; must be one SCM offers for `scm_cert_type`.
     pub term_days: i64,
+    /// RFC 9773 renewal window of this profile's certificates, `[start, end]` in percent of their
+    /// validity; absent: `acme.ari_renewal_window_percent`.
+    #[serde(default)]
+    pub renewal_window_percent: Option<crate::acme::ari::WindowPercent>,
 }
 
 #[cfg(test)]

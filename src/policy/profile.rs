@@ -128,6 +128,7 @@ mod tests {
                         description: format!("{n} profile"),
                         scm_cert_type: 1,
                         term_days: 365,
+                        renewal_window_percent: None,
                     },
                 )
             })

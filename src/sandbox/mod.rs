@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod admin;
+pub mod calls;
 pub mod chaos;
 pub mod cli;
 pub mod config;
@@ -237,6 +238,16 @@ impl SandboxHandle {
     /// Clears behaviour overrides and faults.
     pub fn reset(&self) {
         self.state.reset_behavior();
+    }
+
+    /// SCM calls received so far by operation (`GET /ssl/v1/{id}` …), whatever their outcome.
+    pub fn calls(&self) -> std::collections::BTreeMap<String, u64> {
+        self.state.calls.snapshot()
+    }
+
+    /// Starts counting SCM calls from zero.
+    pub fn reset_calls(&self) {
+        self.state.calls.reset();
     }
 
     /// Status of a certificate as SCM would report it (`None` if unknown).

@@ -75,6 +75,10 @@ fn scm_routes(state: &Arc<SandboxState>) -> Router<Arc<SandboxState>> {
     r.fallback(|| async { scm_error(StatusCode::NOT_FOUND, -1, "Resource not found") })
         .layer(from_fn_with_state(state.clone(), auth))
         .layer(from_fn_with_state(state.clone(), faults::inject))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::sandbox::calls::count,
+        ))
 }
 
 /// The whole application: `/api/…` and `/__sandbox/…`.

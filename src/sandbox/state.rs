@@ -121,6 +121,8 @@ pub struct SandboxState {
     pub cfg: SandboxConfig,
     /// The PKI that signs.
     pub pki: Pki,
+    /// Every SCM call received, by operation (`sandbox::calls`).
+    pub calls: crate::sandbox::calls::Calls,
     inner: Mutex<Inner>,
 }
 
@@ -140,6 +142,7 @@ impl SandboxState {
         Ok(Self {
             pki: Pki::generate(cfg.cross_signed_root)?,
             cfg,
+            calls: Default::default(),
             inner: Mutex::new(inner),
         })
     }

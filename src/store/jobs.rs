@@ -177,19 +177,25 @@ impl Store {
         Ok(())
     }
 
-    /// Puts a recurring job that ran to completion back for its next run at `run_at`, releasing
-    /// its lease (unlike [`Store::retry_job`], nothing went wrong).
-    pub async fn reschedule_job(&self, id: i64, run_at: DateTime<Utc>) -> Result<()> {
+    /// Puts a recurring job that `worker` ran to completion back for its next run at `run_at`,
+    /// releasing its lease (unlike [`Store::retry_job`], nothing went wrong: attempts and error are
+    /// reset). `false` when the lease was lost meanwhile and another worker holds the job.
+    pub async fn reschedule_job(
+        &self,
+        id: i64,
+        worker: &str,
+        run_at: DateTime<Utc>,
+    ) -> Result<bool> {
         let q = self
             .db
             .query(
-                "UPDATE jobs SET run_at = $2, lease_until = NULL, leased_by = NULL, attempts = 0, \
-                 last_error = NULL WHERE id = $1",
+                "UPDATE jobs SET run_at = $3, lease_until = NULL, leased_by = NULL, attempts = 0, \
+                 last_error = NULL WHERE id = $1 AND leased_by = $2",
             )
             .bind(id)
+            .bind(worker)
             .bind(run_at);
-        self.db.execute(q).await?;
-        Ok(())
+        Ok(self.db.execute(q).await? == 1)
     }
 
     /// Deletes a job that needs no state change to finish (e.g. its subject is gone).

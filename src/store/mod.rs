@@ -3,6 +3,7 @@
 //! SQLite backend can implement the same guarantees differently.
 
 mod accounts;
+mod ari;
 mod authorizations;
 mod db;
 mod eab;
@@ -23,6 +24,7 @@ mod revocation;
 mod settings;
 mod watch;
 
+pub use ari::{AriCertificate, AriState, RenewCandidate, ReplacementClaim, STATUS_SWEEP_SUBJECT};
 pub use eab::EabRevocation;
 pub use eab_crypto::EabCipher;
 pub use eab_reencrypt::EabEncryption;

@@ -15,6 +15,8 @@ pub struct NewOrder {
     pub identifiers_key: String,
     pub profile: Option<String>,
     pub expires_at: DateTime<Utc>,
+    /// RFC 9773 `replaces` (checked by `acme::ari` before the order is created).
+    pub replaces: Option<String>,
     /// One entry per identifier, in order: an existing authorization id, or a new one to insert.
     pub authzs: Vec<OrderAuthz>,
 }

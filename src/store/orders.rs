@@ -15,13 +15,13 @@ use chrono::{DateTime, Utc};
 fn order_columns(dialect: Dialect) -> &'static str {
     dialect.pick(
         "o.id, o.account_id, o.status, o.identifiers, o.profile, o.expires_at, o.error, \
-         o.certificate_id, o.created_at, \
+         o.certificate_id, o.created_at, o.replaces, \
          COALESCE((SELECT json_agg(json_build_array(oa.authz_id, a.status, a.expires_at) \
                                    ORDER BY oa.position) \
                    FROM order_authorizations oa JOIN authorizations a ON a.id = oa.authz_id \
                    WHERE oa.order_id = o.id), '[]'::json) AS authzs",
         "o.id, o.account_id, o.status, o.identifiers, o.profile, o.expires_at, o.error, \
-         o.certificate_id, o.created_at, \
+         o.certificate_id, o.created_at, o.replaces, \
          (SELECT json_group_array(json_array(oa.authz_id, a.status, a.expires_at) \
                                   ORDER BY oa.position) \
           FROM order_authorizations oa JOIN authorizations a ON a.id = oa.authz_id \
@@ -40,7 +40,7 @@ fn new_authorizations(new: &NewOrder) -> Vec<&Authorization> {
         .collect()
 }
 
-/// Binds an order's row: $1 id … $7 expiry, $8 creation time.
+/// Binds an order's row: $1 id … $7 expiry, $8 creation time, $9 `replaces`.
 fn bind_order<'q>(q: Query<'q>, new: &'q NewOrder, now: DateTime<Utc>) -> Query<'q> {
     q.bind(&new.id)
         .bind(&new.account_id)
@@ -50,6 +50,7 @@ fn bind_order<'q>(q: Query<'q>, new: &'q NewOrder, now: DateTime<Utc>) -> Query<
         .bind(&new.profile)
         .bind(new.expires_at)
         .bind(now)
+        .bind(&new.replaces)
 }
 
 /// Binds the order's links to its authorizations, in order: (order id, authz id, position).
@@ -87,17 +88,18 @@ fn order_from_row(row: &DbRow) -> Result<Order> {
         error: row.get("error")?,
         certificate_id: row.get("certificate_id")?,
         created_at: row.get("created_at")?,
+        replaces: row.get("replaces")?,
         authz_ids,
         authz_states,
     })
 }
 
 /// The order columns an insert fills and their parameters in [`bind_order`]'s order ($8, now, is
-/// both the creation and the update time); shared by both spellings of `create_order`.
+/// both the creation and the update time, $9 is `replaces`); shared by both spellings of `create_order`.
 const ORDER_INSERT_COLUMNS: &str =
     "id, account_id, status, identifiers, identifiers_key, profile, \
-     expires_at, created_at, updated_at";
-const ORDER_INSERT_VALUES: &str = "($1, $2, $3, $4, $5, $6, $7, $8, $8)";
+     expires_at, created_at, updated_at, replaces";
+const ORDER_INSERT_VALUES: &str = "($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)";
 
 impl Store {
     /// Creates an order, its new authorizations and challenges, and links reused ones, atomically.
@@ -140,7 +142,7 @@ impl Store {
     ) -> Result<()> {
         let fresh = new_authorizations(new);
         let challenges = challenge_rows(&fresh);
-        let mut n = 9; // $1..$8 are the order's, $9 the first of the rest
+        let mut n = 10; // $1..$9 are the order's, $10 the first of the rest
         let mut next = |rows: usize, cols: usize| {
             let p = placeholders_from(n, rows, cols);
             n += rows * cols;

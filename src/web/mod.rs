@@ -15,7 +15,9 @@ pub use state::AppState;
 use crate::acme::urls::paths;
 use axum::routing::{get, post};
 use axum::Router;
-use handlers::{account, authz, certificate, directory, health, nonce, order, revocation};
+use handlers::{
+    account, authz, certificate, directory, health, nonce, order, renewal_info, revocation,
+};
 
 /// The admin application (`server.metrics_listen`): Prometheus metrics.
 pub fn admin_router(state: AppState) -> Router {
@@ -74,6 +76,10 @@ pub fn router(state: AppState) -> Router {
                 post(authz::challenge),
             )
             .route(paths::REVOKE_CERT, post(revocation::revoke_cert))
+            .route(
+                &format!("{}/{{cert_id}}", paths::RENEWAL_INFO),
+                get(renewal_info::renewal_info),
+            )
             .route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 headers::record_metrics,

@@ -111,11 +111,14 @@ impl Env {
             .iter()
             .map(|ip| json!({"type": "ip", "value": ip}))
             .collect();
+        self.ready_order_with(c, &json!({ "identifiers": ids }))
+            .await
+    }
+
+    /// As [`Env::ready_order`] with a newOrder payload of the caller's (e.g. with `replaces`).
+    pub async fn ready_order_with(&self, c: &Client<'_>, payload: &Value) -> (String, Value) {
         let r = c
-            .post(
-                &self.app.url("/acme/new-order"),
-                Some(&json!({ "identifiers": ids })),
-            )
+            .post(&self.app.url("/acme/new-order"), Some(payload))
             .await;
         assert_eq!(r.status, 201, "{r:?}");
         let order_url = r.location().unwrap().to_string();

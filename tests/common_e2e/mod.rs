@@ -81,6 +81,11 @@ impl Stack {
     /// Starts sandbox, DNS server and bridge, and creates an EAB key allowed `example.test` and every
     /// name below it.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// As [`Stack::start`], with extra `BRIDGE_*` settings for the bridge (and its commands).
+    pub async fn start_with(extra_env: &[(&str, &str)]) -> Self {
         let dir = TempDir::new();
         let db = TestDb::create().await;
         let mut procs = Procs::new();
@@ -153,6 +158,11 @@ impl Stack {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
+        .chain(
+            extra_env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        )
         .collect();
 
         let mut serve = bridge_command(&env);

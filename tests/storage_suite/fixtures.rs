@@ -95,6 +95,7 @@ pub fn new_order(account_id: &str, names: &[&str], profile: Option<&str>) -> New
         identifiers_key: names.join(","),
         profile: profile.map(str::to_string),
         expires_at,
+        replaces: None,
         authzs: names
             .iter()
             .map(|n| OrderAuthz::New(authorization(account_id, n, expires_at)))

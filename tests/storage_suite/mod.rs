@@ -1,6 +1,7 @@
 //! Test bodies of the storage suite (see `tests/storage.rs`), one file per area of the store.
 
 pub mod accounts;
+pub mod ari;
 pub mod basics;
 pub mod eab_at_rest;
 pub mod expiry;

@@ -1,7 +1,8 @@
 //! The control API under `/__sandbox/…` (a prefix SCM never uses), for tests and demos that run the
 //! sandbox as a separate process: root certificates, enrollment count, approve/decline/issue,
 //! administrator actions (revoke, mass revoke, mark expired/replaced), faults and chaos statistics,
-//! behaviour overrides. It has no authentication: bind the sandbox to loopback.
+//! SCM call counts (`/calls`), behaviour overrides. It has no authentication: bind the sandbox to
+//! loopback.
 
 use crate::sandbox::admin::{self, Mark, Refusal};
 use crate::sandbox::config::Issuance;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<Arc<SandboxState>> {
                 .delete(clear_faults),
         )
         .route("/faults/stats", get(fault_stats))
+        .route("/calls", get(calls).delete(reset_calls))
         .route("/behavior", post(set_behavior).delete(reset))
 }
 
@@ -207,6 +209,16 @@ async fn clear_faults(State(s): St) -> Response {
 }
 
 /// `GET /__sandbox/faults/stats` → `{"calls": N, "injected": {"reset": n, …}}` of the chaos run.
+/// SCM calls received by operation (`sandbox::calls`).
+async fn calls(State(s): St) -> Response {
+    Json(s.calls.snapshot()).into_response()
+}
+
+async fn reset_calls(State(s): St) -> Response {
+    s.calls.reset();
+    StatusCode::NO_CONTENT.into_response()
+}
+
 async fn fault_stats(State(s): St) -> Response {
     Json(s.chaos_stats()).into_response()
 }

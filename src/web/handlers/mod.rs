@@ -7,6 +7,7 @@ pub mod directory;
 pub mod health;
 pub mod nonce;
 pub mod order;
+pub mod renewal_info;
 pub mod revocation;
 
 use axum::http::{header, HeaderValue};
