@@ -1,6 +1,9 @@
-//! The durable background work of the bridge: validating challenges now, enrolling and collecting
-//! certificates through SCM next. Jobs live in the store; any replica's worker may run any job, and
-//! a job whose replica died is taken over when its lease expires.
+//! The durable background work of the bridge, one job kind each ([`crate::model::JobKind`]):
+//! validating challenges, enrolling and collecting certificates through SCM (exactly one enroll per
+//! order), revoking through SCM, and the recurring sweeps (expiry warnings, SCM status for ARI,
+//! retention). Jobs live in the store and are written in the transaction of the change that needs
+//! them; any replica's worker may run any job, and a job whose replica died is taken over when its
+//! lease expires.
 
 mod caa;
 pub mod chain;
