@@ -34,9 +34,51 @@ fn check_order_rate(ctx: &AcmeContext, account: &Account) -> Result<()> {
         })
 }
 
-/// Creates an order, or returns an identical pending/ready one of the same account.
+/// Creates an order, or returns an identical pending/ready one of the same account. Four steps:
+/// [`parse`] the request, apply the [`policy`](allowed) of the account's EAB key, [`plan`] the
+/// authorizations (reused, trusted from SCM, or new), then persist the order.
 pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> Result<Order> {
     check_order_rate(ctx, account)?;
+    let req = parse(payload)?;
+    let allowed = allowed(ctx, account, &req).await?;
+    let now = ctx.now();
+    let key = identifiers_key(&allowed.identifiers);
+    if let Some(existing) = ctx
+        .store
+        .find_reusable_order(&account.id, &key, allowed.profile.as_deref(), now)
+        .await?
+        .filter(|o| o.replaces == req.replaces)
+    {
+        return Ok(existing);
+    }
+    let expires_at = now + Duration::seconds(ctx.config.acme.order_lifetime_secs);
+    let authzs = plan(ctx, account, &allowed, expires_at).await?;
+    let all_valid = authzs.iter().all(PlannedAuthz::is_valid);
+    let new = NewOrder {
+        id: crate::ids::random_id(),
+        account_id: account.id.clone(),
+        status: if all_valid {
+            OrderStatus::Ready
+        } else {
+            OrderStatus::Pending
+        },
+        identifiers: allowed.identifiers,
+        identifiers_key: key,
+        profile: allowed.profile,
+        expires_at,
+        replaces: req.replaces.clone(),
+        authzs: authzs.into_iter().map(|a| a.0).collect(),
+    };
+    let order = ctx.store.create_order(&new, now).await?;
+    if let Some(cert) = &allowed.replaced {
+        crate::acme::ari::claim(ctx, &order, cert).await?;
+    }
+    tracing::info!(account = %account.id, order = %order.id, "order created");
+    Ok(order)
+}
+
+/// Step 1: the newOrder payload, with what this server does not support refused.
+fn parse(payload: &[u8]) -> Result<NewOrderRequest> {
     let req: NewOrderRequest = serde_json::from_slice(payload)
         .map_err(|e| Error::malformed(format!("newOrder payload is not valid: {e}")))?;
     if req.not_before.is_some() || req.not_after.is_some() {
@@ -45,6 +87,23 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
              profile; remove them from the newOrder request",
         ));
     }
+    Ok(req)
+}
+
+/// What the account may order of what it asked for.
+struct Allowed {
+    /// The account's EAB key, when it has one: its policy and SCM organization.
+    eab: Option<std::sync::Arc<crate::model::EabKey>>,
+    /// Canonical identifiers, in the order asked.
+    identifiers: Vec<Identifier>,
+    profile: Option<String>,
+    /// The certificate a `replaces` names, checked.
+    replaced: Option<crate::store::AriCertificate>,
+}
+
+/// Step 2: the EAB key's name patterns and profiles, SCM's ability to issue the profile, and
+/// `replaces` (RFC 9773): everything that can refuse the order before anything is stored.
+async fn allowed(ctx: &AcmeContext, account: &Account, req: &NewOrderRequest) -> Result<Allowed> {
     let eab = crate::acme::eab_policies::policy_for_ordering(ctx, account).await?;
     // Accounts created without EAB (only possible when the operator turned it off) may order any
     // name; control of each name is still validated.
@@ -69,22 +128,41 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
         Some(r) => Some(crate::acme::ari::check_replaces(ctx, account, &identifiers, r).await?),
         None => None,
     };
-    let now = ctx.now();
-    let key = identifiers_key(&identifiers);
-    if let Some(existing) = ctx
-        .store
-        .find_reusable_order(&account.id, &key, profile.as_deref(), now)
-        .await?
-        .filter(|o| o.replaces == req.replaces)
-    {
-        return Ok(existing);
-    }
+    Ok(Allowed {
+        eab,
+        identifiers,
+        profile,
+        replaced,
+    })
+}
 
+/// One authorization of the planned order.
+struct PlannedAuthz(OrderAuthz);
+
+impl PlannedAuthz {
+    /// Whether the order need not wait for it: a reused authorization is valid (only valid ones
+    /// are reused), a new one only when SCM's domain validation is trusted for its name.
+    fn is_valid(&self) -> bool {
+        match &self.0 {
+            OrderAuthz::Reuse(_) => true,
+            OrderAuthz::New(a) => a.status == AuthzStatus::Valid,
+        }
+    }
+}
+
+/// Step 3: per identifier, an existing authorization that outlives the order, or a new one —
+/// valid at once when the EAB key trusts SCM's domain validation and SCM covers the name, else
+/// pending with one challenge per type the identifier allows.
+async fn plan(
+    ctx: &AcmeContext,
+    account: &Account,
+    allowed: &Allowed,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<PlannedAuthz>> {
     let acme_cfg = &ctx.config.acme;
-    let expires_at = now + Duration::seconds(acme_cfg.order_lifetime_secs);
-    let mut authzs = Vec::with_capacity(identifiers.len());
-    let mut all_valid = true;
-    for id in &identifiers {
+    let now = ctx.now();
+    let mut authzs = Vec::with_capacity(allowed.identifiers.len());
+    for id in &allowed.identifiers {
         let wildcard = policy::is_wildcard(id);
         let base = Identifier {
             kind: id.kind.clone(),
@@ -105,72 +183,45 @@ pub async fn new_order(ctx: &AcmeContext, account: &Account, payload: &[u8]) -> 
         } else {
             None
         };
-        match reusable {
-            Some(authz_id) => authzs.push(OrderAuthz::Reuse(authz_id)),
-            None => {
-                let trusted = trusted_by_scm(ctx, eab.as_deref(), &base, wildcard).await;
-                all_valid &= trusted;
-                let authz_id = crate::ids::random_id();
-                let challenges = policy::challenge_types_for(id)
-                    .into_iter()
-                    .map(|t| Challenge {
-                        id: crate::ids::random_id(),
-                        authz_id: authz_id.clone(),
-                        kind: t.as_str().to_string(),
-                        token: crate::ids::random_b64(TOKEN_BYTES),
-                        status: ChallengeStatus::Pending,
-                        validated_at: None,
-                        error: None,
-                        validation_record: None,
-                    })
-                    .collect();
-                authzs.push(OrderAuthz::New(Authorization {
-                    id: authz_id,
-                    account_id: account.id.clone(),
-                    identifier: base,
-                    wildcard,
-                    status: if trusted {
-                        AuthzStatus::Valid
-                    } else {
-                        AuthzStatus::Pending
-                    },
-                    expires_at: if trusted {
-                        now + Duration::seconds(acme_cfg.authz_valid_secs)
-                    } else {
-                        expires_at
-                    },
-                    validated_at: trusted.then_some(now),
-                    challenges,
-                }));
-            }
+        if let Some(authz_id) = reusable {
+            authzs.push(PlannedAuthz(OrderAuthz::Reuse(authz_id)));
+            continue;
         }
-    }
-    let order = ctx
-        .store
-        .create_order(
-            &NewOrder {
+        let trusted = trusted_by_scm(ctx, allowed.eab.as_deref(), &base, wildcard).await;
+        let authz_id = crate::ids::random_id();
+        let challenges = policy::challenge_types_for(id)
+            .into_iter()
+            .map(|t| Challenge {
                 id: crate::ids::random_id(),
-                account_id: account.id.clone(),
-                status: if all_valid {
-                    OrderStatus::Ready
-                } else {
-                    OrderStatus::Pending
-                },
-                identifiers,
-                identifiers_key: key,
-                profile,
-                expires_at,
-                replaces: req.replaces.clone(),
-                authzs,
+                authz_id: authz_id.clone(),
+                kind: t.as_str().to_string(),
+                token: crate::ids::random_b64(TOKEN_BYTES),
+                status: ChallengeStatus::Pending,
+                validated_at: None,
+                error: None,
+                validation_record: None,
+            })
+            .collect();
+        authzs.push(PlannedAuthz(OrderAuthz::New(Authorization {
+            id: authz_id,
+            account_id: account.id.clone(),
+            identifier: base,
+            wildcard,
+            status: if trusted {
+                AuthzStatus::Valid
+            } else {
+                AuthzStatus::Pending
             },
-            ctx.now(),
-        )
-        .await?;
-    if let Some(cert) = &replaced {
-        crate::acme::ari::claim(ctx, &order, cert).await?;
+            expires_at: if trusted {
+                now + Duration::seconds(acme_cfg.authz_valid_secs)
+            } else {
+                expires_at
+            },
+            validated_at: trusted.then_some(now),
+            challenges,
+        })));
     }
-    tracing::info!(account = %account.id, order = %order.id, "order created");
-    Ok(order)
+    Ok(authzs)
 }
 
 /// Whether the account's EAB key trusts SCM's domain validation and SCM covers this name.
