@@ -1,11 +1,11 @@
 //! newAccount with External Account Binding, account update and deactivation (RFC 8555 §7.3).
 
-mod common;
+mod support;
 
 use acme_sectigo_bridge::store::EabRevocation;
-use common::app::TestApp;
-use common::client::{eab, Client, TestKey};
 use serde_json::json;
+use support::app::TestApp;
+use support::client::{eab, Client, TestKey};
 
 #[tokio::test]
 async fn new_account_with_eab_then_existing_then_only_return_existing() {
@@ -120,7 +120,7 @@ async fn eab_failures_store_nothing() {
     // An asymmetric algorithm on the EAB.
     let mut bad_alg = eab(&kid, &hmac, &url, &key.public(), "HS256");
     let p = json!({"alg": "ES256", "kid": kid, "url": url});
-    bad_alg["protected"] = json!(common::client::b64(p.to_string().as_bytes()));
+    bad_alg["protected"] = json!(support::client::b64(p.to_string().as_bytes()));
     assert_eq!(
         register_with(&app, bad_alg, &key).await,
         (400, "badSignatureAlgorithm".into())

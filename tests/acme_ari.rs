@@ -3,15 +3,15 @@
 //! window moving to the past when SCM reports a certificate revoked/replaced or the bridge revoked
 //! it, and the operator's `certs renew-now`.
 
-mod common;
+mod support;
 
 use acme_sectigo_bridge::acme::ari::CertId;
 use acme_sectigo_bridge::sandbox::{Mark, SandboxConfig};
 use chrono::{DateTime, Duration, Utc};
-use common::client::{b64, reply, Client, Reply};
-use common::flow::{csr, finalize, Env};
 use serde_json::{json, Value};
 use std::time::Instant;
+use support::client::{b64, reply, Client, Reply};
+use support::flow::{csr, finalize, Env};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 const FIRST_SSL_ID: i64 = 4300000001;

@@ -1,10 +1,10 @@
 //! Authorization reuse never hands an order an authorization that expires before the order does.
 
-mod common;
+mod support;
 
 use acme_sectigo_bridge::sandbox::SandboxConfig;
-use common::flow::Env;
 use serde_json::json;
+use support::flow::Env;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_authorization_expiring_before_the_new_order_is_not_reused() {

@@ -3,13 +3,13 @@
 //! and CAA records there decide whether the order is issued or fails with a `caa` problem naming
 //! the record — without an enrollment.
 
-mod common;
+mod support;
 
 use acme_sectigo_bridge::model::EabKey;
 use acme_sectigo_bridge::sandbox::SandboxConfig;
-use common::client::Client;
-use common::flow::{csr, finalize, wait_status, Env};
 use serde_json::{json, Value};
+use support::client::Client;
+use support::flow::{csr, finalize, wait_status, Env};
 
 /// A client whose EAB key trusts SCM's validation of example.com (so orders are ready at once).
 async fn client(env: &Env) -> Client<'_> {

@@ -2,16 +2,16 @@
 //! serves the chain to the root that issued the intermediate, names the chain through the
 //! cross-signed root as `Link: rel="alternate"`, and both verify with openssl to their own roots.
 
-mod common;
+mod support;
 
 use acme_sectigo_bridge::issuance::chain::build_chains;
 use acme_sectigo_bridge::sandbox::pki::Pki;
 use acme_sectigo_bridge::sandbox::SandboxConfig;
 use acme_sectigo_bridge::scm::{certificates_in, CollectFormat};
-use common::acme::links;
-use common::flow::{csr, finalize, Env};
 use std::path::PathBuf;
 use std::process::Command;
+use support::acme::links;
+use support::flow::{csr, finalize, Env};
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("acme-chains-{}", std::process::id()));

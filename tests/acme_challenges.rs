@@ -2,16 +2,14 @@
 //! through the real server, the durable worker validates over real HTTP, DNS and TLS on loopback,
 //! and the outcome reaches the challenge, its authorization and the order.
 
-mod acme_env;
-mod common;
-mod common_validation;
+mod support;
 
-use acme_env::*;
 use acme_sectigo_bridge::validation::dns01_txt_value;
-use common::acme::{challenge, dns, ip, links};
-use common_validation::closed_port;
-use common_validation::servers::{spawn_tls_alpn, TlsChallenge};
 use serde_json::{json, Value};
+use support::acme::{challenge, dns, ip, links};
+use support::acme_env::*;
+use support::validation::closed_port;
+use support::validation::servers::{spawn_tls_alpn, TlsChallenge};
 
 #[tokio::test]
 async fn http01_validates_and_later_orders_reuse_the_authorizations() {
@@ -289,7 +287,7 @@ async fn concurrent_responses_to_one_authorization_start_one_validation() {
         );
     }
     // Let any validation started besides the first one finish before counting.
-    let deadline = std::time::Instant::now() + common::acme::WAIT;
+    let deadline = std::time::Instant::now() + support::acme::WAIT;
     while e.app.db.pending_work().await > 0 {
         assert!(std::time::Instant::now() < deadline, "jobs left over");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -320,7 +318,7 @@ async fn a_validation_finishing_after_the_authorization_expired_does_not_revive_
     e.http.serve(token(ch), &c.key_authorization(token(ch)));
     let held = e.http.hold().await;
     respond(&c, ch, &url).await;
-    let deadline = std::time::Instant::now() + common::acme::WAIT;
+    let deadline = std::time::Instant::now() + support::acme::WAIT;
     while e.http.hits() == 0 {
         assert!(std::time::Instant::now() < deadline, "never validated");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;

@@ -1,12 +1,12 @@
 //! EAB keys created with --trust-scm-dcv: names under a domain SCM reports validated and delegated to
 //! the key's org are authorized without a challenge; other names get challenges as usual.
 
-mod common;
+mod support;
 
 use acme_sectigo_bridge::model::EabKey;
-use common::client::Client;
-use common::flow::{csr, finalize, Env};
 use serde_json::json;
+use support::client::Client;
+use support::flow::{csr, finalize, Env};
 
 async fn key(env: &Env, trust: bool) -> (String, Vec<u8>) {
     let k = EabKey {

@@ -1,9 +1,9 @@
 //! Directory and nonce headers (RFC 8555 §7.1.1, §7.2, §6.5) over real HTTP.
 
-mod common;
+mod support;
 
-use common::app::TestApp;
-use common::client::{reply, Client};
+use support::app::TestApp;
+use support::client::{reply, Client};
 
 #[tokio::test]
 async fn directory_lists_endpoints_and_meta() {
@@ -123,7 +123,7 @@ async fn health_and_readiness() {
     assert_eq!(r.status(), 200);
     // Make the database refuse this replica: new connections are not allowed and the existing ones
     // are killed, as when the database server goes away. Readiness must say so.
-    let mut admin = common::db::admin_connection().await;
+    let mut admin = support::db::admin_connection().await;
     for sql in [
         format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", app.db.name),
         format!(

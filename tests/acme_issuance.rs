@@ -1,10 +1,10 @@
 //! finalize → SCM enroll → collect → certificate, against the SCM sandbox over real HTTP.
 
-mod common;
+mod support;
 
 use acme_sectigo_bridge::sandbox::{Behavior, Faults, Issuance, SandboxConfig};
-use common::flow::{csr, csr_with_key, csr_without_cn, finalize, wait_status, Env};
 use serde_json::json;
+use support::flow::{csr, csr_with_key, csr_without_cn, finalize, wait_status, Env};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// The chain's certificates (DER), leaf first.

@@ -2,11 +2,11 @@
 //! problem type and stores nothing. EAB is off here so that a request slipping through the pipeline
 //! *would* create an account, which makes "nothing stored" a real assertion.
 
-mod common;
+mod support;
 
-use common::app::TestApp;
-use common::client::{b64, jws, Client, Reply, TestKey};
 use serde_json::{json, Value};
+use support::app::TestApp;
+use support::client::{b64, jws, Client, Reply, TestKey};
 
 async fn app() -> TestApp {
     TestApp::spawn_with(|c| c.acme.eab_required = false).await
@@ -240,7 +240,7 @@ async fn wrong_content_type_is_415() {
     let url = app.url("/acme/new-account");
     let h = c.protected(&url).await;
     let body = jws(&c.key, &h, payload().to_string().as_bytes());
-    let r = common::client::reply(
+    let r = support::client::reply(
         app.http
             .post(&url)
             .header("content-type", "application/json")

@@ -1,10 +1,10 @@
 //! Account key rollover (RFC 8555 §7.3.5).
 
-mod common;
+mod support;
 
-use common::app::TestApp;
-use common::client::{jws, Client, TestKey};
 use serde_json::json;
+use support::app::TestApp;
+use support::client::{jws, Client, TestKey};
 
 async fn registered(app: &TestApp) -> Client<'_> {
     let (kid, hmac) = app.eab_key(false).await;

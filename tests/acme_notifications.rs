@@ -2,13 +2,13 @@
 //! contact (without `mailto:`) as `externalRequester`, read at enroll time; none when the account
 //! has no contact or `issuance.external_requester_from_contact` is off.
 
-mod common;
+mod support;
 
 use acme_sectigo_bridge::sandbox::SandboxConfig;
 use acme_sectigo_bridge::scm::{ListFilter, ScmClient};
-use common::client::Client;
-use common::flow::{csr, finalize, Env};
 use serde_json::json;
+use support::client::Client;
+use support::flow::{csr, finalize, Env};
 
 /// Issues a certificate for 127.0.0.1 and returns its SCM request's `externalRequester`.
 async fn requester_of_next_issue(env: &Env, c: &Client<'_>) -> Option<String> {

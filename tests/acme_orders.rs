@@ -2,14 +2,12 @@
 //! is refused (and that nothing is stored then), which challenges are offered, who may see what.
 //! tests/acme_orders_lifecycle.rs covers the orders list, deactivation and expiry.
 
-mod acme_env;
-mod common;
-mod common_validation;
+mod support;
 
-use acme_env::{app_with, client_for, stored_rows};
-use common::acme::{challenge_types, dns, ip};
-use common::client::Client;
 use serde_json::{json, Value};
+use support::acme::{challenge_types, dns, ip};
+use support::acme_env::{app_with, client_for, stored_rows};
+use support::client::Client;
 
 #[tokio::test]
 async fn new_order_is_created_and_an_identical_pending_one_is_returned() {
@@ -285,7 +283,7 @@ async fn get_instead_of_post_as_get_is_a_405_problem() {
     let (loc, o) = c.order(&[dns("get.example.test")]).await;
     let authz_url = o["authorizations"][0].as_str().unwrap();
     for url in [loc.as_str(), authz_url] {
-        let r = common::client::reply(app.http.get(url).send().await.unwrap()).await;
+        let r = support::client::reply(app.http.get(url).send().await.unwrap()).await;
         assert_eq!(r.status, 405, "{url}: {r:?}");
         assert_eq!(r.header("content-type"), Some("application/problem+json"));
         assert_eq!(r.problem_type(), "malformed");

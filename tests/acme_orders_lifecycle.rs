@@ -1,13 +1,11 @@
 //! The orders list (§7.1.2.1, `Link: rel="next"`), authorization deactivation (§7.5.2), and orders
 //! whose authorization expired.
 
-mod acme_env;
-mod common;
-mod common_validation;
+mod support;
 
-use acme_env::{app_with, client_for};
-use common::acme::{dns, links};
 use serde_json::json;
+use support::acme::{dns, links};
+use support::acme_env::{app_with, client_for};
 
 #[tokio::test]
 async fn orders_list_is_paginated_with_link_next() {

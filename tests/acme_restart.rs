@@ -3,23 +3,22 @@
 //! variables; it is SIGKILLed mid-validation and a new process on the same database finishes the
 //! job once the dead one's lease runs out.
 
-mod common;
-mod common_validation;
+mod support;
 
 use acme_sectigo_bridge::model::JobKind;
 use axum::extract::{Path, State};
 use axum::Router;
-use common::acme::{challenge, dns};
-use common::app::TestApp;
-use common::client::Client;
-use common::db::TestDb;
-use common::process::{free_port, Bridge};
-use common_validation::dns::DnsServer;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::acme::{challenge, dns};
+use support::app::TestApp;
+use support::client::Client;
+use support::db::TestDb;
+use support::process::{free_port, Bridge};
+use support::validation::dns::DnsServer;
 use tokio::sync::mpsc;
 
 /// How long the first http-01 request is held: far longer than the test needs to kill the process.
@@ -85,7 +84,7 @@ async fn restart_while_a_challenge_is_processing_still_validates_it() {
             axum::routing::get(slow_first),
         )
         .with_state(responder.clone());
-    let http_addr = common_validation::servers::spawn_http(router).await;
+    let http_addr = support::validation::servers::spawn_http(router).await;
 
     let port = free_port();
     let mut first = start_bridge(&db, port, http_addr.port(), dns_server.addr, "first").await;

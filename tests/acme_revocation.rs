@@ -1,11 +1,11 @@
 //! revokeCert (§7.6) against the SCM sandbox: by the owning account, by the certificate's key,
 //! refused for others, reasons checked, a second revoke is alreadyRevoked, SCM's own state reconciled.
 
-mod common;
+mod support;
 
-use common::client::{b64, Client, TestKey};
-use common::flow::{csr, finalize, Env};
 use serde_json::json;
+use support::client::{b64, Client, TestKey};
+use support::flow::{csr, finalize, Env};
 
 /// Issues a certificate for 127.0.0.1; returns (leaf DER, certificate key).
 async fn issue(env: &Env, c: &Client<'_>) -> (Vec<u8>, rcgen::KeyPair) {

@@ -2,11 +2,11 @@
 //! the SCM side (the sandbox's call counter), with two replicas sharing the database: the sweep is
 //! one job row, so only one replica sweeps at a time and the budget is not multiplied.
 
-mod common;
+mod support;
 
 use acme_sectigo_bridge::sandbox::SandboxConfig;
-use common::flow::{csr, finalize, Env};
 use std::time::{Duration, Instant};
+use support::flow::{csr, finalize, Env};
 
 /// SCM status reads as the sandbox counts them.
 const DETAILS: &str = "GET /ssl/v1/{id}";

@@ -6,19 +6,19 @@
 //! Also: an order whose SCM org requires approval stays `processing` across a restart until an
 //! administrator decides; approved → `valid`, declined → `invalid` with SCM's verdict in the error.
 
-mod common;
+mod support;
 
 use acme_sectigo_bridge::model::JobKind;
-use common::app::TestApp;
-use common::db::TestDb;
-use common::flow::Responder;
-use common::process::{
+use serde_json::json;
+use std::time::{Duration, Instant};
+use support::app::TestApp;
+use support::db::TestDb;
+use support::flow::Responder;
+use support::process::{
     enrollment_row, free_port, issuance_env, order_id, order_status, wait_enrollment, Bridge,
     SandboxProcess,
 };
-use common::remote::Session;
-use serde_json::json;
-use std::time::{Duration, Instant};
+use support::remote::Session;
 
 /// A sandbox, an http-01 responder and the first bridge, plus the test's view of the database.
 struct Setup {

@@ -3,11 +3,11 @@
 //!
 //! The revocation tests (`certbot_revokes_*`) need the bridge's revokeCert.
 
-mod common_e2e;
+mod support;
 
-use common_e2e::{certs, tools, Stack};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use support::e2e::{certs, tools, Stack};
 
 /// Longest a single certbot run may take (issuance normally needs a few seconds).
 const CERTBOT_LIMIT: Duration = Duration::from_secs(90);

@@ -7,11 +7,11 @@
 //! this test checks that the renewal was driven by ARI; `replaces` and its link in SCM's comments
 //! are covered with the project's own client in `tests/acme_ari.rs`.
 
-mod common_e2e;
+mod support;
 
 use acme_sectigo_bridge::acme::ari::CertId;
-use common_e2e::{certs, tools, Stack};
 use std::time::{Duration, Instant};
+use support::e2e::{certs, tools, Stack};
 
 const CERTBOT_LIMIT: Duration = Duration::from_secs(90);
 

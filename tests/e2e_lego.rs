@@ -3,10 +3,10 @@
 //!
 //! The revocation test (`lego_revokes_with_account_key`) needs the bridge's revokeCert.
 
-mod common_e2e;
+mod support;
 
-use common_e2e::{certs, tools, Stack};
 use std::time::Duration;
+use support::e2e::{certs, tools, Stack};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// Longest a single lego run may take.

@@ -2,14 +2,14 @@
 //! `acme.eab_encryption_key` configured encrypts them, and registration keeps working. A missing or
 //! wrong encryption key is an error naming the setting.
 
-mod common;
+mod support;
 
 use acme_sectigo_bridge::cli::{Command, EabCommand};
 use acme_sectigo_bridge::config::Config;
 use acme_sectigo_bridge::secret::Secret;
-use common::app::TestApp;
-use common::client::Client;
-use common::db::TestDb;
+use support::app::TestApp;
+use support::client::Client;
+use support::db::TestDb;
 
 /// 32 random bytes, base64 (what `openssl rand -base64 32` prints).
 const KEY: &str = "/K1SeSalUcfCrBW3rRdZ7JjaFztnTWKZ8NySnUZ0bYI=";

@@ -1,16 +1,16 @@
 //! Revoking an EAB key stops the accounts bound to it from ordering — on every replica within
 //! `acme.eab_cache_secs` — unless the operator revokes it with `--keep-accounts`.
 
-mod common;
+mod support;
 
 use acme_sectigo_bridge::cli::{Command, EabCommand};
 use acme_sectigo_bridge::config::Config;
 use acme_sectigo_bridge::secret::Secret;
-use common::acme::{challenge, dns};
-use common::app::TestApp;
-use common::client::{Client, Reply};
 use serde_json::json;
 use std::time::{Duration, Instant};
+use support::acme::{challenge, dns};
+use support::app::TestApp;
+use support::client::{Client, Reply};
 
 /// The policy cache of the replicas under test: short, so the test waits little.
 const CACHE: Duration = Duration::from_secs(1);

@@ -1,14 +1,14 @@
 //! An independently written ACME client (the instant-acme crate) registers an account with External
 //! Account Binding against the running server: the wire format is checked by someone else's code.
 
-mod common;
+mod support;
 
 use bytes::Bytes;
-use common::app::TestApp;
 use http_body_util::{BodyExt, Full};
 use instant_acme::{Account, BytesResponse, ExternalAccountKey, HttpClient, NewAccount};
 use std::future::Future;
 use std::pin::Pin;
+use support::app::TestApp;
 
 /// instant-acme's own client only speaks HTTPS; this one carries its requests over plain HTTP on
 /// loopback without touching them.

@@ -3,14 +3,14 @@
 //! timeout answer 503 problem documents, and behind a trusted proxy the client address comes
 //! from `X-Forwarded-For`.
 
-mod common;
+mod support;
 
 use acme_sectigo_bridge::limits::Rate;
 use acme_sectigo_bridge::model::EabKey;
-use common::app::TestApp;
-use common::client::{jws, reply, Client, Reply};
-use common::flow::{wait_status, Env};
 use serde_json::{json, Value};
+use support::app::TestApp;
+use support::client::{jws, reply, Client, Reply};
+use support::flow::{wait_status, Env};
 
 /// A rate that allows `burst` requests and then one per minute: the test never waits that long.
 fn burst(n: u32) -> Rate {

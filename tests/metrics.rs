@@ -1,10 +1,10 @@
 //! The admin listener's Prometheus metrics after one issuance: ACME requests by route, SCM calls by
 //! operation (an immediately issued certificate costs one enroll and one collect), issuance time.
 
-mod common;
+mod support;
 
 use acme_sectigo_bridge::sandbox::SandboxConfig;
-use common::flow::{csr, finalize, Env};
+use support::flow::{csr, finalize, Env};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_requests_scm_calls_and_issuance() {

@@ -4,19 +4,19 @@
 //! created on one is used on the other — and both workers compete for the jobs. Every order is
 //! issued with exactly one SCM enrollment, also when SCM answers more slowly than a job's lease.
 
-mod common;
+mod support;
 
 use acme_sectigo_bridge::model::JobKind;
-use common::app::TestApp;
-use common::db::TestDb;
-use common::flow::Responder;
-use common::process::{enrollment_row, free_port, issuance_env, order_id, Bridge, SandboxProcess};
-use common::remote::Session;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::app::TestApp;
+use support::db::TestDb;
+use support::flow::Responder;
+use support::process::{enrollment_row, free_port, issuance_env, order_id, Bridge, SandboxProcess};
+use support::remote::Session;
 use tokio::net::{TcpListener, TcpStream};
 
 /// Accepts connections on loopback and hands them to the backends in turn.

@@ -1,13 +1,13 @@
 //! The retention job in a running bridge: one job row however many replicas start, run by a
 //! worker when due, purging an old order and counting what it purged in the metrics.
 
-mod common;
+mod support;
 
-use common::app::TestApp;
-use common::client::Client;
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use std::time::{Duration, Instant};
+use support::app::TestApp;
+use support::client::Client;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_retention_job_purges_old_orders_and_counts_them() {
@@ -46,7 +46,7 @@ async fn the_retention_job_purges_old_orders_and_counts_them() {
             Some(&json!({"identifiers": [{"type": "dns", "value": "new.example.test"}]})),
         )
         .await;
-    let id = |r: &common::client::Reply| {
+    let id = |r: &support::client::Reply| {
         r.location()
             .unwrap()
             .rsplit('/')

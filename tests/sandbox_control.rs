@@ -2,13 +2,13 @@
 //! root certificate, enrollment count, approve/decline/issue, administrator actions (revoke, mass
 //! revoke, mark expired/replaced), faults and chaos statistics, behaviour overrides.
 
-mod common_scm;
+mod support;
 
 use acme_sectigo_bridge::sandbox::{Behavior, Issuance, Mark, Refusal, SandboxConfig};
 use acme_sectigo_bridge::scm::types::{ListFilter, RevocationReason};
 use acme_sectigo_bridge::scm::{CertStatus, CollectFormat, ErrorClass, ScmClient};
-use common_scm::{client, csr, request, sandbox};
 use serde_json::json;
+use support::scm::{client, csr, request, sandbox};
 
 /// Enrolls `cn` in department 1002 (issued at once by default) and returns the sslId.
 async fn issued(c: &ScmClient, cn: &str) -> i64 {

@@ -2,13 +2,13 @@
 //! `openssl verify` against the sandbox root with exactly the requested names, the CSR's key and CN,
 //! and validity = term.
 
-mod common_scm;
+mod support;
 
 use acme_sectigo_bridge::sandbox::SandboxConfig;
 use acme_sectigo_bridge::scm::{CollectFormat, CollectStyle};
-use common_scm::{client, csr, csr_rsa, pem_ders, request, sandbox};
 use std::path::PathBuf;
 use std::process::Command;
+use support::scm::{client, csr, csr_rsa, pem_ders, request, sandbox};
 use x509_parser::prelude::*;
 
 fn tmp(name: &str) -> PathBuf {

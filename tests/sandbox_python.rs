@@ -2,10 +2,10 @@
 //! `comodo-rest-api` packages from PyPI — enroll and collect from the sandbox unchanged. Fail (do
 //! not skip) when python3 or a package is missing: `scripts/install-test-deps.sh` installs them.
 
-mod common_scm;
+mod support;
 
 use acme_sectigo_bridge::sandbox::{Behavior, Issuance, SandboxConfig, SandboxHandle};
-use common_scm::{csr, pem_ders, sandbox};
+use support::scm::{csr, pem_ders, sandbox};
 use x509_parser::prelude::*;
 
 /// Runs `tests/python/<script> BASE_URL CSR_FILE` against `sb` and returns the JSON it prints;

@@ -2,13 +2,13 @@
 //! `BRIDGE_SCM__CA_FILE`, it makes the client trust an HTTPS sandbox whose certificate no system
 //! root vouches for (the way an operator points the bridge at a sandbox or a TLS-inspecting proxy).
 
-mod common_scm;
+mod support;
 
 use acme_sectigo_bridge::config::Config;
 use acme_sectigo_bridge::sandbox::{SandboxConfig, SandboxHandle};
 use acme_sectigo_bridge::scm::ScmClient;
-use common_scm::sandbox;
 use std::path::PathBuf;
+use support::scm::sandbox;
 
 /// An HTTPS sandbox with a fresh self-signed certificate; returns it and the certificate's path.
 fn https_sandbox(name: &str) -> (SandboxHandle, PathBuf) {

@@ -2,12 +2,12 @@
 //! in SCM's order, and the status machine with each pending code and approval (shared/scm-api.md
 //! §6); tests/scm_client_lifecycle.rs covers what follows issuance.
 
-mod common_scm;
+mod support;
 
 use acme_sectigo_bridge::sandbox::config::DomainConfig;
 use acme_sectigo_bridge::sandbox::{Behavior, Issuance, SandboxConfig};
 use acme_sectigo_bridge::scm::{CertStatus, CollectFormat, ErrorClass, ScmClient, ScmError};
-use common_scm::{client, csr, request, sandbox};
+use support::scm::{client, csr, request, sandbox};
 
 fn code(e: &ScmError) -> i64 {
     e.code().unwrap_or_else(|| panic!("no SCM code in {e}"))

@@ -2,13 +2,13 @@
 //! with `X-Total-Count` and filters (`externalRequester` among them), and `dateFormat`
 //! (shared/scm-api.md §6).
 
-mod common_scm;
+mod support;
 
 use acme_sectigo_bridge::sandbox::config::DomainConfig;
 use acme_sectigo_bridge::sandbox::{Behavior, Issuance, SandboxConfig};
 use acme_sectigo_bridge::scm::types::{ListFilter, RevocationReason};
 use acme_sectigo_bridge::scm::{CertStatus, CollectFormat, ScmClient, ScmError};
-use common_scm::{client, csr, request, sandbox};
+use support::scm::{client, csr, request, sandbox};
 use x509_parser::prelude::FromDer;
 
 fn code(e: &ScmError) -> i64 {

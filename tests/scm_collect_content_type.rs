@@ -3,14 +3,14 @@
 //! file with that charset), and our client takes the file with or without the charset, since a
 //! proxy or another SCM instance may drop it.
 
-mod common_scm;
+mod support;
 
 use acme_sectigo_bridge::sandbox::SandboxConfig;
 use acme_sectigo_bridge::scm::{CollectFormat, ScmClient};
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use common_scm::{client, csr, request, sandbox};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use support::scm::{client, csr, request, sandbox};
 
 const SCM_COLLECT_TYPE: &str = "application/octet-stream;charset=UTF-8";
 

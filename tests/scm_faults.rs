@@ -3,13 +3,13 @@
 //! connections, connections closed after every answer, enrolls that land after the caller gave up,
 //! and random faults on a fraction of calls (chaos runs) replayed from a seed.
 
-mod common_scm;
+mod support;
 
 use acme_sectigo_bridge::sandbox::{FaultKind, Faults, SandboxConfig, SandboxHandle};
 use acme_sectigo_bridge::scm::types::ListFilter;
 use acme_sectigo_bridge::scm::{ErrorClass, ScmClient, ScmError, TransportKind};
-use common_scm::{client, csr, request, sandbox};
 use std::time::{Duration, Instant};
+use support::scm::{client, csr, request, sandbox};
 
 /// A client that gives up after one second.
 fn impatient(sb: &SandboxHandle) -> ScmClient {

@@ -3,11 +3,11 @@
 //! would leave its accounts without an SCM organization. The real binary, against the sandbox as
 //! its own process, on a SQLite file of its own.
 
-mod common;
+mod support;
 
-use common::process::{binary, free_port, SandboxProcess};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
+use support::process::{binary, free_port, SandboxProcess};
 
 /// A data directory of its own and the sandbox's credentials.
 struct Setup {

@@ -3,7 +3,7 @@
 //! in one backend only. PostgreSQL runs it twice: with its one-statement hot paths and with the
 //! transaction spelling SQLite uses, so the two spellings cannot drift apart. Races run real concurrent tasks on a multi-threaded runtime.
 
-#[path = "common/db.rs"]
+#[path = "support/db.rs"]
 #[allow(dead_code)]
 mod db;
 #[path = "storage_suite/mod.rs"]

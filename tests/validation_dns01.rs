@@ -1,13 +1,13 @@
 //! dns-01 against an in-process DNS server on loopback.
 
-mod common_validation;
+mod support;
 
 use acme_sectigo_bridge::acme::error::ProblemType;
 use acme_sectigo_bridge::validation::dns01_txt_value;
 use acme_sectigo_bridge::validation::ChallengeType::Dns01;
-use common_validation::dns::DnsServer;
-use common_validation::*;
 use std::net::SocketAddr;
+use support::validation::dns::DnsServer;
+use support::validation::*;
 
 fn expected() -> String {
     dns01_txt_value(KEY_AUTHZ)

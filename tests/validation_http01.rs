@@ -1,16 +1,16 @@
 //! http-01 over real HTTP and DNS on loopback.
 
-mod common_validation;
+mod support;
 
 use acme_sectigo_bridge::acme::error::ProblemType;
 use acme_sectigo_bridge::validation::ChallengeType::Http01;
 use axum::response::Redirect;
 use axum::routing::get;
 use axum::Router;
-use common_validation::dns::DnsServer;
-use common_validation::servers::{challenge_router, spawn_http, spawn_http_with, spawn_https};
-use common_validation::*;
 use std::net::IpAddr;
+use support::validation::dns::DnsServer;
+use support::validation::servers::{challenge_router, spawn_http, spawn_http_with, spawn_https};
+use support::validation::*;
 
 const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 

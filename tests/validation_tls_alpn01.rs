@@ -1,13 +1,13 @@
 //! tls-alpn-01 over real TLS (tokio-rustls, rcgen challenge certificates) on loopback.
 
-mod common_validation;
+mod support;
 
 use acme_sectigo_bridge::acme::error::ProblemType;
 use acme_sectigo_bridge::validation::ChallengeType::TlsAlpn01;
-use common_validation::dns::DnsServer;
-use common_validation::servers::{spawn_tls_alpn, TlsChallenge};
-use common_validation::*;
 use std::net::IpAddr;
+use support::validation::dns::DnsServer;
+use support::validation::servers::{spawn_tls_alpn, TlsChallenge};
+use support::validation::*;
 
 const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 

@@ -4,14 +4,10 @@
 #![allow(dead_code)]
 
 pub mod certs;
-#[path = "../common/child.rs"]
-pub mod child;
-#[path = "../common/db.rs"]
-pub mod db;
 pub mod procs;
 pub mod tools;
 
-use db::TestDb;
+use super::db::TestDb;
 use procs::{Procs, TempDir};
 use std::path::PathBuf;
 use std::process::Command;

@@ -3,7 +3,7 @@
 
 use super::app::TestApp;
 use super::client::{b64, Client, Reply};
-use super::dns::DnsServer;
+use super::validation::dns::DnsServer;
 use acme_sectigo_bridge::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use axum::extract::{Path, State};
 use axum::routing::get;

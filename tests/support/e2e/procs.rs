@@ -1,7 +1,7 @@
 //! Child processes of one test: started with their output in files of the test's temp dir, killed on
 //! drop (also when the test panics), their output printed when the test failed.
 
-use super::child::ChildGuard;
+use crate::support::child::ChildGuard;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,13 +1,13 @@
 //! The environment of the ACME order and challenge tests: a bridge whose validator points at a
 //! test DNS server, an http-01 responder and a tls-alpn-01 port on loopback, registered clients,
-//! and the assertions about how a validation ended. Needs `mod common; mod common_validation;`.
+//! and the assertions about how a validation ended. Part of `support`.
 #![allow(dead_code)]
 
-use crate::common::acme::{challenge, links, spawn_validating, Targets};
-use crate::common::app::TestApp;
-use crate::common::client::{Client, Reply};
-use crate::common_validation::dns::DnsServer;
-use crate::common_validation::responders::{Forwarder, Http01Responder};
+use crate::support::acme::{challenge, links, spawn_validating, Targets};
+use crate::support::app::TestApp;
+use crate::support::client::{Client, Reply};
+use crate::support::validation::dns::DnsServer;
+use crate::support::validation::responders::{Forwarder, Http01Responder};
 use acme_sectigo_bridge::config::Config;
 use serde_json::{json, Value};
 
@@ -149,7 +149,7 @@ impl Client<'_> {
 
 /// A bridge with the validator pointed at a (silent) test DNS server: for tests that never validate.
 pub async fn app_with(tweak: impl FnOnce(&mut acme_sectigo_bridge::config::Config)) -> TestApp {
-    env_with(true, Some(crate::common_validation::closed_port()), tweak)
+    env_with(true, Some(crate::support::validation::closed_port()), tweak)
         .await
         .app
 }
