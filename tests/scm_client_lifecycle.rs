@@ -8,7 +8,7 @@ use acme_sectigo_bridge::sandbox::config::DomainConfig;
 use acme_sectigo_bridge::sandbox::{Behavior, Issuance, SandboxConfig};
 use acme_sectigo_bridge::scm::types::{ListFilter, RevocationReason};
 use acme_sectigo_bridge::scm::{CertStatus, CollectFormat, ScmClient, ScmError};
-use support::scm::{client, csr, request, sandbox};
+use support::scm::{client, csr, enrolled, request, sandbox, Enrolled};
 use x509_parser::prelude::FromDer;
 
 fn code(e: &ScmError) -> i64 {
@@ -17,14 +17,12 @@ fn code(e: &ScmError) -> i64 {
 
 #[tokio::test]
 async fn revoke_rules() {
-    let sb = sandbox(SandboxConfig::default());
-    let c = client(&sb);
-    let (pem, _) = csr("c.example.com");
-    let id = c
-        .enroll(&request(&pem, &["c.example.com"]))
-        .await
-        .unwrap()
-        .ssl_id;
+    let Enrolled {
+        sb: _sb, // keeps the sandbox running
+        client: c,
+        csr_pem: pem,
+        ssl_id: id,
+    } = enrolled("c.example.com").await;
     // reasonCode is required.
     let e = c
         .post_raw(
@@ -68,14 +66,12 @@ async fn revoke_rules() {
 
 #[tokio::test]
 async fn renew_creates_a_new_certificate() {
-    let sb = sandbox(SandboxConfig::default());
-    let c = client(&sb);
-    let (pem, _) = csr("d.example.com");
-    let id = c
-        .enroll(&request(&pem, &["d.example.com"]))
-        .await
-        .unwrap()
-        .ssl_id;
+    let Enrolled {
+        sb,
+        client: c,
+        csr_pem: _,
+        ssl_id: id,
+    } = enrolled("d.example.com").await;
     let new = c.renew_by_id(id, None).await.unwrap().ssl_id;
     assert_ne!(new, id);
     assert_eq!(sb.enrollment_count(), 2);
@@ -178,14 +174,12 @@ async fn list_paging_filters_and_count() {
 
 #[tokio::test]
 async fn date_format_query() {
-    let sb = sandbox(SandboxConfig::default());
-    let c = client(&sb);
-    let (pem, _) = csr("e.example.com");
-    let id = c
-        .enroll(&request(&pem, &["e.example.com"]))
-        .await
-        .unwrap()
-        .ssl_id;
+    let Enrolled {
+        sb,
+        client: c,
+        csr_pem: _,
+        ssl_id: id,
+    } = enrolled("e.example.com").await;
     let get = |q: &'static str| {
         let url = format!("{}/ssl/v1/{id}{q}", sb.base_url());
         async move {

@@ -59,9 +59,25 @@ async fn cname_chain_is_followed() {
     );
     dns.add_txt("step2.acme-delegation.example.net", &expected());
     let v = validator(dns.addr, 0, 0, true);
-    v.validate(Dns01, &dns_id("cn.example.com"), TOKEN, KEY_AUTHZ)
+    let rec = v
+        .validate(Dns01, &dns_id("cn.example.com"), TOKEN, KEY_AUTHZ)
         .await
         .unwrap();
+    assert_eq!(rec.hostname, "cn.example.com");
+    assert_eq!(
+        rec.record_name.as_deref(),
+        Some("_acme-challenge.cn.example.com")
+    );
+    // The value exists only at the end of the chain: without it there, nothing answers.
+    dns.clear("step2.acme-delegation.example.net");
+    let e = v
+        .validate(Dns01, &dns_id("cn.example.com"), TOKEN, KEY_AUTHZ)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.kind, ProblemType::Dns | ProblemType::IncorrectResponse),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -70,9 +86,14 @@ async fn address_policy_does_not_apply_to_the_configured_resolver() {
     let dns = DnsServer::start().await;
     dns.add_txt("_acme-challenge.example.com", &expected());
     let v = validator(dns.addr, 0, 0, false);
-    v.validate(Dns01, &dns_id("example.com"), TOKEN, KEY_AUTHZ)
+    let rec = v
+        .validate(Dns01, &dns_id("example.com"), TOKEN, KEY_AUTHZ)
         .await
         .unwrap();
+    assert_eq!(
+        rec.record_name.as_deref(),
+        Some("_acme-challenge.example.com")
+    );
 }
 
 #[tokio::test]

@@ -60,9 +60,13 @@ async fn succeeds_over_tls12() {
     c.tls12_only = true;
     let server = spawn_tls_alpn(c).await;
     let v = validator(dns.addr, closed_port(), server.addr.port(), true);
-    v.validate(TlsAlpn01, &dns_id("tls.example.com"), TOKEN, KEY_AUTHZ)
+    let rec = v
+        .validate(TlsAlpn01, &dns_id("tls.example.com"), TOKEN, KEY_AUTHZ)
         .await
         .unwrap();
+    assert_eq!(rec.port, Some(server.addr.port()));
+    assert_eq!(rec.address_used, Some(LOOPBACK));
+    assert_eq!(rec.sni.as_deref(), Some("tls.example.com"));
 }
 
 #[tokio::test]

@@ -64,3 +64,30 @@ pub fn request(csr: &str, names: &[&str]) -> EnrollRequest {
 pub fn pem_ders(pem: &str) -> Vec<Vec<u8>> {
     acme_sectigo_bridge::scm::certificates_in(pem.as_bytes()).unwrap()
 }
+
+/// The arrangement most SCM client tests start from: a default sandbox, a client for it, and one
+/// certificate enrolled for `cn` (its CSR and sslId).
+pub struct Enrolled {
+    pub sb: SandboxHandle,
+    pub client: ScmClient,
+    pub csr_pem: String,
+    pub ssl_id: i64,
+}
+
+/// A default sandbox with one certificate for `cn` enrolled through the client.
+pub async fn enrolled(cn: &str) -> Enrolled {
+    let sb = sandbox(SandboxConfig::default());
+    let client = client(&sb);
+    let (csr_pem, _) = csr(cn);
+    let ssl_id = client
+        .enroll(&request(&csr_pem, &[cn]))
+        .await
+        .expect("enroll")
+        .ssl_id;
+    Enrolled {
+        sb,
+        client,
+        csr_pem,
+        ssl_id,
+    }
+}
