@@ -5,6 +5,7 @@
 mod accounts;
 mod ari;
 mod authorizations;
+mod authz_rows;
 mod db;
 mod eab;
 pub mod eab_crypto;
@@ -22,6 +23,7 @@ pub mod records;
 mod retention;
 mod revocation;
 mod settings;
+mod validation;
 mod watch;
 
 pub use ari::{AriCertificate, AriState, RenewCandidate, ReplacementClaim, STATUS_SWEEP_SUBJECT};

@@ -1,6 +1,6 @@
 //! Orders and the links to their authorizations.
 
-use super::authorizations::{
+use super::authz_rows::{
     bind_authorizations, bind_challenges, challenge_rows, AUTHZ_INSERT_COLUMNS,
     CHALLENGE_INSERT_COLUMNS,
 };
