@@ -18,7 +18,9 @@
 #   --repeats N        BENCH_REPEATS=3
 #   --max-seconds T    BENCH_MAX_SECONDS=60    bound on one load-generator run (loadgen --max-seconds)
 #   --accounts A       BENCH_ACCOUNTS=4        ACME accounts per run
-#   --servers "L"      BENCH_SERVERS="bridge pebble"
+#   --servers "L"      BENCH_SERVERS="bridge pebble"   any of bridge (PostgreSQL), bridge-sqlite
+#                        (the zero-setup default store: a fresh SQLite file per run) and pebble,
+#                        run alternately for each concurrency and repeat
 #   --out DIR          BENCH_OUT=target/bench/<timestamp>
 #                      BENCH_POLL_MIN_MS=10, BENCH_POLL_MAX_MS=10   the load generator's polls of
 #                        processing orders and validating authorizations, for both servers: at least
@@ -91,7 +93,7 @@ fi
 CONCURRENCY=${CONCURRENCY//,/ }
 SERVERS=${SERVERS//,/ }
 case "$MODE" in default|http01) ;; *) die "BENCH_MODE must be default or http01, not $MODE" ;; esac
-for s in $SERVERS; do case "$s" in bridge|pebble) ;; *) die "unknown server $s" ;; esac; done
+for s in $SERVERS; do case "$s" in bridge|bridge-sqlite|pebble) ;; *) die "unknown server $s" ;; esac; done
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 : "${OUT:=$ROOT/target/bench/$STAMP}"
 mkdir -p "$OUT/runs" "$OUT/logs"
@@ -258,14 +260,20 @@ run_one() { # run_one SERVER CONCURRENCY REPEAT
   name="$server-c$c-r$r"
   log "$name: $orders orders at concurrency $c"
   log="$OUT/logs/$name.log"
-  if [ "$server" = bridge ]; then
+  if [ "$server" = bridge ] || [ "$server" = bridge-sqlite ]; then
     require_free_port "$BRIDGE_PORT" "the bridge" BENCH_BRIDGE_PORT
-    db="bench_${STAMP,,}_${server}_c${c}_r${r}"
-    CURRENT_DB=$db
-    psql_admin "create database \"$db\"" >/dev/null
     dir=$TMP/$name
     mkdir -p "$dir"
-    local env=(env -u BRIDGE_CONFIG BRIDGE_DATABASE__URL="$PG_URL/$db"
+    local dburl
+    if [ "$server" = bridge ]; then
+      db="bench_${STAMP,,}_${server}_c${c}_r${r}"
+      CURRENT_DB=$db
+      psql_admin "create database \"$db\"" >/dev/null
+      dburl="$PG_URL/$db"
+    else
+      dburl="sqlite://$dir/bridge.db" # what zero-setup `serve` uses, in this run's data directory
+    fi
+    local env=(env -u BRIDGE_CONFIG BRIDGE_DATABASE__URL="$dburl"
       BRIDGE_SERVER__LISTEN="127.0.0.1:$BRIDGE_PORT"
       BRIDGE_SERVER__METRICS_LISTEN="127.0.0.1:$((BRIDGE_PORT + 90))"
       BRIDGE_LOGGING__FORMAT=human BRIDGE_LOGGING__FILTER="${BENCH_BRIDGE_LOG:-warn}"
@@ -291,8 +299,8 @@ run_one() { # run_one SERVER CONCURRENCY REPEAT
     # `--flag=value`: a base64url key may start with "-".
     eab_args=("--eab-kid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kid"])' "$keyfile")"
       "--eab-hmac=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hmac_key"])' "$keyfile")")
-    xact0=$(psql_admin "select xact_commit + xact_rollback from pg_stat_database where datname = '$db'")
-    if [ "${BENCH_PG_STATEMENTS:-0}" = 1 ]; then
+    [ -n "$db" ] && xact0=$(psql_admin "select xact_commit + xact_rollback from pg_stat_database where datname = '$db'")
+    if [ -n "$db" ] && [ "${BENCH_PG_STATEMENTS:-0}" = 1 ]; then
       psql_admin "create extension if not exists pg_stat_statements; select pg_stat_statements_reset()" >/dev/null
     fi
   else
@@ -329,7 +337,7 @@ run_one() { # run_one SERVER CONCURRENCY REPEAT
     alive=0 cpu1=$cpu0 rss=0
     log "$name: the server died during the run (log: $log)"
   fi
-  if [ "$server" = bridge ] && [ $alive = 1 ]; then
+  if [ "$server" != pebble ] && [ $alive = 1 ]; then
     curl -sf --max-time 5 "http://127.0.0.1:$((BRIDGE_PORT + 90))/metrics" >"$OUT/logs/$name.metrics" || true
     scm=$(awk '/^scm_calls_total/ {n += $NF} END {print n + 0}' "$OUT/logs/$name.metrics")
   fi
@@ -395,7 +403,7 @@ def fmt(v, d=0):
 rows, notes, clean = [], [], {}
 for c in sorted({k[0] for k in runs}):
     rates = {}
-    for server in ("bridge", "pebble"):
+    for server in ("bridge", "bridge-sqlite", "pebble"):
         rs = runs.get((c, server))
         if not rs:
             continue
@@ -415,7 +423,7 @@ for c in sorted({k[0] for k in runs}):
         if missing:
             fail_txt += f" ({missing} run(s) without report)"
         extra = []
-        if server == "bridge":
+        if server != "pebble":
             db = [s["db_transactions"] for s in rs if s.get("db_transactions") is not None]
             scm = [s["scm_calls"] for s in rs if s.get("scm_calls") is not None]
             dbcpu = [s["db_cpu_ms"] for s in rs if s.get("db_cpu_ms") is not None]
@@ -459,12 +467,12 @@ for c in sorted({k[0] for k in runs}):
         for s in rs:
             if not s["server_alive"]:
                 notes.append(f"- {server} C={c} repeat {s['repeat']}: the server process died during the run")
-    if rates.get("bridge") and rates.get("pebble"):
-        for row in rows[-2:]:
-            if row[0] == "bridge":
-                ratio = f"{rates['bridge'] / rates['pebble']:.2f}"
+    if rates.get("pebble"):
+        for row in rows[-3:]:
+            if row[0] in ("bridge", "bridge-sqlite") and rates.get(row[0]) and row[1] == str(c):
+                ratio = f"{rates[row[0]] / rates['pebble']:.2f}"
                 # A ratio against runs that failed or hung compares nothing useful: flag it.
-                row[12] = ratio if clean["bridge"] and clean["pebble"] else ratio + " (†)"
+                row[12] = ratio if clean[row[0]] and clean["pebble"] else ratio + " (†)"
 
 head = ["server", "C", "orders/run", "runs", "orders/s median", "orders/s min–max",
         "p50 ms", "p99 ms", "request p99 ms: newOrder / authz / challenge / finalize / download", "failures", "CPU ms/order", "peak RSS MiB", "bridge/Pebble", "per order"]
