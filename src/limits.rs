@@ -94,7 +94,7 @@ impl Default for LimitsConfig {
 
 impl LimitsConfig {
     /// Checks what serde cannot.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), crate::config::InvalidSetting> {
         for (name, r) in [
             ("new_nonce_per_address", &self.new_nonce_per_address),
             ("new_account_per_address", &self.new_account_per_address),
@@ -106,9 +106,9 @@ impl LimitsConfig {
             ),
         ] {
             if !r.per_minute.is_finite() || r.per_minute < 0.0 {
-                return Err(format!(
+                return Err(crate::config::InvalidSetting(format!(
                     "limits.{name}.per_minute must be a number ≥ 0 (0 turns the limit off)"
-                ));
+                )));
             }
         }
         Ok(())

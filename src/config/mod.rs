@@ -429,7 +429,7 @@ impl Config {
         }
         crate::policy::validate_profiles(&self.policy, &self.profiles)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        crate::acme::ari::validate_config(self).map_err(ConfigError::Invalid)?;
+        crate::acme::ari::validate_config(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if let Some(scm) = &self.scm {
             scm.validate()
                 .map_err(|e| ConfigError::Invalid(format!("[scm]: {e}")))?;
@@ -448,7 +448,9 @@ impl Config {
                 self.issuance.finalize_wait_secs
             )));
         }
-        self.limits.validate().map_err(ConfigError::Invalid)?;
+        self.limits
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if self.retention.batch_size == 0 {
             return Err(ConfigError::Invalid(
                 "retention.batch_size must be at least 1 (retention.orders_days = 0 turns \

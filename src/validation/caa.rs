@@ -64,6 +64,18 @@ impl std::fmt::Display for CaaRecord {
     }
 }
 
+/// Why a name may not be issued for: the sentence a `caa` problem carries, naming the records.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CaaForbidden(pub String);
+
+impl CaaForbidden {
+    /// Whether the sentence mentions `text` (tests name the record they expect).
+    pub fn contains(&self, text: &str) -> bool {
+        self.0.contains(text)
+    }
+}
+
 /// Why a name may be issued for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CaaPermit {
@@ -85,7 +97,7 @@ pub fn evaluate(
     wildcard: bool,
     records: &[CaaRecord],
     identities: &[String],
-) -> Result<CaaPermit, String> {
+) -> Result<CaaPermit, CaaForbidden> {
     let Some(first) = records.first() else {
         return Ok(CaaPermit::NoRecords);
     };
@@ -93,10 +105,10 @@ pub fn evaluate(
         .iter()
         .find(|r| r.critical && !KNOWN_TAGS.contains(&r.tag.to_ascii_lowercase().as_str()))
     {
-        return Err(format!(
+        return Err(CaaForbidden(format!(
             "CAA record {r} for {name} is marked critical with a property the CA does not \
              understand, which forbids issuance (RFC 8659 §4.1)"
-        ));
+        )));
     }
     let tagged = |tag: &str| -> Vec<&CaaRecord> {
         records
@@ -119,7 +131,7 @@ pub fn evaluate(
         return Ok(CaaPermit::Record((*r).clone()));
     }
     let listed: Vec<String> = set.iter().map(|r| r.to_string()).collect();
-    Err(format!(
+    Err(CaaForbidden(format!(
         "CAA record{} {} forbid{} issuance for {name}{}: the CA is {}; add a record such as \
          `{}. CAA 0 {tag} \"{}\"`",
         if listed.len() == 1 { "" } else { "s" },
@@ -136,7 +148,7 @@ pub fn evaluate(
             .first()
             .map(String::as_str)
             .unwrap_or("sectigo.com"),
-    ))
+    )))
 }
 
 /// Whether an `issue`/`issuewild` value names one of `identities`. A value not matching RFC 8659's
@@ -172,7 +184,7 @@ pub(crate) async fn check(
             let records: Vec<CaaRecord> =
                 found.iter().map(|c| CaaRecord::from_rdata(at, c)).collect();
             return evaluate(name, wildcard, &records, identities)
-                .map_err(|d| ValidationError::new(ProblemType::Caa, d));
+                .map_err(|d| ValidationError::new(ProblemType::Caa, d.0));
         }
         match at.split_once('.') {
             Some((_, parent)) if !parent.is_empty() => at = parent,

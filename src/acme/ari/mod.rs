@@ -62,7 +62,9 @@ pub struct SuggestedWindow {
 }
 
 /// Checks the ARI settings (`Config` validation): window percentages, a sane Retry-After.
-pub fn validate_config(cfg: &crate::config::Config) -> std::result::Result<(), String> {
+pub fn validate_config(
+    cfg: &crate::config::Config,
+) -> std::result::Result<(), crate::config::InvalidSetting> {
     cfg.acme
         .ari_renewal_window_percent
         .validate("acme.ari_renewal_window_percent")?;

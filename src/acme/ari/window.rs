@@ -21,15 +21,15 @@ impl Default for WindowPercent {
 
 impl WindowPercent {
     /// Checks `start < end <= 100`; the message names `key`.
-    pub fn validate(&self, key: &str) -> Result<(), String> {
+    pub fn validate(&self, key: &str) -> Result<(), crate::config::InvalidSetting> {
         if self.0 < self.1 && self.1 <= 100 {
             Ok(())
         } else {
-            Err(format!(
+            Err(crate::config::InvalidSetting(format!(
                 "{key} must be [start, end] with start < end <= 100 (percent of the validity), \
                  got [{}, {}]",
                 self.0, self.1
-            ))
+            )))
         }
     }
 }
