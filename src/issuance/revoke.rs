@@ -1,5 +1,5 @@
 //! The `revoke` job: ask SCM to revoke, and record the certificate revoked only once SCM confirms.
-//! SCM saying "already revoked" (`ErrorClass::AlreadyRevoked`) is reconciled against its status, not ignored.
+//! SCM saying it cannot revoke (`ScmError::says_not_revocable`) is reconciled against its status, not ignored.
 
 use super::error::JobError;
 use super::worker::{Outcome, Worker};
