@@ -154,6 +154,25 @@ impl Metrics {
     }
 }
 
+/// SQLite's group commit (the default store): transactions acknowledged and the commits (one WAL
+/// `fsync` each) that carried them, so their ratio shows how much grouping saves. Nothing on
+/// PostgreSQL, whose commits PostgreSQL's own statistics count.
+pub fn render_commits(counts: Option<crate::store::CommitTotals>) -> String {
+    let Some(c) = counts else {
+        return String::new();
+    };
+    format!(
+        "# HELP store_transactions_total Transactions committed by this process (SQLite).
+         # TYPE store_transactions_total counter
+store_transactions_total {}
+         # HELP store_commits_total Commits (one fsync each) that carried them (SQLite group commit).
+         # TYPE store_commits_total counter
+store_commits_total {}
+",
+        c.transactions, c.commits
+    )
+}
+
 /// The last expiry sweep's counts (read from the store at scrape time, so every replica reports
 /// the same values whichever replica ran the sweep): `certificates_expiring{days,eab_label}` and
 /// when the sweep ran.

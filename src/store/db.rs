@@ -4,6 +4,7 @@
 //! how a transaction takes its locks, how a new job wakes the workers, and which connections are
 //! kept.
 
+use super::group_commit::{GroupWriter, WriterTx};
 use super::pg_pool::{leaves_connection_usable, PgConn, PgPool};
 use super::query::{Args, DbRow, Dialect, Query};
 use super::{Result, StoreError};
@@ -13,11 +14,16 @@ use sqlx::{Sqlite, SqlitePool};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-/// A pool of either backend. SQLite carries the in-process signal that replaces LISTEN/NOTIFY.
+/// A pool of either backend. SQLite reads from a pool and writes through the one group-commit
+/// writer (see `group_commit`), and carries the in-process signal that replaces LISTEN/NOTIFY.
 #[derive(Clone)]
 pub enum Db {
     Postgres(PgPool),
-    Sqlite { pool: SqlitePool, jobs: Arc<Notify> },
+    Sqlite {
+        pool: SqlitePool,
+        writer: GroupWriter,
+        jobs: Arc<Notify>,
+    },
 }
 
 fn mismatch() -> StoreError {
@@ -175,7 +181,25 @@ impl Db {
                     }
                 }
             }
-            (Args::Sqlite(a), Self::Sqlite { pool, .. }) => run_lite(pool, q.sql, a, want).await?,
+            (Args::Sqlite(a), Self::Sqlite { pool, .. }) if is_read(q.sql) => {
+                run_lite(pool, q.sql, a, want).await?
+            }
+            // A write outside a transaction is a transaction of its own on the writer, so it
+            // shares a commit with the writes around it.
+            (Args::Sqlite(a), Self::Sqlite { writer, .. }) => {
+                let mut tx = writer.begin().await?;
+                let got = run_lite(tx.conn(), q.sql, a, want).await;
+                match got {
+                    Ok(got) => {
+                        tx.commit().await?;
+                        got
+                    }
+                    Err(e) => {
+                        tx.rollback().await?;
+                        return Err(e.into());
+                    }
+                }
+            }
             _ => return Err(mismatch()),
         })
     }
@@ -192,9 +216,11 @@ impl Db {
         row.as_ref().map(map).transpose()
     }
 
-    /// Starts a transaction. On SQLite it is `BEGIN IMMEDIATE`: it takes the write lock at once,
-    /// so a transaction that reads and then writes can never fail half-way because another writer
-    /// committed in between, and the guarantees `FOR UPDATE` gives on PostgreSQL hold.
+    /// Starts a transaction. On SQLite it runs on the one writer connection, inside the shared
+    /// transaction opened with `BEGIN IMMEDIATE` (see `group_commit`): it holds the write lock
+    /// from its first statement, so a transaction that reads and then writes can never fail
+    /// half-way because another writer committed in between, and the guarantees `FOR UPDATE`
+    /// gives on PostgreSQL hold.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
             Self::Postgres(pool) => {
@@ -202,8 +228,8 @@ impl Db {
                 run_pg(&mut conn, "BEGIN", PgArguments::default(), Want::Affected).await?;
                 Tx::Postgres(PgTx { conn: Some(conn) })
             }
-            Self::Sqlite { pool, jobs } => Tx::Sqlite {
-                tx: pool.begin_with("BEGIN IMMEDIATE").await?,
+            Self::Sqlite { writer, jobs, .. } => Tx::Sqlite {
+                tx: writer.begin().await?,
                 jobs: jobs.clone(),
                 wake_jobs: false,
             },
@@ -214,7 +240,10 @@ impl Db {
     pub async fn close(&self) {
         match self {
             Self::Postgres(p) => p.close().await,
-            Self::Sqlite { pool, .. } => pool.close().await,
+            Self::Sqlite { pool, writer, .. } => {
+                writer.close().await;
+                pool.close().await
+            }
         }
     }
 }
@@ -249,7 +278,7 @@ impl Drop for PgTx {
 pub enum Tx {
     Postgres(PgTx),
     Sqlite {
-        tx: sqlx::Transaction<'static, Sqlite>,
+        tx: WriterTx,
         jobs: Arc<Notify>,
         /// A job was enqueued: wake the worker once the commit made it visible.
         wake_jobs: bool,
@@ -264,7 +293,7 @@ impl Tx {
                 run_pg(conn, q.sql, a, want).await?
             }
             (Args::Sqlite(a), Self::Sqlite { tx, .. }) => {
-                run_lite(&mut **tx, q.sql, a, want).await?
+                run_lite(tx.conn(), q.sql, a, want).await?
             }
             _ => return Err(mismatch()),
         })

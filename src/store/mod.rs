@@ -11,6 +11,7 @@ mod eab;
 pub mod eab_crypto;
 mod eab_reencrypt;
 mod expiry;
+mod group_commit;
 mod issuance;
 pub mod issuance_records;
 mod jobs;
@@ -68,6 +69,8 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the commit shared with other writes failed: {0}")]
+    GroupCommit(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error(
@@ -92,6 +95,14 @@ pub enum StoreError {
 
 /// Result of a store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Transactions committed and the commits that carried them (SQLite group commit), for metrics and
+/// the benchmark's "fsyncs per order".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitTotals {
+    pub transactions: u64,
+    pub commits: u64,
+}
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +159,7 @@ impl Store {
                         })?;
                     }
                 }
+                let writer = group_commit::open(&opts).await?;
                 let pool = SqlitePoolOptions::new()
                     .max_connections(cfg.max_connections)
                     .acquire_timeout(acquire)
@@ -156,6 +168,7 @@ impl Store {
                     .await?;
                 Db::Sqlite {
                     pool,
+                    writer,
                     jobs: Arc::new(tokio::sync::Notify::new()),
                 }
             }
@@ -197,6 +210,20 @@ impl Store {
     /// Watches an order or certificate for the worker's outcome (see [`Watch`]).
     pub fn watch(&self, id: &str) -> Watch {
         self.watchers.watch(id)
+    }
+
+    /// SQLite's group-commit counts since start (`None` on PostgreSQL).
+    pub fn commit_totals(&self) -> Option<CommitTotals> {
+        match &self.db {
+            Db::Sqlite { writer, .. } => {
+                let c = writer.counts();
+                Some(CommitTotals {
+                    transactions: c.transactions.load(std::sync::atomic::Ordering::Relaxed),
+                    commits: c.commits.load(std::sync::atomic::Ordering::Relaxed),
+                })
+            }
+            Db::Postgres(_) => None,
+        }
     }
 
     /// Which database this store talks to.

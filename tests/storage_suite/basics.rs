@@ -79,6 +79,56 @@ pub async fn a_nonce_is_redeemed_once_under_concurrency(t: &TestStore) {
     assert!(t.store.redeem_nonce("other-nonce", expires).await.unwrap());
 }
 
+/// Writers that arrive together all land, each acknowledged only once it is committed: after the
+/// store is closed and opened again every one is there. On SQLite they share commits (group
+/// commit): fewer commits, each one `fsync`, than transactions.
+pub async fn concurrent_writers_all_land_and_share_commits(t: &TestStore) {
+    let before = t.store.commit_totals();
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(48));
+    let tasks: Vec<_> = (0..48)
+        .map(|i| {
+            let s = t.store.clone();
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                let acct = account(&s).await;
+                let fresh = s
+                    .redeem_nonce(&format!("group-{i}"), now() + Duration::minutes(5))
+                    .await
+                    .unwrap();
+                assert!(fresh, "nonce group-{i} was new");
+                acct.id
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.unwrap());
+    }
+    if let (Some(b), Some(a)) = (before, t.store.commit_totals()) {
+        let transactions = a.transactions - b.transactions;
+        let commits = a.commits - b.commits;
+        assert!(transactions >= 96, "{transactions} transactions");
+        assert!(
+            commits < transactions,
+            "48 concurrent writers shared no commit: {commits} commits for {transactions} transactions"
+        );
+    }
+    t.store.close().await;
+    let s = t.reopen().await;
+    for id in &ids {
+        assert!(s.account(id).await.unwrap().is_some(), "account {id} lost");
+    }
+    for i in 0..48 {
+        assert!(
+            !s.redeem_nonce(&format!("group-{i}"), now() + Duration::minutes(5))
+                .await
+                .unwrap(),
+            "nonce group-{i} was forgotten"
+        );
+    }
+}
+
 pub async fn expired_nonce_records_are_purged(t: &TestStore) {
     let t0 = now();
     t.store

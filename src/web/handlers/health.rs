@@ -34,6 +34,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl axum::response::Into
     text.push_str(&crate::metrics::render_expiring(
         &ctx.store.expiry_snapshot().await.unwrap_or_default(),
     ));
+    text.push_str(&crate::metrics::render_commits(ctx.store.commit_totals()));
     (
         [(
             axum::http::header::CONTENT_TYPE,
