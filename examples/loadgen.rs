@@ -78,11 +78,12 @@ struct Args {
     /// servers that really validate http-01; implies --answer-challenges.
     #[arg(long)]
     http01_listen: Option<SocketAddr>,
-    /// Floor in milliseconds of the wait between polls (order or authorization) when the server
-    /// sends no Retry-After or a shorter one.
+    /// Wait in milliseconds before the first poll of a processing order or validating
+    /// authorization; each further poll waits twice as long, up to --poll-max-ms. The same rule
+    /// for every server.
     #[arg(long, default_value_t = 50)]
     poll_min_ms: u64,
-    /// Cap in milliseconds on the server's Retry-After between polls.
+    /// Longest wait in milliseconds between polls; a server's Retry-After is honoured up to it.
     #[arg(long, default_value_t = 1000)]
     poll_max_ms: u64,
     /// DNS names per order.

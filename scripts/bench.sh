@@ -18,15 +18,16 @@
 #   --repeats N        BENCH_REPEATS=3
 #   --max-seconds T    BENCH_MAX_SECONDS=60    bound on one load-generator run (loadgen --max-seconds)
 #   --accounts A       BENCH_ACCOUNTS=4        ACME accounts per run
-#   --servers "L"      BENCH_SERVERS="bridge pebble"   any of bridge (PostgreSQL), bridge-sqlite
-#                        (the zero-setup default store: a fresh SQLite file per run) and pebble,
-#                        run alternately for each concurrency and repeat
+#   --servers "L"      BENCH_SERVERS="bridge-sqlite bridge pebble"   any of bridge-sqlite (the
+#                        zero-setup default store: a fresh SQLite file per run), bridge (PostgreSQL)
+#                        and pebble, run alternately for each concurrency and repeat
 #   --out DIR          BENCH_OUT=target/bench/<timestamp>
-#                      BENCH_POLL_MIN_MS=10, BENCH_POLL_MAX_MS=10   the load generator's polls of
-#                        processing orders and validating authorizations, for both servers: at least
-#                        MIN apart, Retry-After honoured up to MAX. The default, a fixed 10 ms, keeps
-#                        client sleeps (and the servers' different Retry-After hints) from hiding the
-#                        servers' costs; MAX=1000 behaves like a real client.
+#                      BENCH_POLL_MIN_MS=1, BENCH_POLL_MAX_MS=10   the load generator's polls of
+#                        processing orders and validating authorizations, the same rule for every
+#                        server: the first after MIN, each next twice as long, at most MAX; a
+#                        Retry-After asking for longer is honoured up to MAX (1, 2, 4, 8, 10, 10 ms…
+#                        by default). A real client may poll so; MIN=MAX gives a fixed interval, and
+#                        MAX=1000 is closer to what clients do (then client sleep dominates).
 #                      BENCH_PG_STATEMENTS=1   own PostgreSQL cluster with pg_stat_statements: counts
 #                        the bridge's SQL statements per order (runs/<run>.statements.txt); slows
 #                        the database a little
@@ -58,9 +59,9 @@ CONCURRENCY=${BENCH_CONCURRENCY:-}
 REPEATS=${BENCH_REPEATS:-}
 MAX_SECONDS=${BENCH_MAX_SECONDS:-}
 ACCOUNTS=${BENCH_ACCOUNTS:-4}
-SERVERS=${BENCH_SERVERS:-bridge pebble}
+SERVERS=${BENCH_SERVERS:-bridge-sqlite bridge pebble}
 OUT=${BENCH_OUT:-}
-POLL_MIN_MS=${BENCH_POLL_MIN_MS:-10}
+POLL_MIN_MS=${BENCH_POLL_MIN_MS:-1}
 POLL_MAX_MS=${BENCH_POLL_MAX_MS:-10}
 BRIDGE_PORT=${BENCH_BRIDGE_PORT:-14000}
 PEBBLE_PORT=${BENCH_PEBBLE_PORT:-14100}

@@ -58,23 +58,29 @@ impl Http01 {
     }
 }
 
-/// How often an authorization is polled while its challenge is being validated.
+/// How often an order or authorization is polled while the server works on it: the same rule for
+/// every server, one a real client may follow. The n-th poll (from 0) waits `floor · 2ⁿ`, at most
+/// `cap`; a server's `Retry-After` asking for longer is honoured, also at most `cap`. With
+/// `floor = cap` it is a fixed interval.
 #[derive(Clone, Copy)]
 pub struct PollPace {
-    /// Wait when the server sends no Retry-After (or a shorter one).
+    /// Wait before the first poll.
     pub floor: Duration,
-    /// Cap on the server's Retry-After.
+    /// Longest wait between polls, whatever the server's Retry-After says.
     pub cap: Duration,
     /// Most polls before giving up (the deadline bounds them too).
     pub max_polls: u32,
 }
 
 impl PollPace {
-    pub fn wait(&self, retry_after: Option<u64>) -> Duration {
+    /// The wait before poll number `poll` (0 = the first), given the server's last Retry-After.
+    pub fn wait(&self, retry_after: Option<u64>, poll: u32) -> Duration {
+        let cap = self.cap.max(self.floor);
+        let backoff = self.floor.saturating_mul(1u32 << poll.min(16)).min(cap);
         retry_after
             .map(Duration::from_secs)
-            .unwrap_or(self.floor)
-            .clamp(self.floor, self.cap.max(self.floor))
+            .map_or(backoff, |r| r.max(backoff))
+            .min(cap)
     }
 }
 
@@ -140,7 +146,7 @@ async fn respond_and_poll(
         if polls >= pace.max_polls {
             return Err(Fail::new("authz: still pending", authz_url.to_string()));
         }
-        tokio::time::sleep(pace.wait(retry_after)).await;
+        tokio::time::sleep(pace.wait(retry_after, polls)).await;
         let r = c.post("authz-poll", acct, authz_url, None, None).await?;
         if r.status != 200 {
             return Err(r.fail("authz-poll"));

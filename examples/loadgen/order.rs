@@ -139,7 +139,7 @@ pub async fn one_order(
         match status(&order) {
             "valid" => break,
             "processing" if polls < MAX_POLLS => {
-                tokio::time::sleep(mode.pace.wait(retry_after)).await;
+                tokio::time::sleep(mode.pace.wait(retry_after, polls)).await;
                 let r = c.post("poll", acct, &order_url, None, None).await?;
                 if r.status != 200 {
                     return Err(r.fail("poll"));
