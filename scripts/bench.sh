@@ -330,7 +330,7 @@ run_one() { # run_one SERVER CONCURRENCY REPEAT
     --poll-min-ms "$POLL_MIN_MS" --poll-max-ms "$POLL_MAX_MS" --max-seconds "$MAX_SECONDS" \
     --json-out "$OUT/runs/$name.json" >/dev/null 2>>"$log" || rc=$?
   t1=$(date +%s.%N)
-  local cpu1 rss alive=1 scm="" xact="" db_cpu="" statements=""
+  local cpu1 rss alive=1 scm="" xact="" commits="" db_cpu="" statements=""
   if kill -0 "$pid" 2>/dev/null; then
     cpu1=$(cpu_ms "$pid")
     rss=$(peak_rss_kb "$pid")
@@ -341,6 +341,11 @@ run_one() { # run_one SERVER CONCURRENCY REPEAT
   if [ "$server" != pebble ] && [ $alive = 1 ]; then
     curl -sf --max-time 5 "http://127.0.0.1:$((BRIDGE_PORT + 90))/metrics" >"$OUT/logs/$name.metrics" || true
     scm=$(awk '/^scm_calls_total/ {n += $NF} END {print n + 0}' "$OUT/logs/$name.metrics")
+    if [ "$server" = bridge-sqlite ]; then
+      # Group commit: transactions acknowledged and the commits (one WAL fsync each) carrying them.
+      xact=$(awk '/^store_transactions_total/ {print $NF}' "$OUT/logs/$name.metrics")
+      commits=$(awk '/^store_commits_total/ {print $NF}' "$OUT/logs/$name.metrics")
+    fi
   fi
   stop_pid "$pid"
   SERVER_PID=""
@@ -369,7 +374,8 @@ run_one() { # run_one SERVER CONCURRENCY REPEAT
 {"server": "$server", "concurrency": $c, "repeat": $r, "orders": $orders, "loadgen_exit": $rc,
  "server_alive": $alive, "cpu_ms": $((cpu1 - cpu0)), "peak_rss_kb": ${rss:-0},
  "elapsed_s": $(awk "BEGIN {print $t1 - $t0}"),
- "scm_calls": ${scm:-null}, "db_transactions": ${xact:-null}, "db_cpu_ms": ${db_cpu:-null},
+ "scm_calls": ${scm:-null}, "db_transactions": ${xact:-null}, "db_commits": ${commits:-null},
+ "db_cpu_ms": ${db_cpu:-null},
  "db_statements": ${statements:-null}}
 EOF
   grep '^loadgen:' "$log" | tail -1 | sed "s/^/bench.sh: $name: /" >&2 || true
@@ -429,8 +435,11 @@ for c in sorted({k[0] for k in runs}):
             scm = [s["scm_calls"] for s in rs if s.get("scm_calls") is not None]
             dbcpu = [s["db_cpu_ms"] for s in rs if s.get("db_cpu_ms") is not None]
             stm = [s["db_statements"] for s in rs if s.get("db_statements") is not None]
+            commits = [s["db_commits"] for s in rs if s.get("db_commits") is not None]
             if db and done:
                 extra.append(f"{sum(db) / done:.1f} DB xacts")
+            if commits and done:
+                extra.append(f"{sum(commits) / done:.2f} fsyncs (group commits)")
             if stm and done:
                 extra.append(f"{sum(stm) / done:.1f} SQL statements")
             if dbcpu and done:
@@ -493,7 +502,8 @@ lines += [
     "process CPU (utime+stime) during the load-generator run, account setup included / completed orders; peak RSS = max VmHWM; "
     "bridge/Pebble = ratio of median orders/s; per order (bridge): PostgreSQL transactions, CPU of "
     "the PostgreSQL backends (postmaster's reaped children; on a shared server includes other "
-    "clients), SCM calls; (†) = one side had failures or cut-off orders, the ratio is not a "
+    "clients), SCM calls; bridge-sqlite: its transactions and the group commits (one fsync each) "
+    "that carried them, from its metrics; (†) = one side had failures or cut-off orders, the ratio is not a "
     "throughput comparison.",
 ]
 if notes:
