@@ -5,7 +5,8 @@
 //!
 //! certbot 5.8.0 does not send `replaces` in newOrder (its acme library has no such field), so
 //! this test checks that the renewal was driven by ARI; `replaces` and its link in SCM's comments
-//! are covered with the project's own client in `tests/acme_ari.rs`.
+//! are covered with instant-acme in `tests/instant_acme_client.rs` and with the project's own
+//! client in `tests/acme_ari.rs`.
 
 mod support;
 
