@@ -449,6 +449,13 @@ impl Config {
             )));
         }
         self.limits.validate().map_err(ConfigError::Invalid)?;
+        if !(1..=300).contains(&self.issuance.enroll_settle_secs) {
+            return Err(ConfigError::Invalid(
+                "issuance.enroll_settle_secs must be between 1 and 300: it is how long a \
+                 certificate may still appear in SCM after an enroll with an unknown outcome ended"
+                    .into(),
+            ));
+        }
         if self.retention.batch_size == 0 {
             return Err(ConfigError::Invalid(
                 "retention.batch_size must be at least 1 (retention.orders_days = 0 turns \

@@ -63,6 +63,22 @@ pub struct Job {
     pub subject_id: String,
     /// How many times it has been claimed, this claim included.
     pub attempts: i32,
+    /// The claim this handler holds; every write of the job names it.
+    pub lease: JobLease,
+}
+
+/// One claim of a job: the fence every write of its handler passes. A claim sets a fresh `token`,
+/// so once the lease ran out and another worker (or this one) claimed the job again, the old
+/// handler's writes touch no row and fail with `StoreError::LeaseLost` instead of repeating or
+/// overwriting the new holder's work (#12).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobLease {
+    /// The job's row.
+    pub id: i64,
+    /// The replica that claimed it (`jobs.leased_by`).
+    pub worker: String,
+    /// This claim's random token (`jobs.lease_token`).
+    pub token: String,
 }
 
 #[cfg(test)]

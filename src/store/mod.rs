@@ -88,6 +88,12 @@ pub enum StoreError {
          BRIDGE_ACME__EAB_ENCRYPTION_KEY"
     )]
     EabEncryptionNotConfigured,
+    /// A job write named a lease that is no longer the job's: the lease ran out and the job was
+    /// claimed again (or finished) meanwhile. The handler must stop without calling SCM again.
+    #[error(
+        "job {0} is no longer leased by this handler (its lease ran out and it was claimed again)"
+    )]
+    LeaseLost(i64),
 }
 
 /// Result of a store operation.
