@@ -198,6 +198,26 @@ pub fn render_expiring(snapshot: &crate::store::ExpirySnapshot) -> String {
     out
 }
 
+/// `scm_orphan_certificates_total{action}`: certificates SCM issued for orders that failed, found
+/// by the reconciliation and revoked, over all replicas (read from the store at
+/// scrape time, #12 item 4).
+pub fn render_orphans(counts: &[(String, i64)]) -> String {
+    let mut out = String::from(
+        "# HELP scm_orphan_certificates_total Certificates SCM issued for orders that failed, found \
+         by the reconciliation, by what was done.\n# TYPE scm_orphan_certificates_total counter\n",
+    );
+    if !counts.iter().any(|(a, _)| a == "revoked") {
+        out.push_str("scm_orphan_certificates_total{action=\"revoked\"} 0\n");
+    }
+    for (action, n) in counts {
+        out.push_str(&format!(
+            "scm_orphan_certificates_total{{action=\"{}\"}} {n}\n",
+            label_value(action)
+        ));
+    }
+    out
+}
+
 /// A label value escaped for the text exposition format (EAB labels are free text).
 fn label_value(v: &str) -> String {
     v.replace('\\', "\\\\")

@@ -421,3 +421,120 @@ async fn an_answered_enroll_failure_settles_shortly_after_the_answer() {
     let e = enrollment_row(&app.db, &id).await.unwrap();
     assert_eq!(e.enroll_attempts, 2, "{e:?}");
 }
+
+/// #12 item 4: an order fails at the collect deadline while SCM still waits for an administrator;
+/// the administrator approves later and SCM issues a certificate no order holds. The reconcile job
+/// finds it by the order's sslId, revokes it with a reason naming the order, records it and counts
+/// it in `scm_orphan_certificates_total`.
+#[tokio::test]
+async fn a_certificate_issued_after_its_order_failed_is_revoked_as_an_orphan() {
+    let metrics_at = format!("127.0.0.1:{}", free_port());
+    let (app, t) = Setup::start_with(&[
+        ("BRIDGE_ISSUANCE__COLLECT_DEADLINE_SECS", "2"),
+        ("BRIDGE_ISSUANCE__RECONCILE_INTERVAL_SECS", "1"),
+        ("BRIDGE_SERVER__METRICS_LISTEN", &metrics_at),
+    ])
+    .await;
+    t.sandbox
+        .behavior(json!({"org_id": 1001, "requires_approval": true, "issuance": "immediate"}))
+        .await;
+    let s = Session::register(&app).await;
+    let ips = ["127.0.0.1"];
+    let (order_url, order) = s.ready_order(&t.responder, &ips).await;
+    let id = order_id(&order_url);
+    let (r, _) = s.finalize(&order, &ips).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let e = wait_enrollment(&app.db, &id, Duration::from_secs(15), |e| {
+        e.ssl_id.is_some()
+    })
+    .await;
+    let ssl_id = e.ssl_id.unwrap();
+    wait_order_status(&app.db, &id, "invalid", Duration::from_secs(30)).await;
+    assert_eq!(t.sandbox.status(ssl_id).await, "Requested");
+    assert!(app.store.orphan(ssl_id).await.unwrap().is_none());
+
+    // An SCM administrator approves it after all: SCM issues a certificate no order holds.
+    assert_eq!(t.sandbox.act("approve", ssl_id).await, 204);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = t.sandbox.status(ssl_id).await;
+        if status == "Revoked" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the orphan is still {status} in SCM"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (order_of, action, reason) = app
+        .store
+        .orphan(ssl_id)
+        .await
+        .unwrap()
+        .expect("the orphan is recorded");
+    assert_eq!(
+        (order_of.as_str(), action.as_str()),
+        (id.as_str(), "revoked")
+    );
+    assert!(reason.contains(&id), "{reason}");
+    let metrics = reqwest::get(format!("http://{metrics_at}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("scm_orphan_certificates_total{action=\"revoked\"} 1"),
+        "{metrics}"
+    );
+    assert_eq!(t.sandbox.enrollments().await, 1);
+    assert_eq!(order_status(&app.db, &id).await, "invalid");
+}
+
+/// #12 item 4, the other way an orphan arises: the enroll's answer is lost (the certificate exists
+/// in SCM), SCM fails every look-up until the order's collect deadline passes, and the order
+/// fails without an sslId. Once the enroll can no longer land, the reconcile job finds the
+/// certificate by the order's marker and revokes it.
+#[tokio::test]
+async fn an_orphan_of_an_enroll_with_an_unknown_outcome_is_found_by_its_marker() {
+    let (app, t) = Setup::start_with(&[
+        ("BRIDGE_ISSUANCE__COLLECT_DEADLINE_SECS", "2"),
+        ("BRIDGE_ISSUANCE__RECONCILE_INTERVAL_SECS", "1"),
+    ])
+    .await;
+    let s = Session::register(&app).await;
+    let ips = ["127.0.0.1"];
+    let (order_url, order) = s.ready_order(&t.responder, &ips).await;
+    let id = order_id(&order_url);
+    t.sandbox
+        .faults(json!({"drop_enroll_response_next": 1}))
+        .await;
+    let (r, _) = s.finalize(&order, &ips).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    t.sandbox.wait_enrollments(1, Duration::from_secs(15)).await;
+    t.sandbox
+        .faults(json!({"fail_next": 3, "fail_status": 503}))
+        .await;
+    wait_order_status(&app.db, &id, "invalid", Duration::from_secs(30)).await;
+    let e = enrollment_row(&app.db, &id).await.unwrap();
+    assert_eq!(e.ssl_id, None, "{e:?}");
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let ssl_id = loop {
+        let mut c = app.db.connect().await;
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT ssl_id FROM orphan_certificates WHERE order_id = $1")
+                .bind(&id)
+                .fetch_optional(&mut c)
+                .await
+                .unwrap();
+        if let Some(ssl_id) = found {
+            break ssl_id;
+        }
+        assert!(Instant::now() < deadline, "no orphan was recorded");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(t.sandbox.status(ssl_id).await, "Revoked");
+    assert_eq!(t.sandbox.enrollments().await, 1);
+}

@@ -89,6 +89,7 @@ on_both_backends!(
     issuance::completing_issuance_makes_the_order_valid,
     issuance::failing_issuance_makes_the_order_invalid,
     issuance::revocation_moves_through_its_states,
+    issuance::failed_orders_enrollments_are_orphan_candidates_once,
     expiry::expiring_certificates_exclude_renewed_revoked_and_later_ones,
     expiry::the_sweep_is_one_job_rescheduled_with_its_counts,
     retention::old_finished_orders_go_recent_and_unfinished_ones_and_certificates_stay,

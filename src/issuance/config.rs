@@ -30,6 +30,10 @@ pub struct IssuanceConfig {
     /// answer (and it is enrolled again only if not found); after no answer (a timeout, a cut
     /// connection), this long after the send plus `scm.timeout_secs`. 1–300.
     pub enroll_settle_secs: i64,
+    /// Seconds between rounds of the orphan reconciliation (one replica at a time): failed
+    /// orders whose enrollment may have created a certificate in SCM are looked up (by sslId or
+    /// marker) and what SCM issued for them is revoked. 0 turns it off.
+    pub reconcile_interval_secs: u64,
     /// Include the root certificate in the chain handed to clients.
     pub include_root: bool,
     /// Send the account's first contact (without `mailto:`) as SCM's `externalRequester`, so SCM's
@@ -61,6 +65,7 @@ impl Default for IssuanceConfig {
             collect_max_secs: 60,
             collect_deadline_secs: 14 * 24 * 3600,
             enroll_settle_secs: 5,
+            reconcile_interval_secs: 600,
             include_root: false,
             external_requester_from_contact: true,
             expiry_warning_days: vec![30, 7],

@@ -231,7 +231,10 @@ fn settled_at(w: &Worker, sent: DateTime<Utc>, answered: Option<DateTime<Utc>>) 
 /// of the org whose CN (or one of its names) is the order's, compared case aside — SCM's own
 /// `commonName` filter is exact, and a CN SCM stores in another case would hide the earlier
 /// request — newest first, over every page (a busy name has more than one; #12 item 3).
-async fn find_by_marker(scm: &ScmClient, e: &Enrollment) -> Result<Option<i64>, ScmError> {
+pub(super) async fn find_by_marker(
+    scm: &ScmClient,
+    e: &Enrollment,
+) -> Result<Option<i64>, ScmError> {
     let Some(cn) = enrolled_common_name(e) else {
         return Ok(None);
     };

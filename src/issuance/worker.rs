@@ -184,6 +184,7 @@ impl Worker {
                 JobKind::ExpirySweep => super::expiry::run(self, &job).await,
                 JobKind::Retention => super::retention::run(self, &job).await,
                 JobKind::StatusSweep => super::status_sweep::run(self, &job).await,
+                JobKind::Reconcile => super::reconcile::run(self, &job).await,
             }
         };
         let outcome = self.keeping_lease(&job, work.instrument(span)).await;

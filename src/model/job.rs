@@ -17,18 +17,22 @@ pub enum JobKind {
     Retention,
     /// Read SCM's status of certificates still valid (ARI "renew now"); one recurring job.
     StatusSweep,
+    /// Find certificates SCM issued for orders that failed (orphans) and revoke them; one
+    /// recurring job (subject `scm`).
+    Reconcile,
 }
 
 impl JobKind {
     /// Every kind this version runs: a worker claims only these, so jobs a newer version queued
     /// wait for a replica that knows them instead of being lost during a rolling upgrade.
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::Validate,
         JobKind::Issue,
         JobKind::Revoke,
         JobKind::ExpirySweep,
         JobKind::Retention,
         JobKind::StatusSweep,
+        JobKind::Reconcile,
     ];
 
     /// The stored spelling.
@@ -40,6 +44,7 @@ impl JobKind {
             Self::ExpirySweep => "expiry_sweep",
             Self::Retention => "retention",
             Self::StatusSweep => "status_sweep",
+            Self::Reconcile => "reconcile",
         }
     }
 

@@ -8,11 +8,11 @@ use crate::model::{Certificate, Enrollment, JobKind, JobLease, OrderStatus};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-const ENROLLMENT_COLUMNS: &str = "order_id, csr_der, marker, org_id, cert_type, term, \
+pub(super) const ENROLLMENT_COLUMNS: &str = "order_id, csr_der, marker, org_id, cert_type, term, \
      subj_alt_names, common_name, enroll_started_at, enroll_answered_at, enroll_attempts, ssl_id, renew_id, \
      collect_attempts, next_poll_at, finalized_at";
 
-fn enrollment_from_row(row: &DbRow) -> Result<Enrollment> {
+pub(super) fn enrollment_from_row(row: &DbRow) -> Result<Enrollment> {
     Ok(Enrollment {
         order_id: row.get("order_id")?,
         csr_der: row.get("csr_der")?,

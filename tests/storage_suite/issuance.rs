@@ -225,3 +225,83 @@ pub async fn finalize_wakes_the_worker(t: &TestStore) {
     let job = claim_one(&t.store, JobKind::Issue, &o.id).await;
     assert_eq!(job.attempts, 1);
 }
+
+/// #12 item 4: a failed order's enrollment is an orphan candidate when it has an sslId, or an
+/// enroll sent before the settle bound; once recorded or marked reconciled it is not listed again.
+pub async fn failed_orders_enrollments_are_orphan_candidates_once(t: &TestStore) {
+    let problem = serde_json::json!({"type": "urn:ietf:params:acme:error:serverInternal",
+                                     "detail": "collect deadline"});
+    let t0 = now();
+    // Failed after an enroll with an unknown outcome.
+    let (unknown, job) = processing_order(&t.store).await;
+    t.store
+        .mark_enroll_started(&job.lease, &unknown.id, t0)
+        .await
+        .unwrap();
+    t.store
+        .fail_issuance(&job.lease, &unknown.id, &problem, t0)
+        .await
+        .unwrap();
+    // Failed while SCM held its request (an sslId).
+    let (pending, job) = processing_order(&t.store).await;
+    t.store
+        .record_ssl_id(&job.lease, &pending.id, 5151, None, t0)
+        .await
+        .unwrap();
+    t.store
+        .fail_issuance(&job.lease, &pending.id, &problem, t0)
+        .await
+        .unwrap();
+    // Failed before any enroll: nothing to look for.
+    let (never, job) = processing_order(&t.store).await;
+    t.store
+        .fail_issuance(&job.lease, &never.id, &problem, t0)
+        .await
+        .unwrap();
+
+    let ids = |c: Vec<OrphanCandidate>| {
+        let mut v: Vec<String> = c.into_iter().map(|c| c.enrollment.order_id).collect();
+        v.sort();
+        v
+    };
+    let early = t.store.orphan_candidates(t0, 10).await.unwrap();
+    assert_eq!(
+        ids(early),
+        vec![pending.id.clone()],
+        "the unknown enroll may still land"
+    );
+    let settled = t0 + Duration::seconds(1);
+    let all = t.store.orphan_candidates(settled, 10).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        all[0].order_error.as_ref().unwrap()["detail"],
+        "collect deadline"
+    );
+    let mut want = vec![unknown.id.clone(), pending.id.clone()];
+    want.sort();
+    assert_eq!(ids(all), want);
+
+    t.store
+        .record_orphan(
+            &unknown.id,
+            6161,
+            "revoked",
+            "issued for a failed order",
+            settled,
+        )
+        .await
+        .unwrap();
+    t.store.mark_reconciled(&pending.id, settled).await.unwrap();
+    assert!(t
+        .store
+        .orphan_candidates(settled, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        t.store.orphan_counts().await.unwrap(),
+        vec![("revoked".to_string(), 1)]
+    );
+    let (order_of, action, _) = t.store.orphan(6161).await.unwrap().unwrap();
+    assert_eq!((order_of, action), (unknown.id, "revoked".to_string()));
+}
