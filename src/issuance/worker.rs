@@ -127,12 +127,10 @@ impl Worker {
                         for job in jobs {
                             let permit = slots.clone().acquire_owned().await.expect("open");
                             let w = self.clone();
-                            in_flight.lock().expect("not poisoned").insert(job.id);
-                            let flight = in_flight.clone();
+                            let flight = InFlight::enter(&in_flight, job.id);
                             running.spawn(async move {
-                                let id = job.id;
                                 w.handle(job).await;
-                                flight.lock().expect("not poisoned").remove(&id);
+                                drop(flight);
                                 drop(permit);
                             });
                         }
@@ -164,7 +162,6 @@ impl Worker {
         }
         running.abort_all();
         while running.join_next().await.is_some() {}
-        in_flight.lock().expect("not poisoned").clear();
         match self.ctx.store.release_jobs(&self.id).await {
             Ok(n) if n > 0 => tracing::info!(released = n, "released leased jobs"),
             Ok(_) => {}
@@ -237,11 +234,14 @@ impl Worker {
         tokio::pin!(work);
         loop {
             tokio::select! {
-                outcome = &mut work => return outcome,
+                // The deadline first: once it passed, the handler is not polled again (a poll could
+                // start another SCM call).
+                biased;
                 _ = tokio::time::sleep_until(held_until - margin) => {
                     tracing::warn!(job = job.id, "stopping the job: its lease could not be renewed and is about to run out");
                     return Outcome::LeaseLost;
                 }
+                outcome = &mut work => return outcome,
                 _ = tick.tick() => {
                     let asked = Instant::now();
                     let until = self.ctx.now() + ChronoDuration::seconds(lease_secs);
@@ -254,6 +254,31 @@ impl Worker {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A job id in this process's running set for as long as its handler lives: removed on drop, so
+/// also when the handler panics or is aborted.
+struct InFlight {
+    set: Arc<Mutex<HashSet<i64>>>,
+    id: i64,
+}
+
+impl InFlight {
+    fn enter(set: &Arc<Mutex<HashSet<i64>>>, id: i64) -> Self {
+        set.lock().expect("not poisoned").insert(id);
+        Self {
+            set: set.clone(),
+            id,
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.set.lock() {
+            s.remove(&self.id);
         }
     }
 }
