@@ -456,6 +456,13 @@ impl Config {
                     .into(),
             ));
         }
+        if self.issuance.reconcile_interval_secs > 7 * 86_400 {
+            return Err(ConfigError::Invalid(
+                "issuance.reconcile_interval_secs must be at most 604800 (a week; 0 turns the \
+                 orphan reconciliation off)"
+                    .into(),
+            ));
+        }
         if self.retention.batch_size == 0 {
             return Err(ConfigError::Invalid(
                 "retention.batch_size must be at least 1 (retention.orders_days = 0 turns \

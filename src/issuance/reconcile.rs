@@ -43,7 +43,8 @@ pub(super) async fn run(w: &Worker, job: &Job) -> Outcome {
     if let Err(e) = round(w, scm).await {
         return Outcome::from_error(e);
     }
-    let next = w.ctx.now() + Duration::seconds(interval.min(86_400 * 7) as i64);
+    // At most a week (checked at load).
+    let next = w.ctx.now() + Duration::seconds(interval as i64);
     match w.ctx.store.reschedule_job(&job.lease, next).await {
         Ok(()) => Outcome::Done,
         Err(e) => Outcome::from_store(e),
