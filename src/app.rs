@@ -206,6 +206,9 @@ impl Background {
         if let Err(e) = crate::issuance::status_sweep::schedule(&state.ctx).await {
             tracing::warn!(error = %e, "cannot schedule the SCM status sweep");
         }
+        if let Err(e) = crate::issuance::reconcile::schedule(&state.ctx).await {
+            tracing::warn!(error = %e, "cannot schedule the orphan reconciliation");
+        }
         Ok(Self {
             housekeeping: tokio::spawn(housekeeping(state.clone())),
             admin: start_admin(state).await?,

@@ -69,6 +69,8 @@ pub struct Metrics {
     issuance: Mutex<Option<Histogram>>,
     /// Rows removed by retention, by table.
     purged: Mutex<BTreeMap<&'static str, u64>>,
+    /// Job handlers stopped because their lease was gone, by job kind.
+    leases_lost: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Metrics {
@@ -109,6 +111,17 @@ impl Metrics {
         }
     }
 
+    /// A job handler stopped because its lease was gone (#12 item 1): non-zero means the database
+    /// was unreachable for about a lease, or a replica stalled that long.
+    pub fn lease_lost(&self, kind: &str) {
+        *self
+            .leases_lost
+            .lock()
+            .expect("lock")
+            .entry(kind.to_string())
+            .or_default() += 1;
+    }
+
     /// Prometheus text; `scm_calls` and `jobs` are read at scrape time from their owners.
     pub fn render(
         &self,
@@ -145,6 +158,10 @@ impl Metrics {
             out.push_str(&format!(
                 "retention_purged_rows_total{{table=\"{table}\"}} {n}\n"
             ));
+        }
+        out.push_str("# HELP job_leases_lost_total Job handlers on this replica stopped because their lease was gone, by kind.\n# TYPE job_leases_lost_total counter\n");
+        for (kind, n) in self.leases_lost.lock().expect("lock").iter() {
+            out.push_str(&format!("job_leases_lost_total{{kind=\"{kind}\"}} {n}\n"));
         }
         out.push_str("# HELP jobs_waiting Jobs recorded and not finished, by kind.\n# TYPE jobs_waiting gauge\n");
         for (kind, n) in jobs {
@@ -195,6 +212,26 @@ pub fn render_expiring(snapshot: &crate::store::ExpirySnapshot) -> String {
         out.push_str(&format!(
             "certificates_expiring_sweep_timestamp_seconds {}\n",
             at.timestamp()
+        ));
+    }
+    out
+}
+
+/// `scm_orphan_certificates_total{action}`: certificates SCM issued for orders that failed, found
+/// by the reconciliation and revoked, over all replicas (read from the store at
+/// scrape time, #12 item 4).
+pub fn render_orphans(counts: &[(String, i64)]) -> String {
+    let mut out = String::from(
+        "# HELP scm_orphan_certificates_total Certificates SCM issued for orders that failed, found \
+         by the reconciliation, by what was done.\n# TYPE scm_orphan_certificates_total counter\n",
+    );
+    if !counts.iter().any(|(a, _)| a == "revoked") {
+        out.push_str("scm_orphan_certificates_total{action=\"revoked\"} 0\n");
+    }
+    for (action, n) in counts {
+        out.push_str(&format!(
+            "scm_orphan_certificates_total{{action=\"{}\"}} {n}\n",
+            label_value(action)
         ));
     }
     out

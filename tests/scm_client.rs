@@ -278,3 +278,41 @@ async fn approval_and_decline() {
     assert!(d.status.is_failed());
     assert!(c.collect(id, CollectFormat::X509).await.is_err());
 }
+
+/// #12 item 3: `list_all` reads every page (200 rows each) of a busy name, newest first — one page
+/// alone would miss the newest requests, which the sandbox, like SCM, does not list first.
+#[tokio::test]
+async fn list_all_reads_every_page_newest_first() {
+    let sb = sandbox(SandboxConfig::default());
+    let c = client(&sb);
+    let (pem, _) = csr("busy.example.com");
+    let mut enrolled = Vec::new();
+    for _ in 0..410 {
+        let mut req = request(&pem, &["busy.example.com"]);
+        req.common_name = Some("busy.example.com".into());
+        enrolled.push(c.enroll(&req).await.unwrap().ssl_id);
+    }
+    let filter = acme_sectigo_bridge::scm::types::ListFilter {
+        common_name: Some("busy.example.com".into()),
+        ..Default::default()
+    };
+    let first_page = c
+        .list(&acme_sectigo_bridge::scm::types::ListFilter {
+            size: Some(200),
+            ..filter.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(first_page.items.len(), 200);
+    assert!(
+        !first_page
+            .items
+            .iter()
+            .any(|i| i.ssl_id == *enrolled.last().unwrap()),
+        "the newest request is not on SCM's first page"
+    );
+    let all = c.list_all(&filter).await.unwrap();
+    let ids: Vec<i64> = all.iter().map(|i| i.ssl_id).collect();
+    enrolled.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(ids, enrolled, "every request, newest first");
+}

@@ -79,6 +79,7 @@ pub async fn finalize(
         subj_alt_names: order.identifiers.iter().map(|i| i.value.clone()).collect(),
         common_name: csr.common_name,
         enroll_started_at: None,
+        enroll_answered_at: None,
         enroll_attempts: 0,
         ssl_id: None,
         renew_id: None,

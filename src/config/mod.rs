@@ -451,6 +451,20 @@ impl Config {
         self.limits
             .validate()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if !(1..=300).contains(&self.issuance.enroll_settle_secs) {
+            return Err(ConfigError::Invalid(
+                "issuance.enroll_settle_secs must be between 1 and 300: it is how long a \
+                 certificate may still appear in SCM after an enroll with an unknown outcome ended"
+                    .into(),
+            ));
+        }
+        if self.issuance.reconcile_interval_secs > 7 * 86_400 {
+            return Err(ConfigError::Invalid(
+                "issuance.reconcile_interval_secs must be at most 604800 (a week; 0 turns the \
+                 orphan reconciliation off)"
+                    .into(),
+            ));
+        }
         if self.retention.batch_size == 0 {
             return Err(ConfigError::Invalid(
                 "retention.batch_size must be at least 1 (retention.orders_days = 0 turns \

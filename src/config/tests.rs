@@ -257,3 +257,29 @@ fn the_eab_encryption_key_comes_from_a_file_or_the_environment_and_is_checked() 
         "{err}"
     );
 }
+
+#[test]
+fn exactly_once_knobs_have_defaults_and_bounds() {
+    let c = Config::load_with_env(None, env(&[])).unwrap();
+    assert_eq!(c.issuance.enroll_settle_secs, 5);
+    assert_eq!(c.issuance.reconcile_interval_secs, 600);
+    for (k, v) in [
+        ("BRIDGE_ISSUANCE__ENROLL_SETTLE_SECS", "0"),
+        ("BRIDGE_ISSUANCE__ENROLL_SETTLE_SECS", "301"),
+        ("BRIDGE_ISSUANCE__RECONCILE_INTERVAL_SECS", "604801"),
+    ] {
+        let err = Config::load_with_env(None, env(&[(k, v)]))
+            .unwrap_err()
+            .to_string();
+        let key = k
+            .trim_start_matches("BRIDGE_ISSUANCE__")
+            .to_ascii_lowercase();
+        assert!(err.contains(&key), "{k}={v}: {err}");
+    }
+    let c = Config::load_with_env(
+        None,
+        env(&[("BRIDGE_ISSUANCE__RECONCILE_INTERVAL_SECS", "0")]),
+    )
+    .unwrap();
+    assert_eq!(c.issuance.reconcile_interval_secs, 0);
+}

@@ -25,6 +25,15 @@ pub struct IssuanceConfig {
     /// Give up on a certificate that has not been issued after this many seconds (the order becomes
     /// invalid). Waiting for an SCM administrator's approval can take days, so the default is long.
     pub collect_deadline_secs: i64,
+    /// Seconds a certificate may still appear in SCM after an enroll whose outcome is unknown
+    /// ended: after SCM answered it with a 5xx, the order's marker is looked up this long after the
+    /// answer (and it is enrolled again only if not found); after no answer (a timeout, a cut
+    /// connection), this long after the send plus `scm.timeout_secs`. 1–300.
+    pub enroll_settle_secs: i64,
+    /// Seconds between rounds of the orphan reconciliation (one replica at a time): failed
+    /// orders whose enrollment may have created a certificate in SCM are looked up (by sslId or
+    /// marker) and what SCM issued for them is revoked. 0 turns it off.
+    pub reconcile_interval_secs: u64,
     /// Include the root certificate in the chain handed to clients.
     pub include_root: bool,
     /// Send the account's first contact (without `mailto:`) as SCM's `externalRequester`, so SCM's
@@ -55,6 +64,8 @@ impl Default for IssuanceConfig {
             collect_initial_secs: 2,
             collect_max_secs: 60,
             collect_deadline_secs: 14 * 24 * 3600,
+            enroll_settle_secs: 5,
+            reconcile_interval_secs: 600,
             include_root: false,
             external_requester_from_contact: true,
             expiry_warning_days: vec![30, 7],

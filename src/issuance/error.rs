@@ -21,6 +21,11 @@ pub enum JobError {
     /// What SCM returned for a certificate could not be used (see [`ChainError`]).
     #[error("the certificate SCM returned is unusable: {0}")]
     Chain(#[from] ChainError),
+    /// Recording "enroll sent" took this many milliseconds, more than `issuance.enroll_settle_secs`
+    /// (a stalling database): the enroll was not sent, since the recorded time would be too early
+    /// to start its settle window from.
+    #[error("recording the enroll's start took {0} ms; the enroll was not sent")]
+    SlowSendMark(i64),
     /// The CSR stored at finalize no longer parses (it did then: corruption).
     #[error("the stored CSR of order {order} cannot be read: {why}")]
     StoredCsr { order: String, why: String },

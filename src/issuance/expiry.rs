@@ -15,7 +15,7 @@ pub(super) async fn run(w: &Worker, job: &Job) -> Outcome {
     let cfg = &w.ctx.config.issuance;
     let store = &w.ctx.store;
     if cfg.expiry_warning_days.is_empty() {
-        let _ = store.drop_job(job.id).await;
+        let _ = store.drop_job(&job.lease).await;
         return Outcome::Done;
     }
     let now = w.ctx.now();
@@ -48,7 +48,7 @@ pub(super) async fn run(w: &Worker, job: &Job) -> Outcome {
         tracing::info!(days, eab_label = %label, certificates = n, "expiry sweep");
     }
     let next = now + Duration::seconds(cfg.expiry_sweep_interval_secs.max(1));
-    match store.finish_expiry_sweep(job.id, &snapshot, next).await {
+    match store.finish_expiry_sweep(&job.lease, &snapshot, next).await {
         Ok(()) => Outcome::Done,
         Err(e) => Outcome::Retry(format!("expiry sweep: {e}")),
     }

@@ -23,7 +23,7 @@ enum EnrollStep {
 pub(super) async fn run(w: &Worker, job: &Job) -> Outcome {
     match step(w, job).await {
         Ok(o) => o,
-        Err(e) => Outcome::Retry(e.to_string()),
+        Err(e) => Outcome::from_error(e),
     }
 }
 
@@ -32,7 +32,7 @@ async fn step(w: &Worker, job: &Job) -> Result<Outcome, JobError> {
     let scm = w.scm.as_ref().ok_or(JobError::NoScm)?;
     let subject = store.issue_subject(&job.subject_id).await?;
     let Some(subject) = subject.filter(|s| s.order_status == OrderStatus::Processing) else {
-        store.drop_job(job.id).await?;
+        store.drop_job(&job.lease).await?;
         return Ok(Outcome::Done);
     };
     let e = subject.enrollment;
@@ -53,7 +53,7 @@ async fn step(w: &Worker, job: &Job) -> Result<Outcome, JobError> {
     }
     let ssl_id = match e.ssl_id {
         Some(id) => id,
-        None => match enroll_once(w, scm, &e, &subject.account_id).await? {
+        None => match enroll_once(w, scm, job, &e, &subject.account_id).await? {
             EnrollStep::Enrolled(id) => id,
             EnrollStep::Failed(err) => return fail(w, job, &e, err).await,
             EnrollStep::Later(why) => return Ok(Outcome::Retry(why)),
@@ -67,7 +67,12 @@ async fn fail(w: &Worker, job: &Job, e: &Enrollment, err: Error) -> Result<Outco
     tracing::warn!(order = %e.order_id, detail = %err.detail, "issuance failed");
     w.ctx
         .store
-        .fail_issuance(job.id, &e.order_id, &err.problem_document(), w.ctx.now())
+        .fail_issuance(
+            &job.lease,
+            &e.order_id,
+            &err.problem_document(),
+            w.ctx.now(),
+        )
         .await?;
     Ok(Outcome::Done)
 }
@@ -75,6 +80,7 @@ async fn fail(w: &Worker, job: &Job, e: &Enrollment, err: Error) -> Result<Outco
 async fn enroll_once(
     w: &Worker,
     scm: &ScmClient,
+    job: &Job,
     e: &Enrollment,
     account_id: &str,
 ) -> Result<EnrollStep, JobError> {
@@ -85,7 +91,7 @@ async fn enroll_once(
             Ok(Some(id)) => {
                 tracing::info!(order = %e.order_id, ssl_id = id, "adopted the certificate of an earlier enroll");
                 store
-                    .record_ssl_id(&e.order_id, id, None, w.ctx.now())
+                    .record_ssl_id(&job.lease, &e.order_id, id, None, w.ctx.now())
                     .await?;
                 return Ok(EnrollStep::Enrolled(id));
             }
@@ -93,12 +99,12 @@ async fn enroll_once(
                 // Not there (yet): the earlier call may still be under way — its replica died or
                 // lost its lease while SCM was working on it — and may still create the
                 // certificate. Only once it can no longer land does "not found" mean "never made".
-                let settled = started + enroll_settle_time(w);
+                let settled = settled_at(w, started, e.enroll_answered_at);
                 if w.ctx.now() < settled {
                     return Ok(EnrollStep::NotBefore(
                         settled,
                         format!(
-                            "an earlier enroll (started {started}) may still be under way in SCM; \
+                            "an earlier enroll (sent {started}) may still be under way in SCM; \
                              looking for its marker again at {settled} before enrolling again"
                         ),
                     ));
@@ -113,8 +119,6 @@ async fn enroll_once(
         }
     }
     let external_requester = super::notify::external_requester(w, account_id).await?;
-    store.mark_enroll_started(&e.order_id, w.ctx.now()).await?;
-    tracing::info!(order = %e.order_id, attempt = e.enroll_attempts + 1, "sending enroll to SCM");
     let req = EnrollRequest {
         org_id: e.org_id,
         csr: csr_pem(&e.csr_der),
@@ -129,20 +133,64 @@ async fn enroll_once(
         external_requester,
         custom_fields: Vec::new(),
     };
-    match scm.enroll(&req).await {
+    let settle = Duration::seconds(w.ctx.config.issuance.enroll_settle_secs);
+    // "Sent" is recorded once the request holds its SCM slot, right before it goes out (fenced:
+    // a handler whose lease is gone sends nothing). A mark the database took longer than the
+    // settle margin to commit would date the send too early, so such a send is called off.
+    let sent_at = std::sync::Mutex::new(None);
+    let result = scm
+        .enroll_noting_send(&req, || async {
+            let at = w.ctx.now();
+            store
+                .mark_enroll_started(&job.lease, &e.order_id, at)
+                .await?;
+            let took = w.ctx.now() - at;
+            if took > settle {
+                return Err(JobError::SlowSendMark(took.num_milliseconds()));
+            }
+            *sent_at.lock().expect("not poisoned") = Some(at);
+            tracing::info!(order = %e.order_id, attempt = e.enroll_attempts + 1, "sending enroll to SCM");
+            Ok(())
+        })
+        .await?;
+    match result {
         Ok(r) => {
             tracing::info!(order = %e.order_id, ssl_id = r.ssl_id, "enrolled in SCM");
             store
-                .record_ssl_id(&e.order_id, r.ssl_id, r.renew_id.as_deref(), w.ctx.now())
+                .record_ssl_id(
+                    &job.lease,
+                    &e.order_id,
+                    r.ssl_id,
+                    r.renew_id.as_deref(),
+                    w.ctx.now(),
+                )
                 .await?;
             Ok(EnrollStep::Enrolled(r.ssl_id))
+        }
+        Err(err) if err.may_have_taken_effect() && err.answered() => {
+            // SCM answered (a 5xx): the call is over; what it may have created shows up shortly.
+            let answered = w.ctx.now();
+            store
+                .mark_enroll_answered(&job.lease, &e.order_id, answered)
+                .await?;
+            let sent = sent_at.lock().expect("not poisoned").unwrap_or(answered);
+            let settled = settled_at(w, sent, Some(answered));
+            Ok(EnrollStep::NotBefore(
+                settled,
+                format!(
+                    "enroll outcome unknown ({err}); looking for the order's marker in SCM at \
+                     {settled}"
+                ),
+            ))
         }
         Err(err) if err.may_have_taken_effect() => Ok(EnrollStep::Later(format!(
             "enroll outcome unknown ({err}); will look for the order's marker in SCM"
         ))),
         Err(err) => {
             // A definite answer: SCM created nothing.
-            store.clear_enroll_started(&e.order_id).await?;
+            store
+                .clear_enroll_started(&job.lease, &e.order_id, w.ctx.now())
+                .await?;
             match err.class() {
                 ErrorClass::Permanent => Ok(EnrollStep::Failed(scm_refusal(&err))),
                 ErrorClass::Auth => {
@@ -163,24 +211,47 @@ fn enrolled_common_name(e: &Enrollment) -> Option<String> {
         .or_else(|| e.subj_alt_names.first().cloned())
 }
 
-/// How long after an enroll was sent its certificate may still appear in SCM: the client's timeout
-/// for the call plus a margin for SCM finishing work it had started.
-fn enroll_settle_time(w: &Worker) -> Duration {
-    let timeout = w.ctx.config.scm.as_ref().map_or(120, |s| s.timeout_secs);
-    Duration::seconds(timeout.min(86_400) as i64 + 5)
+/// When an enroll sent at `sent` whose outcome is unknown can no longer create a certificate in
+/// SCM, so that not finding its marker means it created nothing: `issuance.enroll_settle_secs`
+/// after SCM answered (a 5xx: the call is over), or else after the send plus the client's
+/// `scm.timeout_secs` (the call may have been under way until the client gave up) plus the same
+/// margin for SCM finishing work it had started (#12 items 2 and 8).
+fn settled_at(w: &Worker, sent: DateTime<Utc>, answered: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    let margin = Duration::seconds(w.ctx.config.issuance.enroll_settle_secs);
+    match answered {
+        Some(a) if a >= sent => a + margin,
+        _ => {
+            let timeout = w.ctx.config.scm.as_ref().map_or(120, |s| s.timeout_secs);
+            sent + Duration::seconds(timeout.min(86_400) as i64) + margin
+        }
+    }
 }
 
-/// Looks for a certificate request carrying the order's marker in its comments.
-async fn find_by_marker(scm: &ScmClient, e: &Enrollment) -> Result<Option<i64>, ScmError> {
+/// Looks for a certificate request carrying the order's marker in its comments: every certificate
+/// of the org whose CN (or one of its names) is the order's, compared case aside — SCM's own
+/// `commonName` filter is exact, and a CN SCM stores in another case would hide the earlier
+/// request — newest first, over every page (a busy name has more than one; #12 item 3).
+pub(super) async fn find_by_marker(
+    scm: &ScmClient,
+    e: &Enrollment,
+) -> Result<Option<i64>, ScmError> {
+    let Some(cn) = enrolled_common_name(e) else {
+        return Ok(None);
+    };
     let filter = ListFilter {
-        size: Some(200),
-        common_name: enrolled_common_name(e),
         org_id: Some(e.org_id),
         ..Default::default()
     };
-    let mut items = scm.list(&filter).await?.items;
-    items.sort_by_key(|i| std::cmp::Reverse(i.ssl_id));
-    for item in items.iter().take(50) {
+    let items = scm.list_all(&filter).await?;
+    let named = |i: &crate::scm::types::ListItem| {
+        i.common_name
+            .as_deref()
+            .is_some_and(|c| c.eq_ignore_ascii_case(&cn))
+            || i.subject_alternative_names
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(&cn))
+    };
+    for item in items.iter().filter(|i| named(i)) {
         let d = scm.details(item.ssl_id).await?;
         if d.comments.as_deref().is_some_and(|c| c.contains(&e.marker)) {
             return Ok(Some(item.ssl_id));
@@ -220,7 +291,9 @@ async fn collect(
                 revocation_reason: None,
                 alternate_chains: chains.alternates,
             };
-            store.complete_issuance(job.id, &cert, w.ctx.now()).await?;
+            store
+                .complete_issuance(&job.lease, &cert, w.ctx.now())
+                .await?;
             if let Ok(elapsed) = (w.ctx.now() - e.finalized_at).to_std() {
                 w.ctx.metrics.observe_issuance(elapsed);
             }
@@ -251,7 +324,7 @@ async fn collect(
                 };
                 let at = w.ctx.now() + Duration::seconds(wait);
                 store
-                    .schedule_collect(job.id, &e.order_id, at, &err.to_string(), w.ctx.now())
+                    .schedule_collect(&job.lease, &e.order_id, at, &err.to_string(), w.ctx.now())
                     .await?;
                 Ok(Outcome::Done)
             }

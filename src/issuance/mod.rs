@@ -12,6 +12,7 @@ pub mod error;
 pub mod expiry;
 mod issue;
 mod notify;
+pub mod reconcile;
 pub mod retention;
 mod revoke;
 pub mod status_sweep;

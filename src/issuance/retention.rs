@@ -34,7 +34,7 @@ pub async fn run(w: &Worker, job: &Job) -> Outcome {
     let cfg = &w.ctx.config.retention;
     if cfg.orders_days == 0 {
         // Turned off since the job was recorded.
-        let _ = w.ctx.store.drop_job(job.id).await;
+        let _ = w.ctx.store.drop_job(&job.lease).await;
         return Outcome::Done;
     }
     let now = w.ctx.now();
@@ -65,9 +65,9 @@ pub async fn run(w: &Worker, job: &Job) -> Outcome {
         );
     }
     let next = now + chrono::Duration::from_std(INTERVAL).expect("one hour");
-    match w.ctx.store.reschedule_job(job.id, &w.id, next).await {
-        Ok(true) => Outcome::Done,
-        Ok(false) => {
+    match w.ctx.store.reschedule_job(&job.lease, next).await {
+        Ok(()) => Outcome::Done,
+        Err(crate::store::StoreError::LeaseLost(_)) => {
             tracing::warn!(
                 "retention's lease was lost during the run; its new holder reschedules it"
             );

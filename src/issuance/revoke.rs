@@ -11,7 +11,7 @@ use crate::store::RevocationState;
 pub(super) async fn run(w: &Worker, job: &Job) -> Outcome {
     match attempt(w, job).await {
         Ok(()) => Outcome::Done,
-        Err(e) => Outcome::Retry(e.to_string()),
+        Err(e) => Outcome::from_error(e),
     }
 }
 
@@ -21,7 +21,7 @@ async fn attempt(w: &Worker, job: &Job) -> Result<(), JobError> {
     let cert = store.certificate(&job.subject_id).await?;
     let state = store.revocation_state(&job.subject_id).await?;
     let (Some(cert), RevocationState::Requested { reason }) = (cert, state) else {
-        return Ok(store.drop_job(job.id).await?);
+        return Ok(store.drop_job(&job.lease).await?);
     };
     let reason =
         RevocationReason::from_code(i64::from(reason)).unwrap_or(RevocationReason::Unspecified);
@@ -33,7 +33,7 @@ async fn attempt(w: &Worker, job: &Job) -> Result<(), JobError> {
         Ok(()) => {
             tracing::info!(certificate = %cert.id, ssl_id = cert.ssl_id, "revoked in SCM");
             store
-                .complete_revocation(job.id, &cert.id, now)
+                .complete_revocation(&job.lease, &cert.id, now)
                 .await
                 .map_err(JobError::from)
         }
@@ -43,7 +43,7 @@ async fn attempt(w: &Worker, job: &Job) -> Result<(), JobError> {
             if d.status == CertStatus::Revoked {
                 tracing::warn!(certificate = %cert.id, "SCM already had the certificate revoked; recording it");
                 store
-                    .complete_revocation(job.id, &cert.id, now)
+                    .complete_revocation(&job.lease, &cert.id, now)
                     .await
                     .map_err(JobError::from)
             } else {
@@ -53,7 +53,7 @@ async fn attempt(w: &Worker, job: &Job) -> Result<(), JobError> {
                 ))
                 .problem_document();
                 store
-                    .fail_revocation(job.id, &cert.id, &problem)
+                    .fail_revocation(&job.lease, &cert.id, &problem)
                     .await
                     .map_err(JobError::from)
             }
@@ -62,7 +62,7 @@ async fn attempt(w: &Worker, job: &Job) -> Result<(), JobError> {
             let problem = Error::internal_visible(format!("SCM refused the revocation: {err}"))
                 .problem_document();
             store
-                .fail_revocation(job.id, &cert.id, &problem)
+                .fail_revocation(&job.lease, &cert.id, &problem)
                 .await
                 .map_err(JobError::from)
         }

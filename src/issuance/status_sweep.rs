@@ -65,7 +65,7 @@ pub(super) async fn run(w: &Worker, job: &Job) -> Outcome {
         .filter(|_| cfg.status_sweep_calls_per_hour > 0)
     else {
         // Turned off (or no SCM) since the job was created.
-        return match store.drop_job(job.id).await {
+        return match store.drop_job(&job.lease).await {
             Ok(()) => Outcome::Done,
             Err(e) => Outcome::Retry(e.to_string()),
         };
@@ -108,7 +108,7 @@ pub(super) async fn run(w: &Worker, job: &Job) -> Outcome {
     }
     let next = w.ctx.now() + p.pause;
     tracing::debug!(read, next = %next, "status sweep round done");
-    match store.reschedule_job(job.id, &w.id, next).await {
+    match store.reschedule_job(&job.lease, next).await {
         Ok(_) => Outcome::Done,
         Err(e) => Outcome::Retry(e.to_string()),
     }

@@ -11,23 +11,23 @@ use chrono::Duration;
 pub(super) async fn run(w: &Worker, job: &Job) -> Outcome {
     match attempt(w, job).await {
         Ok(()) => Outcome::Done,
-        Err(e) => Outcome::Retry(e.to_string()),
+        Err(e) => Outcome::from_store(e),
     }
 }
 
 async fn attempt(w: &Worker, job: &Job) -> Result<(), crate::store::StoreError> {
     let store = &w.ctx.store;
     let Some(challenge) = store.challenge(&job.subject_id).await? else {
-        return store.drop_job(job.id).await;
+        return store.drop_job(&job.lease).await;
     };
     if challenge.status != crate::model::status::ChallengeStatus::Processing {
-        return store.drop_job(job.id).await;
+        return store.drop_job(&job.lease).await;
     }
     let Some(authz) = store.authorization(&challenge.authz_id).await? else {
-        return store.drop_job(job.id).await;
+        return store.drop_job(&job.lease).await;
     };
     let Some(account) = store.account(&authz.account_id).await? else {
-        return store.drop_job(job.id).await;
+        return store.drop_job(&job.lease).await;
     };
     let key_authorization = format!("{}.{}", challenge.token, account.key_thumbprint);
     let outcome = match ChallengeType::parse(&challenge.kind) {
@@ -66,6 +66,6 @@ async fn attempt(w: &Worker, job: &Job) -> Result<(), crate::store::StoreError> 
     let now = w.ctx.now();
     let valid_until = now + Duration::seconds(w.ctx.config.acme.authz_valid_secs);
     store
-        .finish_validation(job.id, &challenge.id, &outcome, valid_until, now)
+        .finish_validation(&job.lease, &challenge.id, &outcome, valid_until, now)
         .await
 }

@@ -3,9 +3,12 @@
 
 use crate::acme::AcmeContext;
 use crate::model::{Job, JobKind};
+use crate::store::StoreError;
 use crate::validation::Validator;
 use chrono::Duration as ChronoDuration;
+use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
@@ -44,6 +47,24 @@ pub enum Outcome {
     Retry(String),
     /// Try again at this time, not earlier (e.g. once an earlier SCM call can no longer land).
     RetryAt(chrono::DateTime<chrono::Utc>, String),
+    /// The handler's lease is gone (a fenced write touched nothing, or renewals failed until the
+    /// lease was about to run out): it stopped, and the job belongs to whoever claims it next.
+    LeaseLost,
+}
+
+impl Outcome {
+    /// A failed step: retried later, unless the lease is gone (then nothing more is written).
+    pub fn from_error(e: super::error::JobError) -> Self {
+        match e {
+            super::error::JobError::Store(StoreError::LeaseLost(_)) => Self::LeaseLost,
+            e => Self::Retry(e.to_string()),
+        }
+    }
+
+    /// [`Outcome::from_error`] for a store failure.
+    pub fn from_store(e: StoreError) -> Self {
+        Self::from_error(e.into())
+    }
 }
 
 impl Worker {
@@ -58,6 +79,9 @@ impl Worker {
         let cfg = self.ctx.config.issuance.clone();
         let slots = Arc::new(Semaphore::new(cfg.workers.max(1)));
         let mut running = JoinSet::new();
+        // Jobs this process runs now: never claimed again while their handler lives, even once
+        // its lease ran out (a database outage), so a job never runs twice in one process.
+        let in_flight: Arc<Mutex<HashSet<i64>>> = Arc::default();
         let mut listener = match self.ctx.store.job_wakeups().await {
             Ok(l) => Some(l),
             Err(e) => {
@@ -85,10 +109,16 @@ impl Worker {
             if free > 0 && maybe_due {
                 let now = self.ctx.now();
                 let lease = now + ChronoDuration::seconds(cfg.lease_secs);
+                let busy: Vec<i64> = in_flight
+                    .lock()
+                    .expect("not poisoned")
+                    .iter()
+                    .copied()
+                    .collect();
                 match self
                     .ctx
                     .store
-                    .claim_jobs(&self.id, free as i64, now, lease)
+                    .claim_jobs(&self.id, free as i64, now, lease, &busy)
                     .await
                 {
                     Ok(jobs) => {
@@ -97,8 +127,10 @@ impl Worker {
                         for job in jobs {
                             let permit = slots.clone().acquire_owned().await.expect("open");
                             let w = self.clone();
+                            let flight = InFlight::enter(&in_flight, job.id);
                             running.spawn(async move {
                                 w.handle(job).await;
+                                drop(flight);
                                 drop(permit);
                             });
                         }
@@ -149,45 +181,104 @@ impl Worker {
                 JobKind::ExpirySweep => super::expiry::run(self, &job).await,
                 JobKind::Retention => super::retention::run(self, &job).await,
                 JobKind::StatusSweep => super::status_sweep::run(self, &job).await,
+                JobKind::Reconcile => super::reconcile::run(self, &job).await,
             }
         };
         let outcome = self.keeping_lease(&job, work.instrument(span)).await;
         let (at, why) = match outcome {
             Outcome::Done => return,
+            Outcome::LeaseLost => {
+                tracing::warn!(job = job.id, kind = %job.kind, "job stopped: its lease is gone; whoever claims it next carries on");
+                self.ctx.metrics.lease_lost(job.kind.as_str());
+                return;
+            }
             Outcome::Retry(why) => (self.ctx.now() + retry_delay(job.attempts), why),
             Outcome::RetryAt(at, why) => (at, why),
         };
         tracing::warn!(job = job.id, kind = %job.kind, attempts = job.attempts, error = %why, retry_at = %at, "job will be retried");
-        if let Err(e) = self.ctx.store.retry_job(job.id, at, &why).await {
-            tracing::warn!(error = %e, "rescheduling a job failed; its lease will expire");
+        match self.ctx.store.retry_job(&job.lease, at, &why).await {
+            Ok(()) => {}
+            Err(StoreError::LeaseLost(_)) => {
+                tracing::warn!(job = job.id, "not rescheduled: the job's lease is gone");
+                self.ctx.metrics.lease_lost(job.kind.as_str());
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "rescheduling a job failed; its lease will expire")
+            }
         }
     }
 
     /// Runs a job's handler while renewing its lease every third of `issuance.lease_secs`: a
     /// handler that outlasts the lease (a slow SCM answer) must not let another replica, or this
     /// one, claim the job again and repeat what is under way. Only a dead replica's lease expires.
+    ///
+    /// A handler whose lease is gone is stopped (dropped, so it makes no further SCM call): when a
+    /// renewal finds the job claimed by someone else, or when renewals kept failing (a database
+    /// outage) until the lease is half a renewal period from running out — before any other
+    /// replica can claim the job (#12 item 1).
     async fn keeping_lease(
         &self,
         job: &Job,
         work: impl std::future::Future<Output = Outcome>,
     ) -> Outcome {
+        use tokio::time::Instant;
         let lease_secs = self.ctx.config.issuance.lease_secs.max(1);
+        let lease = Duration::from_secs(lease_secs as u64);
         let every = Duration::from_millis((lease_secs as u64 * 1000 / 3).max(100));
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        // The claim happened a moment ago: counting the lease from now errs on the safe side only
+        // by that moment, and the margin below covers it.
+        let mut held_until = Instant::now() + lease;
+        let margin = every / 2;
+        let mut tick = tokio::time::interval_at(Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(work);
         loop {
             tokio::select! {
+                // The deadline first: once it passed, the handler is not polled again (a poll could
+                // start another SCM call).
+                biased;
+                _ = tokio::time::sleep_until(held_until - margin) => {
+                    tracing::warn!(job = job.id, "stopping the job: its lease could not be renewed and is about to run out");
+                    return Outcome::LeaseLost;
+                }
                 outcome = &mut work => return outcome,
                 _ = tick.tick() => {
+                    let asked = Instant::now();
                     let until = self.ctx.now() + ChronoDuration::seconds(lease_secs);
-                    match self.ctx.store.renew_lease(job.id, &self.id, until).await {
-                        Ok(true) => {}
-                        Ok(false) => tracing::debug!(job = job.id, "job no longer leased by this replica"),
-                        Err(e) => tracing::warn!(job = job.id, error = %e, "renewing a job lease failed"),
+                    let renewal = self.ctx.store.renew_lease(&job.lease, until);
+                    match tokio::time::timeout(every, renewal).await {
+                        Ok(Ok(())) => held_until = asked + lease,
+                        Ok(Err(StoreError::LeaseLost(_))) => return Outcome::LeaseLost,
+                        Ok(Err(e)) => tracing::warn!(job = job.id, error = %e, "renewing a job lease failed"),
+                        Err(_) => tracing::warn!(job = job.id, "renewing a job lease timed out"),
                     }
                 }
             }
+        }
+    }
+}
+
+/// A job id in this process's running set for as long as its handler lives: removed on drop, so
+/// also when the handler panics or is aborted.
+struct InFlight {
+    set: Arc<Mutex<HashSet<i64>>>,
+    id: i64,
+}
+
+impl InFlight {
+    fn enter(set: &Arc<Mutex<HashSet<i64>>>, id: i64) -> Self {
+        set.lock().expect("not poisoned").insert(id);
+        Self {
+            set: set.clone(),
+            id,
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.set.lock() {
+            s.remove(&self.id);
         }
     }
 }

@@ -14,6 +14,9 @@ pub struct Enrollment {
     pub subj_alt_names: Vec<String>,
     pub common_name: Option<String>,
     pub enroll_started_at: Option<DateTime<Utc>>,
+    /// When the last enroll call ended with an answer from SCM (an HTTP status), if it did: an
+    /// answered failure settles `issuance.enroll_settle_secs` after it, not after the timeout.
+    pub enroll_answered_at: Option<DateTime<Utc>>,
     pub enroll_attempts: i32,
     pub ssl_id: Option<i64>,
     pub renew_id: Option<String>,

@@ -17,18 +17,22 @@ pub enum JobKind {
     Retention,
     /// Read SCM's status of certificates still valid (ARI "renew now"); one recurring job.
     StatusSweep,
+    /// Find certificates SCM issued for orders that failed (orphans) and revoke them; one
+    /// recurring job (subject `scm`).
+    Reconcile,
 }
 
 impl JobKind {
     /// Every kind this version runs: a worker claims only these, so jobs a newer version queued
     /// wait for a replica that knows them instead of being lost during a rolling upgrade.
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::Validate,
         JobKind::Issue,
         JobKind::Revoke,
         JobKind::ExpirySweep,
         JobKind::Retention,
         JobKind::StatusSweep,
+        JobKind::Reconcile,
     ];
 
     /// The stored spelling.
@@ -40,6 +44,7 @@ impl JobKind {
             Self::ExpirySweep => "expiry_sweep",
             Self::Retention => "retention",
             Self::StatusSweep => "status_sweep",
+            Self::Reconcile => "reconcile",
         }
     }
 
@@ -63,6 +68,22 @@ pub struct Job {
     pub subject_id: String,
     /// How many times it has been claimed, this claim included.
     pub attempts: i32,
+    /// The claim this handler holds; every write of the job names it.
+    pub lease: JobLease,
+}
+
+/// One claim of a job: the fence every write of its handler passes. A claim sets a fresh `token`,
+/// so once the lease ran out and another worker (or this one) claimed the job again, the old
+/// handler's writes touch no row and fail with `StoreError::LeaseLost` instead of repeating or
+/// overwriting the new holder's work (#12).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobLease {
+    /// The job's row.
+    pub id: i64,
+    /// The replica that claimed it (`jobs.leased_by`).
+    pub worker: String,
+    /// This claim's random token (`jobs.lease_token`).
+    pub token: String,
 }
 
 #[cfg(test)]

@@ -15,6 +15,6 @@ pub use account::Account;
 pub use certificate::{Certificate, Enrollment};
 pub use eab_key::EabKey;
 pub use identifier::Identifier;
-pub use job::{Job, JobKind};
+pub use job::{Job, JobKind, JobLease};
 pub use order::{Authorization, Challenge, Order};
 pub use status::{AccountStatus, AuthzStatus, ChallengeStatus, OrderStatus};

@@ -119,14 +119,31 @@ impl ScmClient {
         body: Body<'_>,
         mutating: bool,
     ) -> Result<Reply, ScmError> {
+        let _permit = self.permit().await?;
+        self.send_holding(method, path, query, body, mutating).await
+    }
+
+    /// A slot of the bound on concurrent calls (`scm.max_concurrent_requests`); a request is
+    /// really sent only once it holds one.
+    pub(crate) async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ScmError> {
+        self.inner
+            .limit
+            .acquire()
+            .await
+            .map_err(|_| ScmError::Config("client closed".into()))
+    }
+
+    /// [`ScmClient::send`] for a caller that already holds a [`ScmClient::permit`].
+    pub(crate) async fn send_holding(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Body<'_>,
+        mutating: bool,
+    ) -> Result<Reply, ScmError> {
         let counted_method = method.clone();
         let result = async move {
-            let _permit = self
-                .inner
-                .limit
-                .acquire()
-                .await
-                .map_err(|_| ScmError::Config("client closed".into()))?;
             let url = format!("{}{}", self.inner.base, path);
             let mut req = self
                 .inner
@@ -242,12 +259,21 @@ impl ScmClient {
         mutating: bool,
     ) -> Result<(T, HeaderMap), ScmError> {
         let reply = self.send(method, path, query, body, mutating).await?;
-        let value = serde_json::from_slice(&reply.body).map_err(|e| ScmError::Decode {
-            message: format!("{path}: {e}"),
-            mutating,
-        })?;
-        Ok((value, reply.headers))
+        decode(path, reply, mutating)
     }
+}
+
+/// A reply's JSON body as `T` (with its headers).
+pub(crate) fn decode<T: DeserializeOwned>(
+    path: &str,
+    reply: Reply,
+    mutating: bool,
+) -> Result<(T, HeaderMap), ScmError> {
+    let value = serde_json::from_slice(&reply.body).map_err(|e| ScmError::Decode {
+        message: format!("{path}: {e}"),
+        mutating,
+    })?;
+    Ok((value, reply.headers))
 }
 
 /// Parses `{"code": …, "description": …}` if that is what the body is.

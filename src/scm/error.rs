@@ -170,6 +170,13 @@ impl ScmError {
         }
     }
 
+    /// SCM's HTTP answer came back in full (an error status or an unexpected body), so the call is
+    /// over on SCM's side as far as the connection tells: a certificate such a failed enroll may
+    /// still have created shows up shortly, not up to the client timeout later (#12 item 8).
+    pub fn answered(&self) -> bool {
+        matches!(self, ScmError::Api { .. } | ScmError::Decode { .. })
+    }
+
     /// Maps a reqwest failure, keeping the message but never headers (where the password travels).
     pub(crate) fn from_reqwest(e: &reqwest::Error, mutating: bool) -> Self {
         let kind = if e.is_connect() {

@@ -1,7 +1,7 @@
 //! SSL certificate lifecycle calls (`/ssl/v1`): enroll, collect, details, list/count, revoke, renew,
 //! replace, approve/decline.
 
-use crate::scm::client::{total_count, Body, ScmClient};
+use crate::scm::client::{decode, total_count, Body, ScmClient};
 use crate::scm::collect::{CollectFormat, CollectStyle, Collected};
 use crate::scm::error::ScmError;
 use crate::scm::types::{
@@ -60,6 +60,32 @@ impl ScmClient {
             .json(Method::POST, "/ssl/v1/enroll", &[], Body::Json(&body), true)
             .await?;
         Ok(r)
+    }
+
+    /// [`ScmClient::enroll`] that calls `on_send` just before the request goes out — after it got
+    /// its concurrency slot, which may take a while when SCM is slow — so the caller can record
+    /// when the enroll really started (the settle window of an unknown outcome counts from there,
+    /// #12 item 2). An `Err` from `on_send` sends nothing and is returned as the outer `Err`.
+    pub async fn enroll_noting_send<E, Fut>(
+        &self,
+        req: &EnrollRequest,
+        on_send: impl FnOnce() -> Fut,
+    ) -> Result<Result<EnrollResponse, ScmError>, E>
+    where
+        Fut: std::future::Future<Output = Result<(), E>>,
+    {
+        let permit = match self.permit().await {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        on_send().await?;
+        let body = req.to_wire();
+        let path = "/ssl/v1/enroll";
+        let reply = self
+            .send_holding(Method::POST, path, &[], Body::Json(&body), true)
+            .await;
+        drop(permit);
+        Ok(reply.and_then(|r| decode(path, r, true).map(|(v, _)| v)))
     }
 
     /// `GET /ssl/v1/collect/{id}?format=F`. Not ready → an error whose class is `Pending` or
@@ -130,6 +156,30 @@ impl ScmClient {
             items,
             total: total_count(&headers),
         })
+    }
+
+    /// Every certificate matching `filter` (its paging fields are ignored), newest (highest sslId)
+    /// first: SCM documents no sort order, so all pages are read — 200 rows each, until a page
+    /// comes back short — and sorted here. For reconciliation, where missing the one row that
+    /// matters means enrolling twice (#12 item 3).
+    pub async fn list_all(&self, filter: &ListFilter) -> Result<Vec<ListItem>, ScmError> {
+        const PAGE: u64 = 200;
+        let mut all: Vec<ListItem> = Vec::new();
+        let mut f = filter.clone();
+        f.size = Some(PAGE);
+        loop {
+            f.position = Some(all.len() as u64);
+            let page = self.list(&f).await?;
+            let n = page.items.len() as u64;
+            all.extend(page.items);
+            let done = n < PAGE || page.total.is_some_and(|t| all.len() as u64 >= t);
+            if done {
+                break;
+            }
+        }
+        all.sort_by_key(|i| std::cmp::Reverse(i.ssl_id));
+        all.dedup_by_key(|i| i.ssl_id);
+        Ok(all)
     }
 
     /// `HEAD /ssl/v1?…`: the number of matching certificates.

@@ -3,7 +3,7 @@
 //! which replica happened to run the sweep, and is never a stale copy on another one).
 
 use super::{Result, Store};
-use crate::model::{Identifier, JobKind};
+use crate::model::{Identifier, JobKind, JobLease};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -103,13 +103,14 @@ impl Store {
     /// transaction.
     pub async fn finish_expiry_sweep(
         &self,
-        job_id: i64,
+        lease: &JobLease,
         snapshot: &ExpirySnapshot,
         next_run: DateTime<Utc>,
     ) -> Result<()> {
         let value = serde_json::to_vec(snapshot)
             .map_err(|e| super::StoreError::Corrupt(format!("expiry snapshot: {e}")))?;
         let mut tx = self.db.begin().await?;
+        Self::check_lease(&mut tx, lease).await?;
         tx.execute(
             tx.query(
                 "INSERT INTO settings (name, value) VALUES ($1, $2) \
@@ -122,9 +123,9 @@ impl Store {
         tx.execute(
             tx.query(
                 "UPDATE jobs SET run_at = $2, lease_until = NULL, leased_by = NULL, \
-                 last_error = NULL, attempts = 0 WHERE id = $1",
+                 lease_token = NULL, last_error = NULL, attempts = 0 WHERE id = $1",
             )
-            .bind(job_id)
+            .bind(lease.id)
             .bind(next_run),
         )
         .await?;

@@ -1,17 +1,18 @@
 //! Finalize, enrollment progress and certificates: each step is one transaction, so a crash at any
 //! point leaves a state the worker can resume from.
 
+use super::jobs::fenced;
 use super::query::{placeholders, Query};
 use super::{DbRow, FinalizeOutcome, IssueSubject, Result, Store};
-use crate::model::{Certificate, Enrollment, JobKind, OrderStatus};
+use crate::model::{Certificate, Enrollment, JobKind, JobLease, OrderStatus};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-const ENROLLMENT_COLUMNS: &str = "order_id, csr_der, marker, org_id, cert_type, term, \
-     subj_alt_names, common_name, enroll_started_at, enroll_attempts, ssl_id, renew_id, \
+pub(super) const ENROLLMENT_COLUMNS: &str = "order_id, csr_der, marker, org_id, cert_type, term, \
+     subj_alt_names, common_name, enroll_started_at, enroll_answered_at, enroll_attempts, ssl_id, renew_id, \
      collect_attempts, next_poll_at, finalized_at";
 
-fn enrollment_from_row(row: &DbRow) -> Result<Enrollment> {
+pub(super) fn enrollment_from_row(row: &DbRow) -> Result<Enrollment> {
     Ok(Enrollment {
         order_id: row.get("order_id")?,
         csr_der: row.get("csr_der")?,
@@ -22,6 +23,7 @@ fn enrollment_from_row(row: &DbRow) -> Result<Enrollment> {
         subj_alt_names: super::from_json(row.get("subj_alt_names")?, "subj_alt_names")?,
         common_name: row.get("common_name")?,
         enroll_started_at: row.get("enroll_started_at")?,
+        enroll_answered_at: row.get("enroll_answered_at")?,
         enroll_attempts: row.get("enroll_attempts")?,
         ssl_id: row.get("ssl_id")?,
         renew_id: row.get("renew_id")?,
@@ -191,55 +193,84 @@ impl Store {
         }))
     }
 
-    /// Notes that an enroll call is about to be made (committed before the call).
-    pub async fn mark_enroll_started(&self, order_id: &str, now: DateTime<Utc>) -> Result<()> {
-        self.db.execute(self.db.query(
-            "UPDATE enrollments SET enroll_started_at = $2, enroll_attempts = enroll_attempts + 1, \
-             updated_at = $2 WHERE order_id = $1",
-        )
-        .bind(order_id)
-        .bind(now)
-        )
-        .await?;
-        Ok(())
+    /// Notes that an enroll call is being sent (committed before the call, once the request holds
+    /// its SCM concurrency slot), forgetting the answer time of an earlier call. Fenced by `lease`:
+    /// a handler whose lease is gone sends nothing.
+    pub async fn mark_enroll_started(
+        &self,
+        lease: &JobLease,
+        order_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE enrollments SET enroll_started_at = $2, enroll_answered_at = NULL, \
+             enroll_attempts = enroll_attempts + 1, updated_at = $2 WHERE order_id = $1 AND {FENCE}"
+        );
+        let q = self.db.query(&sql);
+        let q = q.bind(order_id).bind(now).bind(lease.id).bind(&lease.token);
+        fenced(lease, self.db.execute(q).await?)
+    }
+
+    /// Notes that the enroll call under way ended with an answer from SCM whose outcome is still
+    /// unknown (a 5xx): the settle window counts from here (#12 item 8).
+    pub async fn mark_enroll_answered(
+        &self,
+        lease: &JobLease,
+        order_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE enrollments SET enroll_answered_at = $2, updated_at = $2 \
+             WHERE order_id = $1 AND {FENCE}"
+        );
+        let q = self.db.query(&sql);
+        let q = q.bind(order_id).bind(now).bind(lease.id).bind(&lease.token);
+        fenced(lease, self.db.execute(q).await?)
     }
 
     /// Forgets an enroll attempt that provably created nothing in SCM.
-    pub async fn clear_enroll_started(&self, order_id: &str) -> Result<()> {
-        self.db
-            .execute(
-                self.db
-                    .query("UPDATE enrollments SET enroll_started_at = NULL WHERE order_id = $1")
-                    .bind(order_id),
-            )
-            .await?;
-        Ok(())
+    pub async fn clear_enroll_started(
+        &self,
+        lease: &JobLease,
+        order_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE enrollments SET enroll_started_at = NULL, enroll_answered_at = NULL, \
+             updated_at = $2 WHERE order_id = $1 AND {FENCE}"
+        );
+        let q = self.db.query(&sql);
+        let q = q.bind(order_id).bind(now).bind(lease.id).bind(&lease.token);
+        fenced(lease, self.db.execute(q).await?)
     }
 
     /// Stores SCM's id for the order's certificate request.
     pub async fn record_ssl_id(
         &self,
+        lease: &JobLease,
         order_id: &str,
         ssl_id: i64,
         renew_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.db.execute(self.db.query(
-            "UPDATE enrollments SET ssl_id = $2, renew_id = $3, updated_at = $4 WHERE order_id = $1",
-        )
-        .bind(order_id)
-        .bind(ssl_id)
-        .bind(renew_id)
-        .bind(now)
-        )
-        .await?;
-        Ok(())
+        let q = self.db.query(
+            "UPDATE enrollments SET ssl_id = $2, renew_id = $3, updated_at = $4 WHERE order_id = $1 \
+             AND EXISTS (SELECT 1 FROM jobs WHERE id = $5 AND lease_token = $6)",
+        );
+        let q = q
+            .bind(order_id)
+            .bind(ssl_id)
+            .bind(renew_id)
+            .bind(now)
+            .bind(lease.id)
+            .bind(&lease.token);
+        fenced(lease, self.db.execute(q).await?)
     }
 
     /// Records a pending collect and when to poll next (also the job's next run).
     pub async fn schedule_collect(
         &self,
-        job_id: i64,
+        lease: &JobLease,
         order_id: &str,
         at: DateTime<Utc>,
         why: &str,
@@ -256,14 +287,16 @@ impl Store {
         )
         .await?;
         tx.execute(tx.query(
-            "UPDATE jobs SET run_at = $2, lease_until = NULL, leased_by = NULL, last_error = $3 \
-             WHERE id = $1",
+            "UPDATE jobs SET run_at = $2, lease_until = NULL, leased_by = NULL, lease_token = NULL, \
+             last_error = $3 WHERE id = $1 AND lease_token = $4",
         )
-        .bind(job_id)
+        .bind(lease.id)
         .bind(at)
         .bind(why)
+        .bind(&lease.token)
         )
-        .await?;
+        .await
+        .and_then(|n| fenced(lease, n))?;
         tx.commit().await?;
         Ok(())
     }
@@ -271,31 +304,37 @@ impl Store {
     /// Stores the certificate, makes the order valid and removes the job, atomically.
     pub async fn complete_issuance(
         &self,
-        job_id: i64,
+        lease: &JobLease,
         cert: &Certificate,
         now: DateTime<Utc>,
     ) -> Result<()> {
         if self.one_statement() {
             // One statement, atomic by itself: one round-trip instead of five. The certificate
-            // takes $1..$9 (`bind_certificate`), then now and the job.
+            // takes $1..$9 (`bind_certificate`), then now and the lease. Nothing is written
+            // unless the lease still holds the job (`finished`).
             let sql = format!(
-                "WITH inserted AS ( \
-                   INSERT INTO certificates ({CERT_INSERT_COLUMNS}) VALUES {} \
+                "WITH finished AS (DELETE FROM jobs WHERE id = $11 AND lease_token = $12 \
+                   RETURNING id), \
+                 inserted AS ( \
+                   INSERT INTO certificates ({CERT_INSERT_COLUMNS}) SELECT {} \
+                   WHERE EXISTS (SELECT 1 FROM finished) \
                    ON CONFLICT (order_id) DO NOTHING RETURNING id), \
                  updated AS ( \
                    UPDATE orders SET status = 'valid', updated_at = $10, certificate_id = \
                      COALESCE((SELECT id FROM inserted), \
                               (SELECT id FROM certificates WHERE order_id = $2)) \
-                   WHERE id = $2 AND status = 'processing' RETURNING id), \
-                 finished AS (DELETE FROM jobs WHERE id = $11 RETURNING id) \
+                   WHERE id = $2 AND status = 'processing' \
+                   AND EXISTS (SELECT 1 FROM finished) RETURNING id) \
                  SELECT (SELECT count(*) FROM updated) AS updated, \
                         (SELECT count(*) FROM finished) AS finished",
-                placeholders(1, CERT_INSERT_ARITY)
+                select_list(1, CERT_INSERT_ARITY)
             );
             let q = bind_certificate(self.db.query(&sql), cert)
                 .bind(now)
-                .bind(job_id);
-            self.db.fetch_one(q).await?;
+                .bind(lease.id)
+                .bind(&lease.token);
+            let finished: i64 = self.db.fetch_one(q).await?.get("finished")?;
+            fenced(lease, finished as u64)?;
             self.watchers.changed(&cert.order_id);
             return Ok(());
         }
@@ -316,7 +355,7 @@ impl Store {
             .bind(now),
         )
         .await?;
-        Self::finish_job(&mut tx, job_id).await?;
+        Self::finish_job(&mut tx, lease).await?;
         tx.commit().await?;
         self.watchers.changed(&cert.order_id);
         Ok(())
@@ -325,7 +364,7 @@ impl Store {
     /// Makes a processing order invalid with `error` and removes the job, atomically.
     pub async fn fail_issuance(
         &self,
-        job_id: i64,
+        lease: &JobLease,
         order_id: &str,
         error: &Value,
         now: DateTime<Utc>,
@@ -341,7 +380,7 @@ impl Store {
             .bind(now),
         )
         .await?;
-        Self::finish_job(&mut tx, job_id).await?;
+        Self::finish_job(&mut tx, lease).await?;
         tx.commit().await?;
         self.watchers.changed(order_id);
         Ok(())
@@ -369,4 +408,15 @@ impl Store {
         let row = self.db.fetch_optional(q).await?;
         row.map(|r| r.get("run_at")).transpose()
     }
+}
+
+/// The condition fencing an enrollment write by its issue job's lease ($3 job id, $4 token).
+const FENCE: &str = "EXISTS (SELECT 1 FROM jobs WHERE id = $3 AND lease_token = $4)";
+
+/// `$from, …, $(from + n - 1)` as a select list (an insert that happens only under a condition).
+fn select_list(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

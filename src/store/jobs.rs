@@ -7,7 +7,7 @@
 use super::db::{Db, Tx};
 use super::query::Dialect;
 use super::{Result, Store, StoreError};
-use crate::model::{Job, JobKind};
+use crate::model::{Job, JobKind, JobLease};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -69,22 +69,45 @@ impl Store {
     }
 
     /// Deletes a finished job inside the transaction that records its outcome, so the outcome and
-    /// the job's end commit together.
-    pub(super) async fn finish_job(tx: &mut Tx, job_id: i64) -> Result<()> {
-        let q = tx.query("DELETE FROM jobs WHERE id = $1").bind(job_id);
-        tx.execute(q).await?;
-        Ok(())
+    /// the job's end commit together — only while `lease` still holds it: otherwise
+    /// [`StoreError::LeaseLost`], and the caller's transaction (dropped uncommitted) rolls back.
+    pub(super) async fn finish_job(tx: &mut Tx, lease: &JobLease) -> Result<()> {
+        let q = tx
+            .query("DELETE FROM jobs WHERE id = $1 AND lease_token = $2")
+            .bind(lease.id)
+            .bind(&lease.token);
+        match tx.execute(q).await? {
+            0 => Err(StoreError::LeaseLost(lease.id)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Fails with [`StoreError::LeaseLost`] unless `lease` still holds its job, inside `tx`: the
+    /// fence of a handler's writes to other tables (they commit only with the lease held).
+    pub(super) async fn check_lease(tx: &mut Tx, lease: &JobLease) -> Result<()> {
+        let sql = format!(
+            "SELECT id FROM jobs WHERE id = $1 AND lease_token = $2 {}",
+            tx.dialect().for_update()
+        );
+        let q = tx.query(&sql).bind(lease.id).bind(&lease.token);
+        match tx.fetch_optional(q).await? {
+            Some(_) => Ok(()),
+            None => Err(StoreError::LeaseLost(lease.id)),
+        }
     }
 
     /// Claims up to `limit` due jobs for `worker` until `lease_until`. Jobs leased by a live worker
-    /// are skipped; jobs whose lease expired (their worker died) are due again. Only the kinds this
-    /// version knows ([`JobKind::ALL`]) are claimed.
+    /// are skipped; jobs whose lease expired (their worker died) are due again — except `running`,
+    /// the jobs this process still runs (a handler that outlived its lease, e.g. during a database
+    /// outage, must not get a twin in its own process). Only the kinds this version knows
+    /// ([`JobKind::ALL`]) are claimed. Each claim sets a fresh lease token (see [`JobLease`]).
     pub async fn claim_jobs(
         &self,
         worker: &str,
         limit: i64,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        running: &[i64],
     ) -> Result<Vec<Job>> {
         let lock = self.db.dialect().pick("FOR UPDATE SKIP LOCKED", "");
         let kinds = JobKind::ALL
@@ -92,10 +115,21 @@ impl Store {
             .map(|k| format!("'{}'", k.as_str()))
             .collect::<Vec<_>>()
             .join(", ");
+        let not_running = if running.is_empty() {
+            String::new()
+        } else {
+            let ids = running
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("AND id NOT IN ({ids})")
+        };
+        let token = crate::ids::random_id();
         let sql = format!(
-            "UPDATE jobs SET lease_until = $4, leased_by = $1, attempts = attempts + 1 \
+            "UPDATE jobs SET lease_until = $4, leased_by = $1, lease_token = $5,              attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM jobs WHERE run_at <= $3 AND kind IN ({kinds}) \
-                          AND (lease_until IS NULL OR lease_until < $3) \
+                          AND (lease_until IS NULL OR lease_until < $3) {not_running} \
                           ORDER BY run_at LIMIT $2 {lock}) \
              RETURNING id, kind, subject_id, attempts"
         );
@@ -105,55 +139,63 @@ impl Store {
             .bind(worker)
             .bind(limit)
             .bind(now)
-            .bind(lease_until);
+            .bind(lease_until)
+            .bind(&token);
         let rows = self.db.fetch_all(q).await?;
         rows.iter()
             .map(|r| {
                 let kind: String = r.get("kind")?;
+                let id: i64 = r.get("id")?;
                 Ok(Job {
-                    id: r.get("id")?,
+                    id,
                     kind: JobKind::parse(&kind)
                         .ok_or_else(|| StoreError::Corrupt(format!("job kind {kind:?}")))?,
                     subject_id: r.get("subject_id")?,
                     attempts: r.get("attempts")?,
+                    lease: JobLease {
+                        id,
+                        worker: worker.to_string(),
+                        token: token.clone(),
+                    },
                 })
             })
             .collect()
     }
 
-    /// Puts a claimed job back to run at `run_at`, noting why.
-    pub async fn retry_job(&self, id: i64, run_at: DateTime<Utc>, error: &str) -> Result<()> {
+    /// Puts a claimed job back to run at `run_at`, noting why; [`StoreError::LeaseLost`] when
+    /// `lease` no longer holds it (the new holder's schedule stands).
+    pub async fn retry_job(
+        &self,
+        lease: &JobLease,
+        run_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<()> {
         let q = self
             .db
             .query(
-                "UPDATE jobs SET run_at = $2, lease_until = NULL, leased_by = NULL, last_error = $3 \
-                 WHERE id = $1",
+                "UPDATE jobs SET run_at = $3, lease_until = NULL, leased_by = NULL, \
+                 lease_token = NULL, last_error = $4 WHERE id = $1 AND lease_token = $2",
             )
-            .bind(id)
+            .bind(lease.id)
+            .bind(&lease.token)
             .bind(run_at)
             .bind(error);
-        self.db.execute(q).await?;
-        Ok(())
+        fenced(lease, self.db.execute(q).await?)
     }
 
-    /// Extends the lease of a job `worker` still holds (its handler is still running); `false` when
-    /// the job is gone, rescheduled or leased by someone else.
-    pub async fn renew_lease(
-        &self,
-        job_id: i64,
-        worker: &str,
-        until: DateTime<Utc>,
-    ) -> Result<bool> {
+    /// Extends the lease while its handler still runs; [`StoreError::LeaseLost`] when the job is
+    /// gone, rescheduled or claimed again since (the handler must stop).
+    pub async fn renew_lease(&self, lease: &JobLease, until: DateTime<Utc>) -> Result<()> {
         let q = self
             .db
             .query(
                 "UPDATE jobs SET lease_until = CASE WHEN lease_until > $3 THEN lease_until ELSE $3 END \
-                 WHERE id = $1 AND leased_by = $2 AND lease_until IS NOT NULL",
+                 WHERE id = $1 AND lease_token = $2 AND lease_until IS NOT NULL",
             )
-            .bind(job_id)
-            .bind(worker)
+            .bind(lease.id)
+            .bind(&lease.token)
             .bind(until);
-        Ok(self.db.execute(q).await? == 1)
+        fenced(lease, self.db.execute(q).await?)
     }
 
     /// Records a recurring job (e.g. retention) unless it already exists, keeping the schedule of
@@ -177,32 +219,32 @@ impl Store {
         Ok(())
     }
 
-    /// Puts a recurring job that `worker` ran to completion back for its next run at `run_at`,
+    /// Puts a recurring job whose handler ran to completion back for its next run at `run_at`,
     /// releasing its lease (unlike [`Store::retry_job`], nothing went wrong: attempts and error are
-    /// reset). `false` when the lease was lost meanwhile and another worker holds the job.
-    pub async fn reschedule_job(
-        &self,
-        id: i64,
-        worker: &str,
-        run_at: DateTime<Utc>,
-    ) -> Result<bool> {
+    /// reset). [`StoreError::LeaseLost`] when the lease was lost meanwhile.
+    pub async fn reschedule_job(&self, lease: &JobLease, run_at: DateTime<Utc>) -> Result<()> {
         let q = self
             .db
             .query(
-                "UPDATE jobs SET run_at = $3, lease_until = NULL, leased_by = NULL, attempts = 0, \
-                 last_error = NULL WHERE id = $1 AND leased_by = $2",
+                "UPDATE jobs SET run_at = $3, lease_until = NULL, leased_by = NULL, \
+                 lease_token = NULL, attempts = 0, last_error = NULL \
+                 WHERE id = $1 AND lease_token = $2",
             )
-            .bind(id)
-            .bind(worker)
+            .bind(lease.id)
+            .bind(&lease.token)
             .bind(run_at);
-        Ok(self.db.execute(q).await? == 1)
+        fenced(lease, self.db.execute(q).await?)
     }
 
-    /// Deletes a job that needs no state change to finish (e.g. its subject is gone).
-    pub async fn drop_job(&self, id: i64) -> Result<()> {
-        let q = self.db.query("DELETE FROM jobs WHERE id = $1").bind(id);
-        self.db.execute(q).await?;
-        Ok(())
+    /// Deletes a job that needs no state change to finish (e.g. its subject is gone), if `lease`
+    /// still holds it.
+    pub async fn drop_job(&self, lease: &JobLease) -> Result<()> {
+        let q = self
+            .db
+            .query("DELETE FROM jobs WHERE id = $1 AND lease_token = $2")
+            .bind(lease.id)
+            .bind(&lease.token);
+        fenced(lease, self.db.execute(q).await?)
     }
 
     /// Releases every lease `worker` holds (graceful shutdown), so other replicas need not wait for
@@ -210,7 +252,10 @@ impl Store {
     pub async fn release_jobs(&self, worker: &str) -> Result<u64> {
         let q = self
             .db
-            .query("UPDATE jobs SET lease_until = NULL, leased_by = NULL WHERE leased_by = $1")
+            .query(
+                "UPDATE jobs SET lease_until = NULL, leased_by = NULL, lease_token = NULL \
+                 WHERE leased_by = $1",
+            )
             .bind(worker);
         self.db.execute(q).await
     }
@@ -250,5 +295,14 @@ impl Store {
             }
             Db::Sqlite { jobs, .. } => JobWakeups::Sqlite(jobs.clone()),
         })
+    }
+}
+
+/// A fenced write's row count as a result: none touched means the lease is gone.
+pub(super) fn fenced(lease: &JobLease, rows: u64) -> Result<()> {
+    if rows == 0 {
+        Err(StoreError::LeaseLost(lease.id))
+    } else {
+        Ok(())
     }
 }

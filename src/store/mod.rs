@@ -18,6 +18,7 @@ mod jobs;
 mod nonces;
 pub mod order_records;
 mod orders;
+mod orphans;
 mod pg_pool;
 mod query;
 pub mod records;
@@ -35,6 +36,7 @@ pub use expiry::{ExpiringCertificate, ExpirySnapshot};
 pub use issuance_records::*;
 pub use jobs::{JobWakeups, JOBS_CHANNEL};
 pub use order_records::*;
+pub use orphans::{OrphanCandidate, RECONCILE_SUBJECT};
 pub use records::*;
 pub use retention::Purged;
 pub use revocation::RevocationState;
@@ -91,6 +93,12 @@ pub enum StoreError {
          BRIDGE_ACME__EAB_ENCRYPTION_KEY"
     )]
     EabEncryptionNotConfigured,
+    /// A job write named a lease that is no longer the job's: the lease ran out and the job was
+    /// claimed again (or finished) meanwhile. The handler must stop without calling SCM again.
+    #[error(
+        "job {0} is no longer leased by this handler (its lease ran out and it was claimed again)"
+    )]
+    LeaseLost(i64),
 }
 
 /// Result of a store operation.

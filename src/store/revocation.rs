@@ -1,7 +1,7 @@
 //! Revocation requests and their outcome.
 
 use super::{Result, Store};
-use crate::model::JobKind;
+use crate::model::{JobKind, JobLease};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -84,7 +84,7 @@ impl Store {
     /// SCM confirmed: the certificate is revoked; the job is removed.
     pub async fn complete_revocation(
         &self,
-        job_id: i64,
+        lease: &JobLease,
         cert_id: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -98,14 +98,19 @@ impl Store {
             .bind(now),
         )
         .await?;
-        Self::finish_job(&mut tx, job_id).await?;
+        Self::finish_job(&mut tx, lease).await?;
         tx.commit().await?;
         self.watchers.changed(cert_id);
         Ok(())
     }
 
     /// SCM refused: the request is cleared so the client may try again; the job is removed.
-    pub async fn fail_revocation(&self, job_id: i64, cert_id: &str, error: &Value) -> Result<()> {
+    pub async fn fail_revocation(
+        &self,
+        lease: &JobLease,
+        cert_id: &str,
+        error: &Value,
+    ) -> Result<()> {
         let mut tx = self.db.begin().await?;
         tx.execute(
             tx.query(
@@ -116,7 +121,7 @@ impl Store {
             .bind(error),
         )
         .await?;
-        Self::finish_job(&mut tx, job_id).await?;
+        Self::finish_job(&mut tx, lease).await?;
         tx.commit().await?;
         self.watchers.changed(cert_id);
         Ok(())

@@ -5,7 +5,7 @@
 use super::db::Tx;
 use super::query::Dialect;
 use super::{Result, StartChallenge, Store, ValidationOutcome};
-use crate::model::JobKind;
+use crate::model::{JobKind, JobLease};
 use chrono::{DateTime, Utc};
 
 impl Store {
@@ -58,7 +58,7 @@ impl Store {
     /// then be reused by new orders) nor a late failure overwrite it.
     pub async fn finish_validation(
         &self,
-        job_id: i64,
+        lease: &JobLease,
         challenge_id: &str,
         outcome: &ValidationOutcome,
         valid_until: DateTime<Utc>,
@@ -140,7 +140,7 @@ impl Store {
                 }
             }
         }
-        Self::finish_job(&mut tx, job_id).await?;
+        Self::finish_job(&mut tx, lease).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -13,7 +13,7 @@ async fn issued(t: &TestStore) -> (Order, Certificate) {
     let (o, job) = processing_order(&t.store).await;
     let cert = certificate(&o);
     t.store
-        .complete_issuance(job.id, &cert, now())
+        .complete_issuance(&job.lease, &cert, now())
         .await
         .unwrap();
     (o, cert)
@@ -194,20 +194,19 @@ pub async fn the_sweep_job_exists_once_and_only_its_holder_reschedules_it(t: &Te
     assert_eq!(t.store.pending_jobs(JobKind::StatusSweep).await.unwrap(), 1);
     let job = claim_one(&t.store, JobKind::StatusSweep, STATUS_SWEEP_SUBJECT).await;
     let next = now() + Duration::seconds(60);
-    assert!(!t
-        .store
-        .reschedule_job(job.id, "someone-else", next)
-        .await
-        .unwrap());
-    assert!(t
-        .store
-        .reschedule_job(job.id, "tester", next)
-        .await
-        .unwrap());
+    let stale = JobLease {
+        token: "an earlier claim".into(),
+        ..job.lease.clone()
+    };
+    assert!(matches!(
+        t.store.reschedule_job(&stale, next).await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    t.store.reschedule_job(&job.lease, next).await.unwrap();
     // Not due before its next round.
     let due = t
         .store
-        .claim_jobs("tester", 10, now(), now() + Duration::minutes(5))
+        .claim_jobs("tester", 10, now(), now() + Duration::minutes(5), &[])
         .await
         .unwrap();
     assert!(
@@ -216,7 +215,7 @@ pub async fn the_sweep_job_exists_once_and_only_its_holder_reschedules_it(t: &Te
     );
     let due = t
         .store
-        .claim_jobs("tester", 10, next, next + Duration::minutes(5))
+        .claim_jobs("tester", 10, next, next + Duration::minutes(5), &[])
         .await
         .unwrap();
     assert_eq!(due.len(), 1);

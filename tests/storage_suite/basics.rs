@@ -18,7 +18,7 @@ pub async fn a_restart_keeps_everything(t: &TestStore) {
     let (order, job) = processing_order(&t.store).await;
     let cert = certificate(&order);
     t.store
-        .complete_issuance(job.id, &cert, now())
+        .complete_issuance(&job.lease, &cert, now())
         .await
         .unwrap();
     let nonce_seen = t

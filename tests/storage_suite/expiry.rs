@@ -26,7 +26,10 @@ async fn issued(
     let job = claim_one(store, JobKind::Issue, &o.id).await;
     let mut cert = certificate(&o);
     cert.not_after = not_after;
-    store.complete_issuance(job.id, &cert, now()).await.unwrap();
+    store
+        .complete_issuance(&job.lease, &cert, now())
+        .await
+        .unwrap();
     cert
 }
 
@@ -66,7 +69,7 @@ pub async fn expiring_certificates_exclude_renewed_revoked_and_later_ones(t: &Te
     let revoked = issued(s, &team1, &["r.example.com"], days(10)).await;
     s.request_revocation(&revoked.id, 4, now()).await.unwrap();
     let job = claim_one(s, JobKind::Revoke, &revoked.id).await;
-    s.complete_revocation(job.id, &revoked.id, now())
+    s.complete_revocation(&job.lease, &revoked.id, now())
         .await
         .unwrap();
     issued(s, &team1, &["late.example.com"], days(60)).await;
@@ -104,7 +107,7 @@ pub async fn the_sweep_is_one_job_rescheduled_with_its_counts(t: &TestStore) {
     let job = claim_one(s, JobKind::ExpirySweep, "all").await;
     // Leased: another replica finds nothing to claim.
     let other = s
-        .claim_jobs("other", 10, now(), now() + Duration::minutes(1))
+        .claim_jobs("other", 10, now(), now() + Duration::minutes(1), &[])
         .await
         .unwrap();
     assert!(other.is_empty(), "{other:?}");
@@ -113,16 +116,18 @@ pub async fn the_sweep_is_one_job_rescheduled_with_its_counts(t: &TestStore) {
         counts: vec![(7, "web".into(), 1), (30, "web".into(), 3)],
     };
     let next = now() + Duration::days(1);
-    s.finish_expiry_sweep(job.id, &snap, next).await.unwrap();
+    s.finish_expiry_sweep(&job.lease, &snap, next)
+        .await
+        .unwrap();
     assert_eq!(s.expiry_snapshot().await.unwrap(), snap);
     assert_eq!(s.pending_jobs(JobKind::ExpirySweep).await.unwrap(), 1);
     let early = s
-        .claim_jobs("w", 10, now(), now() + Duration::minutes(1))
+        .claim_jobs("w", 10, now(), now() + Duration::minutes(1), &[])
         .await
         .unwrap();
     assert!(early.is_empty(), "not due before the next sweep");
     let due = s
-        .claim_jobs("w", 10, next, next + Duration::minutes(1))
+        .claim_jobs("w", 10, next, next + Duration::minutes(1), &[])
         .await
         .unwrap();
     assert_eq!(due.len(), 1);

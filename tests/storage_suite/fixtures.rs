@@ -129,7 +129,7 @@ pub async fn make_ready(store: &Store, order: &Order) {
         let job = claim_one(store, JobKind::Validate, &ch.id).await;
         store
             .finish_validation(
-                job.id,
+                &job.lease,
                 &ch.id,
                 &ValidationOutcome::Valid {
                     record: serde_json::json!({"url": "http://x/"}),
@@ -146,7 +146,7 @@ pub async fn make_ready(store: &Store, order: &Order) {
 /// every test has its own database).
 pub async fn claim_one(store: &Store, kind: JobKind, subject: &str) -> Job {
     let jobs = store
-        .claim_jobs("tester", 100, now(), now() + Duration::minutes(5))
+        .claim_jobs("tester", 100, now(), now() + Duration::minutes(5), &[])
         .await
         .unwrap();
     jobs.into_iter()
@@ -165,6 +165,7 @@ pub fn enrollment(order_id: &str) -> Enrollment {
         subj_alt_names: vec!["a.example.com".into(), "b.example.com".into()],
         common_name: Some("a.example.com".into()),
         enroll_started_at: None,
+        enroll_answered_at: None,
         enroll_attempts: 0,
         ssl_id: None,
         renew_id: None,

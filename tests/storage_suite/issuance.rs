@@ -49,11 +49,17 @@ pub async fn finalize_claims_an_order_once_under_concurrency(t: &TestStore) {
 pub async fn enrollment_progress_is_recorded(t: &TestStore) {
     let (o, job) = processing_order(&t.store).await;
     let t0 = now();
-    t.store.mark_enroll_started(&o.id, t0).await.unwrap();
+    t.store
+        .mark_enroll_started(&job.lease, &o.id, t0)
+        .await
+        .unwrap();
     let e = t.store.enrollment(&o.id).await.unwrap().unwrap();
     assert_eq!(e.enroll_started_at, Some(t0));
     assert_eq!(e.enroll_attempts, 1);
-    t.store.clear_enroll_started(&o.id).await.unwrap();
+    t.store
+        .clear_enroll_started(&job.lease, &o.id, now())
+        .await
+        .unwrap();
     assert_eq!(
         t.store
             .enrollment(&o.id)
@@ -65,12 +71,12 @@ pub async fn enrollment_progress_is_recorded(t: &TestStore) {
     );
 
     t.store
-        .record_ssl_id(&o.id, 9_000_000_001, Some("renew-1"), now())
+        .record_ssl_id(&job.lease, &o.id, 9_000_000_001, Some("renew-1"), now())
         .await
         .unwrap();
     let poll_at = t0 + Duration::seconds(7);
     t.store
-        .schedule_collect(job.id, &o.id, poll_at, "pending", now())
+        .schedule_collect(&job.lease, &o.id, poll_at, "pending", now())
         .await
         .unwrap();
     let e = t.store.enrollment(&o.id).await.unwrap().unwrap();
@@ -85,7 +91,7 @@ pub async fn enrollment_progress_is_recorded(t: &TestStore) {
     );
     let due = t
         .store
-        .claim_jobs("w9", 10, poll_at, poll_at + Duration::minutes(1))
+        .claim_jobs("w9", 10, poll_at, poll_at + Duration::minutes(1), &[])
         .await
         .unwrap();
     assert_eq!(due.len(), 1);
@@ -97,7 +103,7 @@ pub async fn completing_issuance_makes_the_order_valid(t: &TestStore) {
     let mut cert = certificate(&o);
     cert.alternate_chains = vec!["alt one\n".into(), "alt two\n".into()];
     t.store
-        .complete_issuance(job.id, &cert, now())
+        .complete_issuance(&job.lease, &cert, now())
         .await
         .unwrap();
     let stored = t.store.order(&o.id).await.unwrap().unwrap();
@@ -118,13 +124,13 @@ pub async fn completing_issuance_makes_the_order_valid(t: &TestStore) {
     );
     assert_eq!(t.store.pending_jobs(JobKind::Issue).await.unwrap(), 0);
     assert_eq!(t.store.issue_job_run_at(&o.id).await.unwrap(), None);
-    // A second completion (a stalled replica finishing late) changes nothing.
+    // A second completion (a stalled replica finishing late) is refused and changes nothing.
     let mut dup = certificate(&o);
     dup.serial = "ff00".into();
-    t.store
-        .complete_issuance(job.id, &dup, now())
-        .await
-        .unwrap();
+    assert!(matches!(
+        t.store.complete_issuance(&job.lease, &dup, now()).await,
+        Err(StoreError::LeaseLost(_))
+    ));
     let again = t.store.order(&o.id).await.unwrap().unwrap();
     assert_eq!(again.certificate_id.as_deref(), Some(cert.id.as_str()));
     assert!(t.store.certificate(&dup.id).await.unwrap().is_none());
@@ -137,7 +143,7 @@ pub async fn failing_issuance_makes_the_order_invalid(t: &TestStore) {
         "detail": "SCM declined the request",
     });
     t.store
-        .fail_issuance(job.id, &o.id, &error, now())
+        .fail_issuance(&job.lease, &o.id, &error, now())
         .await
         .unwrap();
     let stored = t.store.order(&o.id).await.unwrap().unwrap();
@@ -150,7 +156,7 @@ pub async fn revocation_moves_through_its_states(t: &TestStore) {
     let (o, job) = processing_order(&t.store).await;
     let cert = certificate(&o);
     t.store
-        .complete_issuance(job.id, &cert, now())
+        .complete_issuance(&job.lease, &cert, now())
         .await
         .unwrap();
     assert_eq!(
@@ -175,7 +181,7 @@ pub async fn revocation_moves_through_its_states(t: &TestStore) {
     let job = claim_one(&t.store, JobKind::Revoke, &cert.id).await;
     let refusal = serde_json::json!({"type": "urn:ietf:params:acme:error:serverInternal"});
     t.store
-        .fail_revocation(job.id, &cert.id, &refusal)
+        .fail_revocation(&job.lease, &cert.id, &refusal)
         .await
         .unwrap();
     assert_eq!(
@@ -189,7 +195,7 @@ pub async fn revocation_moves_through_its_states(t: &TestStore) {
     let job = claim_one(&t.store, JobKind::Revoke, &cert.id).await;
     let at = now();
     t.store
-        .complete_revocation(job.id, &cert.id, at)
+        .complete_revocation(&job.lease, &cert.id, at)
         .await
         .unwrap();
     assert_eq!(
@@ -218,4 +224,84 @@ pub async fn finalize_wakes_the_worker(t: &TestStore) {
     assert!(matches!(woke, Ok(Ok(()))), "no wake-up: {woke:?}");
     let job = claim_one(&t.store, JobKind::Issue, &o.id).await;
     assert_eq!(job.attempts, 1);
+}
+
+/// #12 item 4: a failed order's enrollment is an orphan candidate when it has an sslId, or an
+/// enroll sent before the settle bound; once recorded or marked reconciled it is not listed again.
+pub async fn failed_orders_enrollments_are_orphan_candidates_once(t: &TestStore) {
+    let problem = serde_json::json!({"type": "urn:ietf:params:acme:error:serverInternal",
+                                     "detail": "collect deadline"});
+    let t0 = now();
+    // Failed after an enroll with an unknown outcome.
+    let (unknown, job) = processing_order(&t.store).await;
+    t.store
+        .mark_enroll_started(&job.lease, &unknown.id, t0)
+        .await
+        .unwrap();
+    t.store
+        .fail_issuance(&job.lease, &unknown.id, &problem, t0)
+        .await
+        .unwrap();
+    // Failed while SCM held its request (an sslId).
+    let (pending, job) = processing_order(&t.store).await;
+    t.store
+        .record_ssl_id(&job.lease, &pending.id, 5151, None, t0)
+        .await
+        .unwrap();
+    t.store
+        .fail_issuance(&job.lease, &pending.id, &problem, t0)
+        .await
+        .unwrap();
+    // Failed before any enroll: nothing to look for.
+    let (never, job) = processing_order(&t.store).await;
+    t.store
+        .fail_issuance(&job.lease, &never.id, &problem, t0)
+        .await
+        .unwrap();
+
+    let ids = |c: Vec<OrphanCandidate>| {
+        let mut v: Vec<String> = c.into_iter().map(|c| c.enrollment.order_id).collect();
+        v.sort();
+        v
+    };
+    let early = t.store.orphan_candidates(t0, 10).await.unwrap();
+    assert_eq!(
+        ids(early),
+        vec![pending.id.clone()],
+        "the unknown enroll may still land"
+    );
+    let settled = t0 + Duration::seconds(1);
+    let all = t.store.orphan_candidates(settled, 10).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        all[0].order_error.as_ref().unwrap()["detail"],
+        "collect deadline"
+    );
+    let mut want = vec![unknown.id.clone(), pending.id.clone()];
+    want.sort();
+    assert_eq!(ids(all), want);
+
+    t.store
+        .record_orphan(
+            &unknown.id,
+            6161,
+            "revoked",
+            "issued for a failed order",
+            settled,
+        )
+        .await
+        .unwrap();
+    t.store.mark_reconciled(&pending.id, settled).await.unwrap();
+    assert!(t
+        .store
+        .orphan_candidates(settled, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        t.store.orphan_counts().await.unwrap(),
+        vec![("revoked".to_string(), 1)]
+    );
+    let (order_of, action, _) = t.store.orphan(6161).await.unwrap().unwrap();
+    assert_eq!((order_of, action), (unknown.id, "revoked".to_string()));
 }

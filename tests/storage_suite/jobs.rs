@@ -36,7 +36,13 @@ pub async fn concurrent_claimers_never_share_a_job(t: &TestStore) {
                 let mut mine = Vec::new();
                 loop {
                     let jobs = s
-                        .claim_jobs(&format!("w{w}"), 2, now(), now() + Duration::minutes(5))
+                        .claim_jobs(
+                            &format!("w{w}"),
+                            2,
+                            now(),
+                            now() + Duration::minutes(5),
+                            &[],
+                        )
                         .await
                         .unwrap();
                     if jobs.is_empty() {
@@ -61,32 +67,37 @@ pub async fn an_expired_lease_is_claimed_again(t: &TestStore) {
     let t0 = now();
     let first = t
         .store
-        .claim_jobs("w1", 10, t0, t0 + Duration::seconds(1))
+        .claim_jobs("w1", 10, t0, t0 + Duration::seconds(1), &[])
         .await
         .unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].attempts, 1);
     let leased = t
         .store
-        .claim_jobs("w2", 10, t0, t0 + Duration::seconds(1))
+        .claim_jobs("w2", 10, t0, t0 + Duration::seconds(1), &[])
         .await
         .unwrap();
     assert!(leased.is_empty(), "a live lease is respected");
     let later = t0 + Duration::seconds(2);
     let again = t
         .store
-        .claim_jobs("w2", 10, later, later + Duration::seconds(60))
+        .claim_jobs("w2", 10, later, later + Duration::seconds(60), &[])
         .await
         .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].id, first[0].id);
     assert_eq!(again[0].attempts, 2);
+    assert_ne!(
+        again[0].lease.token, first[0].lease.token,
+        "a fresh token per claim"
+    );
     // w1 lost it: its renewal fails.
-    assert!(!t
-        .store
-        .renew_lease(first[0].id, "w1", later + Duration::seconds(90))
-        .await
-        .unwrap());
+    assert!(matches!(
+        t.store
+            .renew_lease(&first[0].lease, later + Duration::seconds(90))
+            .await,
+        Err(StoreError::LeaseLost(_))
+    ));
 }
 
 pub async fn only_the_holder_renews_a_lease(t: &TestStore) {
@@ -94,54 +105,59 @@ pub async fn only_the_holder_renews_a_lease(t: &TestStore) {
     let t0 = now();
     let job = t
         .store
-        .claim_jobs("w1", 1, t0, t0 + Duration::seconds(5))
+        .claim_jobs("w1", 1, t0, t0 + Duration::seconds(5), &[])
         .await
         .unwrap()
         .remove(0);
-    assert!(!t
-        .store
-        .renew_lease(job.id, "w2", t0 + Duration::seconds(60))
+    let other = JobLease {
+        worker: "w2".into(),
+        token: "not the claim's".into(),
+        ..job.lease.clone()
+    };
+    assert!(matches!(
+        t.store
+            .renew_lease(&other, t0 + Duration::seconds(60))
+            .await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    t.store
+        .renew_lease(&job.lease, t0 + Duration::seconds(60))
         .await
-        .unwrap());
-    assert!(t
-        .store
-        .renew_lease(job.id, "w1", t0 + Duration::seconds(60))
-        .await
-        .unwrap());
+        .unwrap();
     // The renewed lease holds past the original one.
     let at = t0 + Duration::seconds(30);
     assert!(t
         .store
-        .claim_jobs("w2", 1, at, at + Duration::seconds(5))
+        .claim_jobs("w2", 1, at, at + Duration::seconds(5), &[])
         .await
         .unwrap()
         .is_empty());
     // A renewal never shortens a lease.
-    assert!(t
-        .store
-        .renew_lease(job.id, "w1", t0 + Duration::seconds(10))
+    t.store
+        .renew_lease(&job.lease, t0 + Duration::seconds(10))
         .await
-        .unwrap());
+        .unwrap();
     assert!(t
         .store
-        .claim_jobs("w2", 1, at, at + Duration::seconds(5))
+        .claim_jobs("w2", 1, at, at + Duration::seconds(5), &[])
         .await
         .unwrap()
         .is_empty());
     // Once rescheduled, the job is no longer held.
-    t.store.retry_job(job.id, t0, "later").await.unwrap();
-    assert!(!t
-        .store
-        .renew_lease(job.id, "w1", t0 + Duration::seconds(90))
-        .await
-        .unwrap());
+    t.store.retry_job(&job.lease, t0, "later").await.unwrap();
+    assert!(matches!(
+        t.store
+            .renew_lease(&job.lease, t0 + Duration::seconds(90))
+            .await,
+        Err(StoreError::LeaseLost(_))
+    ));
 }
 
 pub async fn retry_release_and_drop(t: &TestStore) {
     validation_jobs(t, 2).await;
     let t0 = now();
     let lease = t0 + Duration::minutes(5);
-    let jobs = t.store.claim_jobs("w1", 10, t0, lease).await.unwrap();
+    let jobs = t.store.claim_jobs("w1", 10, t0, lease, &[]).await.unwrap();
     assert_eq!(jobs.len(), 2);
     assert_eq!(
         t.store.jobs_by_kind().await.unwrap(),
@@ -151,16 +167,20 @@ pub async fn retry_release_and_drop(t: &TestStore) {
     // Retried: not due before its time, due after.
     let run_at = t0 + Duration::seconds(30);
     t.store
-        .retry_job(jobs[0].id, run_at, "SCM busy")
+        .retry_job(&jobs[0].lease, run_at, "SCM busy")
         .await
         .unwrap();
     assert!(t
         .store
-        .claim_jobs("w2", 10, t0, lease)
+        .claim_jobs("w2", 10, t0, lease, &[])
         .await
         .unwrap()
         .is_empty());
-    let due = t.store.claim_jobs("w2", 10, run_at, lease).await.unwrap();
+    let due = t
+        .store
+        .claim_jobs("w2", 10, run_at, lease, &[])
+        .await
+        .unwrap();
     assert_eq!(
         due.iter().map(|j| j.id).collect::<Vec<_>>(),
         vec![jobs[0].id]
@@ -168,16 +188,165 @@ pub async fn retry_release_and_drop(t: &TestStore) {
 
     // Released (graceful shutdown): due at once for another worker.
     assert_eq!(t.store.release_jobs("w1").await.unwrap(), 1);
-    let released = t.store.claim_jobs("w3", 10, t0, lease).await.unwrap();
+    let released = t.store.claim_jobs("w3", 10, t0, lease, &[]).await.unwrap();
     assert_eq!(
         released.iter().map(|j| j.id).collect::<Vec<_>>(),
         vec![jobs[1].id]
     );
 
-    t.store.drop_job(jobs[0].id).await.unwrap();
-    t.store.drop_job(jobs[1].id).await.unwrap();
+    // Only the current claims drop them.
+    assert!(matches!(
+        t.store.drop_job(&jobs[0].lease).await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    t.store.drop_job(&due[0].lease).await.unwrap();
+    t.store.drop_job(&released[0].lease).await.unwrap();
     assert_eq!(t.store.pending_jobs(JobKind::Validate).await.unwrap(), 0);
     assert!(t.store.jobs_by_kind().await.unwrap().is_empty());
+}
+
+/// A job claimed again after its lease ran out (a database outage longer than the lease): every
+/// write of the first handler — renewal, retry, reschedule, drop, and the outcome writes of an
+/// issue job — fails with `LeaseLost` and changes nothing; the new holder's writes go through
+/// (#12 item 1).
+pub async fn a_lost_lease_fences_every_job_write(t: &TestStore) {
+    let (o, old) = processing_order(&t.store).await;
+    let later = now() + Duration::minutes(10);
+    let new = t
+        .store
+        .claim_jobs("w2", 10, later, later + Duration::minutes(1), &[])
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.id == old.id)
+        .expect("the expired issue job is claimed again");
+    let lost =
+        |r: Result<(), StoreError>| matches!(r, Err(StoreError::LeaseLost(id)) if id == old.id);
+    let l = &old.lease;
+    let at = later + Duration::seconds(1);
+    assert!(lost(t.store.renew_lease(l, at).await));
+    assert!(lost(t.store.mark_enroll_started(l, &o.id, at).await));
+    assert!(lost(t.store.mark_enroll_answered(l, &o.id, at).await));
+    assert!(lost(t.store.clear_enroll_started(l, &o.id, at).await));
+    assert!(lost(t.store.record_ssl_id(l, &o.id, 77, None, at).await));
+    assert!(lost(
+        t.store.schedule_collect(l, &o.id, at, "pending", at).await
+    ));
+    assert!(lost(
+        t.store.complete_issuance(l, &certificate(&o), at).await
+    ));
+    let problem = serde_json::json!({"type": "urn:ietf:params:acme:error:serverInternal"});
+    assert!(lost(t.store.fail_issuance(l, &o.id, &problem, at).await));
+    assert!(lost(t.store.retry_job(l, at, "stale").await));
+    assert!(lost(t.store.reschedule_job(l, at).await));
+    assert!(lost(t.store.drop_job(l).await));
+
+    // Nothing of it landed: the order is processing, the enrollment untouched, the job is w2's.
+    let stored = t.store.order(&o.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, OrderStatus::Processing);
+    assert!(stored.certificate_id.is_none());
+    let e = t.store.enrollment(&o.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            e.enroll_started_at,
+            e.enroll_attempts,
+            e.ssl_id,
+            e.collect_attempts
+        ),
+        (None, 0, None, 0)
+    );
+    assert_eq!(t.store.pending_jobs(JobKind::Issue).await.unwrap(), 1);
+
+    // The new holder carries on.
+    t.store
+        .mark_enroll_started(&new.lease, &o.id, at)
+        .await
+        .unwrap();
+    t.store
+        .mark_enroll_answered(&new.lease, &o.id, at + Duration::seconds(1))
+        .await
+        .unwrap();
+    let e = t.store.enrollment(&o.id).await.unwrap().unwrap();
+    assert_eq!(e.enroll_started_at, Some(at));
+    assert_eq!(e.enroll_answered_at, Some(at + Duration::seconds(1)));
+    t.store
+        .complete_issuance(&new.lease, &certificate(&o), at)
+        .await
+        .unwrap();
+    assert_eq!(
+        t.store.order(&o.id).await.unwrap().unwrap().status,
+        OrderStatus::Valid
+    );
+    assert_eq!(t.store.pending_jobs(JobKind::Issue).await.unwrap(), 0);
+}
+
+/// A validation outcome from a handler whose lease is gone is not recorded.
+pub async fn a_lost_lease_does_not_finish_a_validation(t: &TestStore) {
+    let ch = validation_jobs(t, 1).await.remove(0);
+    let t0 = now();
+    let old = t
+        .store
+        .claim_jobs("w1", 1, t0, t0 + Duration::seconds(1), &[])
+        .await
+        .unwrap()
+        .remove(0);
+    let later = t0 + Duration::seconds(5);
+    let new = t
+        .store
+        .claim_jobs("w2", 1, later, later + Duration::minutes(1), &[])
+        .await
+        .unwrap()
+        .remove(0);
+    let outcome = ValidationOutcome::Valid {
+        record: serde_json::json!({"url": "http://x/"}),
+    };
+    let valid_until = later + Duration::days(30);
+    let r = t
+        .store
+        .finish_validation(&old.lease, &ch, &outcome, valid_until, later)
+        .await;
+    assert!(matches!(r, Err(StoreError::LeaseLost(_))), "{r:?}");
+    assert_eq!(
+        t.store.challenge(&ch).await.unwrap().unwrap().status,
+        ChallengeStatus::Processing
+    );
+    t.store
+        .finish_validation(&new.lease, &ch, &outcome, valid_until, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        t.store.challenge(&ch).await.unwrap().unwrap().status,
+        ChallengeStatus::Valid
+    );
+}
+
+/// A worker never claims again a job it still runs, even once its lease ran out (its handler
+/// may be stuck behind a database outage); other workers still can.
+pub async fn a_claim_skips_the_jobs_this_process_runs(t: &TestStore) {
+    validation_jobs(t, 1).await;
+    let t0 = now();
+    let first = t
+        .store
+        .claim_jobs("w1", 10, t0, t0 + Duration::seconds(1), &[])
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    let later = t0 + Duration::seconds(5);
+    let lease = later + Duration::minutes(1);
+    let running = [first[0].id];
+    assert!(t
+        .store
+        .claim_jobs("w1", 10, later, lease, &running)
+        .await
+        .unwrap()
+        .is_empty());
+    let other = t
+        .store
+        .claim_jobs("w2", 10, later, lease, &[])
+        .await
+        .unwrap();
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].id, first[0].id);
 }
 
 pub async fn an_enqueued_job_wakes_the_worker(t: &TestStore) {

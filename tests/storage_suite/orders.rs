@@ -105,7 +105,7 @@ pub async fn reusable_authorizations_respect_sub_second_bounds(t: &TestStore) {
     let job = claim_one(&t.store, JobKind::Validate, &ch.id).await;
     t.store
         .finish_validation(
-            job.id,
+            &job.lease,
             &ch.id,
             &ValidationOutcome::Valid {
                 record: serde_json::json!({}),

@@ -28,7 +28,7 @@ async fn failed_order(store: &Store, account_id: &str, name: &str) -> (Order, Au
     let job = claim_one(store, JobKind::Validate, &ch.id).await;
     store
         .finish_validation(
-            job.id,
+            &job.lease,
             &ch.id,
             &ValidationOutcome::Invalid {
                 error: serde_json::json!({"type": "urn:ietf:params:acme:error:connection"}),
@@ -104,7 +104,7 @@ pub async fn old_finished_orders_go_recent_and_unfinished_ones_and_certificates_
         .unwrap()
         .unwrap();
     let cert = certificate(&issued);
-    s.complete_issuance(job.id, &cert, now()).await.unwrap();
+    s.complete_issuance(&job.lease, &cert, now()).await.unwrap();
     age(t, &issued.id).await;
 
     // Not to be touched: a recent failed order, a recent pending one, and an old order still

@@ -42,7 +42,13 @@ async fn validate(t: &TestStore, authz_id: &str, outcome: ValidationOutcome) {
     ));
     let job = claim_one(&t.store, JobKind::Validate, &ch.id).await;
     t.store
-        .finish_validation(job.id, &ch.id, &outcome, now() + Duration::days(30), now())
+        .finish_validation(
+            &job.lease,
+            &ch.id,
+            &outcome,
+            now() + Duration::days(30),
+            now(),
+        )
         .await
         .unwrap();
 }
@@ -142,7 +148,7 @@ pub async fn an_expired_authorization_ignores_late_outcomes(t: &TestStore) {
     let late = t0 + Duration::seconds(2);
     t.store
         .finish_validation(
-            job.id,
+            &job.lease,
             &ch.id,
             &ValidationOutcome::Valid {
                 record: serde_json::json!({}),
@@ -221,7 +227,7 @@ pub async fn concurrent_outcomes_all_land(t: &TestStore) {
                 let outcome = ValidationOutcome::Valid {
                     record: serde_json::json!({}),
                 };
-                s.finish_validation(job.id, &ch, &outcome, now() + Duration::days(1), now())
+                s.finish_validation(&job.lease, &ch, &outcome, now() + Duration::days(1), now())
                     .await
             })
         })

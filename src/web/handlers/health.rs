@@ -31,6 +31,9 @@ pub async fn metrics(State(state): State<AppState>) -> impl axum::response::Into
         .unwrap_or_default();
     let jobs = ctx.store.jobs_by_kind().await.unwrap_or_default();
     let mut text = ctx.metrics.render(&scm, &jobs);
+    text.push_str(&crate::metrics::render_orphans(
+        &ctx.store.orphan_counts().await.unwrap_or_default(),
+    ));
     text.push_str(&crate::metrics::render_expiring(
         &ctx.store.expiry_snapshot().await.unwrap_or_default(),
     ));
