@@ -179,13 +179,12 @@ pub fn render_commits(counts: Option<crate::store::CommitTotals>) -> String {
         return String::new();
     };
     format!(
-        "# HELP store_transactions_total Transactions committed by this process (SQLite).
-         # TYPE store_transactions_total counter
-store_transactions_total {}
-         # HELP store_commits_total Commits (one fsync each) that carried them (SQLite group commit).
-         # TYPE store_commits_total counter
-store_commits_total {}
-",
+        "# HELP store_transactions_total Transactions committed by this process (SQLite).\n\
+         # TYPE store_transactions_total counter\n\
+         store_transactions_total {}\n\
+         # HELP store_commits_total Commits (one fsync each) that carried them (SQLite group commit).\n\
+         # TYPE store_commits_total counter\n\
+         store_commits_total {}\n",
         c.transactions, c.commits
     )
 }
@@ -263,6 +262,19 @@ mod tests {
         ));
         assert!(text.contains("scm_calls_total{operation=\"ssl.enroll\",outcome=\"ok\"} 3"));
         assert!(text.contains("jobs_waiting{kind=\"issue\"} 2"));
+    }
+
+    #[test]
+    fn renders_group_commit_counts_only_on_sqlite() {
+        assert_eq!(render_commits(None), "");
+        let text = render_commits(Some(crate::store::CommitTotals {
+            transactions: 30,
+            commits: 4,
+        }));
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.contains(&"store_transactions_total 30"), "{text}");
+        assert!(lines.contains(&"store_commits_total 4"), "{text}");
+        assert!(lines.iter().all(|l| !l.starts_with(' ')), "{text}");
     }
 
     #[test]
