@@ -1,9 +1,11 @@
 //! Finalize, enrollment progress and certificates: each step is one transaction, so a crash at any
 //! point leaves a state the worker can resume from.
 
+use super::audit::{bind_event, event_values, AUDIT_INSERT_COLUMNS};
 use super::query::{placeholders, Query};
 use super::{DbRow, FinalizeOutcome, IssueSubject, Result, Store};
-use crate::model::{Certificate, Enrollment, JobKind, OrderStatus};
+use crate::model::audit::kind;
+use crate::model::{Actor, AuditEvent, Certificate, Enrollment, JobKind, OrderStatus};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -88,6 +90,28 @@ fn bind_certificate<'q>(q: Query<'q>, cert: &'q Certificate) -> Query<'q> {
         .bind(serde_json::json!(cert.alternate_chains))
 }
 
+/// The audit event of a finalize (the account finalizes its own order; the order row supplies the
+/// account, EAB key and names).
+fn finalized(e: &Enrollment) -> AuditEvent {
+    AuditEvent::new(kind::ORDER_FINALIZED, Actor::System)
+        .order(&e.order_id)
+        .details(serde_json::json!({
+            "common_name": e.common_name,
+            "scm_org_id": e.org_id,
+            "cert_type": e.cert_type,
+            "term": e.term,
+        }))
+}
+
+/// The audit event of an issued certificate.
+fn issued(cert: &Certificate) -> AuditEvent {
+    AuditEvent::new(kind::SCM_ISSUED, Actor::System)
+        .account(&cert.account_id)
+        .order(&cert.order_id)
+        .serial(&cert.serial)
+        .details(serde_json::json!({ "ssl_id": cert.ssl_id, "not_after": cert.not_after }))
+}
+
 impl Store {
     /// Claims a ready order for issuance (`ready → processing`) and records its enrollment and
     /// job in the same transaction: a second finalize finds the order no longer ready.
@@ -120,6 +144,7 @@ impl Store {
         let q = tx.query(&sql);
         tx.execute(bind_enrollment(q, e, now)).await?;
         Self::enqueue_job(&mut tx, JobKind::Issue, &e.order_id, now).await?;
+        Self::record_event(&mut tx, &finalized(e), now).await?;
         tx.commit().await?;
         Ok(FinalizeOutcome::Started)
     }
@@ -145,16 +170,21 @@ impl Store {
                    INSERT INTO jobs (kind, subject_id, run_at) SELECT $10, id, $9 FROM claimed \
                    ON CONFLICT (kind, subject_id) DO UPDATE SET run_at = CASE \
                      WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END \
-                   RETURNING kind) \
+                   RETURNING kind), \
+                 ev AS ( \
+                   INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) SELECT {} FROM claimed) \
                  SELECT (SELECT count(*) FROM claimed) AS claimed, \
                         (SELECT count(*) FROM enrolled) AS enrolled, \
                         (SELECT count(*) FROM queued CROSS JOIN LATERAL pg_notify($11, queued.kind)) \
-                          AS notified"
+                          AS notified",
+            event_values(12)
         );
+        let event = finalized(e);
         let q = self.db.query(&sql);
         let q = bind_enrollment(q, e, now)
             .bind(JobKind::Issue.as_str())
             .bind(super::JOBS_CHANNEL);
+        let q = bind_event(q, &event, now);
         let claimed: i64 = self.db.fetch_one(q).await?.get("claimed")?;
         Ok(if claimed == 1 {
             FinalizeOutcome::Started
@@ -216,7 +246,7 @@ impl Store {
         Ok(())
     }
 
-    /// Stores SCM's id for the order's certificate request.
+    /// Stores SCM's id for the order's certificate request (and the `scm.enrolled` event).
     pub async fn record_ssl_id(
         &self,
         order_id: &str,
@@ -224,16 +254,26 @@ impl Store {
         renew_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        self.db.execute(self.db.query(
-            "UPDATE enrollments SET ssl_id = $2, renew_id = $3, updated_at = $4 WHERE order_id = $1",
-        )
-        .bind(order_id)
-        .bind(ssl_id)
-        .bind(renew_id)
-        .bind(now)
-        )
-        .await?;
-        Ok(())
+        let mut tx = self.db.begin().await?;
+        let changed = tx
+            .execute(
+                tx.query(
+                    "UPDATE enrollments SET ssl_id = $2, renew_id = $3, updated_at = $4 \
+             WHERE order_id = $1 AND (ssl_id IS NULL OR ssl_id <> $2)",
+                )
+                .bind(order_id)
+                .bind(ssl_id)
+                .bind(renew_id)
+                .bind(now),
+            )
+            .await?;
+        if changed == 1 {
+            let ev = AuditEvent::new(kind::SCM_ENROLLED, Actor::System)
+                .order(order_id)
+                .details(serde_json::json!({ "ssl_id": ssl_id }));
+            Self::record_event(&mut tx, &ev, now).await?;
+        }
+        tx.commit().await
     }
 
     /// Records a pending collect and when to poll next (also the job's next run).
@@ -287,14 +327,18 @@ impl Store {
                      COALESCE((SELECT id FROM inserted), \
                               (SELECT id FROM certificates WHERE order_id = $2)) \
                    WHERE id = $2 AND status = 'processing' RETURNING id), \
-                 finished AS (DELETE FROM jobs WHERE id = $11 RETURNING id) \
+                 finished AS (DELETE FROM jobs WHERE id = $11 RETURNING id), \
+                 ev AS (INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) SELECT {} FROM updated) \
                  SELECT (SELECT count(*) FROM updated) AS updated, \
                         (SELECT count(*) FROM finished) AS finished",
-                placeholders(1, CERT_INSERT_ARITY)
+                placeholders(1, CERT_INSERT_ARITY),
+                event_values(12)
             );
+            let event = issued(cert);
             let q = bind_certificate(self.db.query(&sql), cert)
                 .bind(now)
                 .bind(job_id);
+            let q = bind_event(q, &event, now);
             self.db.fetch_one(q).await?;
             self.watchers.changed(&cert.order_id);
             return Ok(());
@@ -306,16 +350,20 @@ impl Store {
             placeholders(1, CERT_INSERT_ARITY)
         );
         tx.execute(bind_certificate(tx.query(&sql), cert)).await?;
-        tx.execute(
-            tx.query(
-                "UPDATE orders SET status = 'valid', certificate_id = \
+        let updated = tx
+            .execute(
+                tx.query(
+                    "UPDATE orders SET status = 'valid', certificate_id = \
                (SELECT id FROM certificates WHERE order_id = $1), updated_at = $2 \
              WHERE id = $1 AND status = 'processing'",
+                )
+                .bind(&cert.order_id)
+                .bind(now),
             )
-            .bind(&cert.order_id)
-            .bind(now),
-        )
-        .await?;
+            .await?;
+        if updated == 1 {
+            Self::record_event(&mut tx, &issued(cert), now).await?;
+        }
         Self::finish_job(&mut tx, job_id).await?;
         tx.commit().await?;
         self.watchers.changed(&cert.order_id);
@@ -331,16 +379,23 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.db.begin().await?;
-        tx.execute(
-            tx.query(
-                "UPDATE orders SET status = 'invalid', error = $2, updated_at = $3 \
+        let failed = tx
+            .execute(
+                tx.query(
+                    "UPDATE orders SET status = 'invalid', error = $2, updated_at = $3 \
              WHERE id = $1 AND status = 'processing'",
+                )
+                .bind(order_id)
+                .bind(error)
+                .bind(now),
             )
-            .bind(order_id)
-            .bind(error)
-            .bind(now),
-        )
-        .await?;
+            .await?;
+        if failed == 1 {
+            let ev = AuditEvent::new(kind::SCM_FAILED, Actor::System)
+                .order(order_id)
+                .details(serde_json::json!({ "error": error }));
+            Self::record_event(&mut tx, &ev, now).await?;
+        }
         Self::finish_job(&mut tx, job_id).await?;
         tx.commit().await?;
         self.watchers.changed(order_id);

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod ari;
+mod audit;
 mod authorizations;
 mod authz_rows;
 mod db;
