@@ -225,16 +225,38 @@ impl Background {
     }
 }
 
-/// Serves `/metrics` on `server.metrics_listen` when configured.
+/// Serves the admin listener (`server.admin_listen`, or its former name `metrics_listen`) when
+/// configured: `/metrics`, and with `server.admin_tokens_file` the admin API and console, over TLS
+/// when `server.admin_tls_cert` is set.
 async fn start_admin(state: &AppState) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
-    let Some(addr) = state.ctx.config.server.metrics_listen else {
+    let server = &state.ctx.config.server;
+    let Some(addr) = server.admin_addr() else {
         return Ok(None);
+    };
+    let tokens = match &server.admin_tokens_file {
+        Some(path) => Some(std::sync::Arc::new(crate::web::admin::AdminTokens::load(
+            path,
+        )?)),
+        None => None,
     };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("binding the metrics listener {addr}"))?;
-    let app = crate::web::admin_router(state.clone());
-    tracing::info!(listen = %addr, "metrics at /metrics");
+        .with_context(|| format!("binding the admin listener {addr}"))?;
+    let with_api = tokens.is_some();
+    let app = crate::web::admin_router(state.clone(), tokens);
+    tracing::info!(listen = %addr, admin_api = with_api, "admin listener: /metrics, /admin");
+    if let (Some(cert), Some(key)) = (&server.admin_tls_cert, &server.admin_tls_key) {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+            .await
+            .with_context(|| format!("loading server.admin_tls_cert {}", cert.display()))?;
+        let std_listener = listener.into_std()?;
+        return Ok(Some(tokio::spawn(async move {
+            let _ = axum_server::from_tcp_rustls(std_listener, tls)
+                .serve(app.into_make_service())
+                .await;
+        })));
+    }
     Ok(Some(tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     })))

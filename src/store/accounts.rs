@@ -8,10 +8,10 @@ use crate::model::audit::kind;
 use crate::model::{Account, AccountStatus, Actor, AuditEvent};
 use chrono::{DateTime, Utc};
 
-const ACCOUNT_COLUMNS: &str =
+pub(super) const ACCOUNT_COLUMNS: &str =
     "id, key_thumbprint, jwk, status, contact, tos_agreed, eab_kid, eab_binding, created_at";
 
-fn account_from_row(row: &DbRow) -> Result<Account> {
+pub(super) fn account_from_row(row: &DbRow) -> Result<Account> {
     let status: String = row.get("status")?;
     Ok(Account {
         id: row.get("id")?,
