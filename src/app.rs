@@ -196,7 +196,7 @@ async fn serve_tls(
 /// Everything a replica runs beside its HTTP listener, started and stopped together.
 struct Background {
     housekeeping: tokio::task::JoinHandle<()>,
-    admin: Option<tokio::task::JoinHandle<()>>,
+    admin: Vec<tokio::task::JoinHandle<()>>,
     worker: crate::issuance::WorkerHandle,
     store: Store,
 }
@@ -217,7 +217,7 @@ impl Background {
     /// After the HTTP server stopped: stop the worker (releasing its leases), then the pool.
     async fn stop(self) {
         self.housekeeping.abort();
-        if let Some(a) = self.admin {
+        for a in self.admin {
             a.abort();
         }
         self.worker.shutdown().await;
@@ -228,17 +228,28 @@ impl Background {
 /// Serves the admin listener (`server.admin_listen`, or its former name `metrics_listen`) when
 /// configured: `/metrics`, and with `server.admin_tokens_file` the admin API and console, over TLS
 /// when `server.admin_tls_cert` is set.
-async fn start_admin(state: &AppState) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+async fn start_admin(state: &AppState) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let server = &state.ctx.config.server;
     let Some(addr) = server.admin_addr() else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
+    let mut tasks = Vec::new();
     let tokens = match &server.admin_tokens_file {
         Some(path) => Some(std::sync::Arc::new(crate::web::admin::AdminTokens::load(
             path,
         )?)),
         None => None,
     };
+    if let Some(metrics) = server.separate_metrics_addr() {
+        let listener = tokio::net::TcpListener::bind(metrics)
+            .await
+            .with_context(|| format!("binding the metrics listener {metrics}"))?;
+        let app = crate::web::admin_router(state.clone(), None);
+        tracing::info!(listen = %metrics, "metrics at /metrics");
+        tasks.push(tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        }));
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the admin listener {addr}"))?;
@@ -251,15 +262,17 @@ async fn start_admin(state: &AppState) -> anyhow::Result<Option<tokio::task::Joi
             .await
             .with_context(|| format!("loading server.admin_tls_cert {}", cert.display()))?;
         let std_listener = listener.into_std()?;
-        return Ok(Some(tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             let _ = axum_server::from_tcp_rustls(std_listener, tls)
                 .serve(app.into_make_service())
                 .await;
-        })));
+        }));
+        return Ok(tasks);
     }
-    Ok(Some(tokio::spawn(async move {
+    tasks.push(tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
-    })))
+    }));
+    Ok(tasks)
 }
 
 /// Periodic clean-up any replica may do: forget redemptions of nonces that expired anyway.

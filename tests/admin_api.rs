@@ -381,6 +381,22 @@ fn the_admin_api_is_refused_off_loopback_without_tls() {
     )];
     let c = acme_sectigo_bridge::config::Config::load_with_env(None, old).unwrap();
     assert_eq!(c.server.admin_addr(), Some("0.0.0.0:9100".parse().unwrap()));
+    assert_eq!(c.server.separate_metrics_addr(), None);
+    // Beside a different admin_listen it stays a separate, token-free metrics listener.
+    let mut both = env("127.0.0.1:9443");
+    both.push((
+        "BRIDGE_SERVER__METRICS_LISTEN".into(),
+        "0.0.0.0:9100".into(),
+    ));
+    let c = acme_sectigo_bridge::config::Config::load_with_env(None, both).unwrap();
+    assert_eq!(
+        c.server.admin_addr(),
+        Some("127.0.0.1:9443".parse().unwrap())
+    );
+    assert_eq!(
+        c.server.separate_metrics_addr(),
+        Some("0.0.0.0:9100".parse().unwrap())
+    );
 }
 
 fn urlencode(s: &str) -> String {

@@ -100,7 +100,9 @@ pub struct ServerConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for `tls_cert`.
     pub tls_key: Option<PathBuf>,
-    /// Former name of `admin_listen` (the listener then served only `/metrics`); still accepted.
+    /// Address serving Prometheus `/metrics` only. Alone (without `admin_listen`) it is the
+    /// admin listener, as before the admin API existed; set to another address than
+    /// `admin_listen` it stays a plain, token-free metrics listener beside the admin one.
     pub metrics_listen: Option<SocketAddr>,
     /// Address of the admin listener: `/metrics`, and with `admin_tokens_file` the admin API
     /// (`/admin/api/…`) and the web console (`/admin/…`). Off when absent.
@@ -161,18 +163,17 @@ impl ServerConfig {
         self.admin_listen.or(self.metrics_listen)
     }
 
+    /// A separate metrics-only listener: `metrics_listen` when `admin_listen` is another address.
+    pub fn separate_metrics_addr(&self) -> Option<SocketAddr> {
+        match (self.admin_listen, self.metrics_listen) {
+            (Some(a), Some(m)) if a != m => Some(m),
+            _ => None,
+        }
+    }
+
     /// Checks the admin listener's settings: one address, TLS files together, and the admin API
     /// (tokens configured) only over TLS or on loopback, so tokens never cross a network in clear.
     pub fn check_admin(&self) -> Result<(), InvalidSetting> {
-        if let (Some(a), Some(m)) = (self.admin_listen, self.metrics_listen) {
-            if a != m {
-                return Err(
-                    "server.admin_listen and server.metrics_listen (its former name) differ: \
-                     set only server.admin_listen"
-                        .into(),
-                );
-            }
-        }
         if self.admin_tls_cert.is_some() != self.admin_tls_key.is_some() {
             return Err(
                 "server.admin_tls_cert and server.admin_tls_key must be given together".into(),
