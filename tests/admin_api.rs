@@ -416,3 +416,50 @@ async fn wait_revoked(a: &AdminEnv, cert_id: &str) -> Value {
     }
     panic!("certificate {cert_id} was not revoked");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_listener_speaks_tls_when_configured() {
+    let dir = std::env::temp_dir().join(format!(
+        "bridge-admin-tls-{}",
+        acme_sectigo_bridge::ids::random_id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    std::fs::write(dir.join("admin.crt"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.join("admin.key"), cert.key_pair.serialize_pem()).unwrap();
+    std::fs::write(dir.join("tokens"), format!("alice:{ALICE}\n")).unwrap();
+    let port = support::process::free_port();
+    let d = dir.clone();
+    let app = support::app::TestApp::spawn_with(move |c| {
+        c.server.admin_listen = Some(format!("127.0.0.1:{port}").parse().unwrap());
+        c.server.admin_tokens_file = Some(d.join("tokens"));
+        c.server.admin_tls_cert = Some(d.join("admin.crt"));
+        c.server.admin_tls_key = Some(d.join("admin.key"));
+    })
+    .await;
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let url = format!("https://127.0.0.1:{port}/admin/api/summary");
+    let mut answer = None;
+    for _ in 0..100 {
+        if let Ok(r) = trusting.get(&url).bearer_auth(ALICE).send().await {
+            answer = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let r = answer.expect("the admin listener answers over TLS");
+    assert_eq!(r.status(), 200);
+    assert!(r.json::<Value>().await.unwrap()["eab_keys_active"].is_i64());
+    // Plain HTTP on the same port gets no answer from the API.
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/admin/api/summary"))
+        .bearer_auth(ALICE)
+        .send()
+        .await;
+    assert!(plain.map(|r| r.status() != 200).unwrap_or(true));
+    app.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
