@@ -354,6 +354,34 @@ async fn lists_page_with_limit_and_offset_and_the_trail_with_after() {
     // Sizes are bounded.
     let (_, big) = a.get(Some(ALICE), "/accounts?limit=100000").await;
     assert_eq!(big["items"].as_array().unwrap().len(), 3);
+
+    // Orders too, oldest first.
+    let c = a.env.client().await;
+    let mut created = Vec::new();
+    for ip in ["127.0.0.1", "127.0.0.2", "127.0.0.3"] {
+        let r = c
+            .post(
+                &a.env.app.url("/acme/new-order"),
+                Some(&json!({"identifiers": [{"type": "ip", "value": ip}]})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{r:?}");
+        created.push(format!("ip:{ip}"));
+    }
+    let (_, p1) = a.get(Some(ALICE), "/orders?status=pending&limit=2").await;
+    let (_, p2) = a
+        .get(Some(ALICE), "/orders?status=pending&limit=2&offset=2")
+        .await;
+    assert_eq!(p1["next_offset"], 2);
+    assert_eq!(p2["next_offset"], Value::Null);
+    let names: Vec<&str> = p1["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(p2["items"].as_array().unwrap())
+        .map(|o| o["names"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, created);
 }
 
 #[test]
