@@ -20,12 +20,16 @@ pub enum Actor {
     Cli,
     /// The bridge itself (issuance worker, SCM answers).
     System,
+    /// The account owning the event's order, filled in by the store from the order's row (for
+    /// changes whose caller holds the order, not the account: finalize).
+    OrderOwner,
 }
 
 impl Actor {
     /// The stored spelling.
     pub fn as_text(&self) -> String {
         match self {
+            Self::OrderOwner => "account".into(),
             Self::Account(id) => format!("account:{id}"),
             Self::CertificateKey => "certificate-key".into(),
             Self::Operator(name) => format!("operator:{name}"),

@@ -5,7 +5,7 @@
 use super::db::Tx;
 use super::query::Query;
 use super::{DbRow, Result, Store};
-use crate::model::{AuditEvent, AuditQuery, AuditRecord};
+use crate::model::{Actor, AuditEvent, AuditQuery, AuditRecord};
 use chrono::{DateTime, Utc};
 
 /// The columns an event insert fills, in [`bind_event`]'s order (9 values).
@@ -17,7 +17,7 @@ pub(super) const AUDIT_INSERT_COLUMNS: &str =
 pub(super) fn bind_event<'q>(q: Query<'q>, ev: &'q AuditEvent, now: DateTime<Utc>) -> Query<'q> {
     q.bind(now)
         .bind(ev.kind)
-        .bind(ev.actor.as_text())
+        .bind((ev.actor != Actor::OrderOwner).then(|| ev.actor.as_text()))
         .bind(&ev.account_id)
         .bind(&ev.eab_kid)
         .bind(&ev.order_id)
@@ -52,7 +52,7 @@ pub(super) fn event_values(first: usize) -> String {
         p(5)
     );
     format!(
-        "{at}, {kind}, {actor}, {account}, \
+        "{at}, {kind}, COALESCE({actor}, 'account:' || {account}), {account}, \
          COALESCE({eab}, (SELECT a.eab_kid FROM accounts a WHERE a.id = {account})), \
          {order}, {serial}, \
          COALESCE({names}, (SELECT o.identifiers_key FROM orders o WHERE o.id = {order})), {details}",

@@ -91,9 +91,9 @@ fn bind_certificate<'q>(q: Query<'q>, cert: &'q Certificate) -> Query<'q> {
 }
 
 /// The audit event of a finalize (the account finalizes its own order; the order row supplies the
-/// account, EAB key and names).
+/// actor, account, EAB key and names).
 fn finalized(e: &Enrollment) -> AuditEvent {
-    AuditEvent::new(kind::ORDER_FINALIZED, Actor::System)
+    AuditEvent::new(kind::ORDER_FINALIZED, Actor::OrderOwner)
         .order(&e.order_id)
         .details(serde_json::json!({
             "common_name": e.common_name,

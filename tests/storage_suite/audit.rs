@@ -122,6 +122,10 @@ pub async fn every_committed_change_has_exactly_one_event(t: &TestStore) {
         format!("account:{}", acct.id)
     );
     assert_eq!(by_kind(kind::REVOCATION_REQUESTED).actor, "operator:bob");
+    assert_eq!(
+        by_kind(kind::ORDER_FINALIZED).actor,
+        format!("account:{}", acct.id)
+    );
     assert_eq!(by_kind(kind::REVOCATION_REQUESTED).details["reason"], 4);
     let issued = by_kind(kind::SCM_ISSUED);
     assert_eq!(issued.serial.as_deref(), Some(cert.serial.as_str()));
