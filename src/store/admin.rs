@@ -5,6 +5,7 @@
 //! [`Actor`]: crate::model::Actor
 
 use super::accounts::{account_from_row, ACCOUNT_COLUMNS};
+use super::query::like_escaped;
 use super::{DbRow, Result, Store};
 use crate::model::Account;
 use chrono::{DateTime, Duration, Utc};
@@ -171,7 +172,7 @@ impl Store {
              o.created_at, o.expires_at, o.certificate_id, a.eab_kid, e.ssl_id \
              FROM orders o JOIN accounts a ON a.id = o.account_id \
              LEFT JOIN enrollments e ON e.order_id = o.id \
-             WHERE ($1 IS NULL OR o.identifiers_key LIKE '%' || $1 || '%') \
+             WHERE ($1 IS NULL OR o.identifiers_key LIKE '%' || $1 || '%' ESCAPE '\\') \
                AND ($2 IS NULL OR o.status = $2) \
                AND ($3 IS NULL OR a.eab_kid IN (SELECT kid FROM eab_keys WHERE label = $3)) \
                AND ($4 IS NULL OR o.account_id = $4) \
@@ -179,7 +180,7 @@ impl Store {
         let q = self
             .db
             .query(sql)
-            .bind(&f.name)
+            .bind(f.name.as_deref().map(like_escaped))
             .bind(&f.status)
             .bind(&f.eab_label)
             .bind(&f.account_id)
@@ -193,7 +194,7 @@ impl Store {
     pub async fn certificates_page(&self, f: &CertFilter, page: Page) -> Result<Vec<CertSummary>> {
         let sql = format!(
             "{CERT_SUMMARY_SQL} \
-             WHERE ($1 IS NULL OR o.identifiers_key LIKE '%' || $1 || '%') \
+             WHERE ($1 IS NULL OR o.identifiers_key LIKE '%' || $1 || '%' ESCAPE '\\') \
                AND ($2 IS NULL OR c.serial = $2) \
                AND ($3 IS NULL OR c.not_after >= $3) AND ($4 IS NULL OR c.not_after < $4) \
              ORDER BY c.created_at, c.id LIMIT $5 OFFSET $6"
@@ -201,7 +202,7 @@ impl Store {
         let q = self
             .db
             .query(&sql)
-            .bind(&f.name)
+            .bind(f.name.as_deref().map(like_escaped))
             .bind(f.serial.as_deref().map(str::to_ascii_lowercase))
             .bind(f.expires_after)
             .bind(f.expires_before)

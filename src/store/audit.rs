@@ -3,6 +3,7 @@
 //! here (the tables' triggers refuse it).
 
 use super::db::Tx;
+use super::query::like_escaped;
 use super::query::Query;
 use super::{DbRow, Result, Store};
 use crate::model::{Actor, AuditEvent, AuditQuery, AuditRecord};
@@ -99,7 +100,7 @@ impl Store {
              WHERE ($1 IS NULL OR at >= $1) AND ($2 IS NULL OR at < $2) \
                AND ($3 IS NULL OR eab_kid IN (SELECT kid FROM eab_keys WHERE label = $3)) \
                AND ($4 IS NULL OR account_id = $4) \
-               AND ($5 IS NULL OR names LIKE '%' || $5 || '%') \
+               AND ($5 IS NULL OR names LIKE '%' || $5 || '%' ESCAPE '\\') \
                AND ($6 IS NULL OR serial = $6) \
                AND id > $7 \
              ORDER BY id LIMIT $8";
@@ -110,7 +111,7 @@ impl Store {
             .bind(q.until)
             .bind(&q.eab_label)
             .bind(&q.account_id)
-            .bind(&q.name)
+            .bind(q.name.as_deref().map(like_escaped))
             .bind(q.serial.as_deref().map(str::to_ascii_lowercase))
             .bind(q.after_id.unwrap_or(0))
             .bind(q.limit.clamp(1, 10_000));

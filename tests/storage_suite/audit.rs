@@ -183,6 +183,14 @@ pub async fn the_trail_is_searched_and_paged(t: &TestStore) {
         .unwrap();
     assert_eq!(by_name.len(), 1);
     assert_eq!(by_name[0].kind, kind::ORDER_CREATED);
+    // LIKE's wildcards in a searched name match only themselves.
+    for wild in ["n_.team", "n%.team"] {
+        let none = s
+            .audit_events(&q(&|q| q.name = Some(wild.into())))
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "{wild}: {none:#?}");
+    }
     let since = s
         .audit_events(&q(&|q| q.since = Some(before)))
         .await
