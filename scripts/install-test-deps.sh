@@ -28,6 +28,9 @@ need_apt pip3 python3-pip
 # server the bridge resolves names through (certbot's dns-01 hooks publish TXT records in it).
 need_apt lego lego
 need_apt pebble-challtestsrv pebble
+# The web console's browser test (tests/console_browser.rs): headless Chromium over WebDriver.
+need_apt chromium chromium
+need_apt chromedriver chromium-driver
 # A PostgreSQL server is only needed when none runs and DATABASE_URL is unset; scripts/test.sh decides.
 if [ "${NEED_POSTGRES_SERVER:-0}" = 1 ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \

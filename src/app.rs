@@ -196,7 +196,7 @@ async fn serve_tls(
 /// Everything a replica runs beside its HTTP listener, started and stopped together.
 struct Background {
     housekeeping: tokio::task::JoinHandle<()>,
-    admin: Option<tokio::task::JoinHandle<()>>,
+    admin: Vec<tokio::task::JoinHandle<()>>,
     worker: crate::issuance::WorkerHandle,
     store: Store,
 }
@@ -220,7 +220,7 @@ impl Background {
     /// After the HTTP server stopped: stop the worker (releasing its leases), then the pool.
     async fn stop(self) {
         self.housekeeping.abort();
-        if let Some(a) = self.admin {
+        for a in self.admin {
             a.abort();
         }
         self.worker.shutdown().await;
@@ -228,19 +228,54 @@ impl Background {
     }
 }
 
-/// Serves `/metrics` on `server.metrics_listen` when configured.
-async fn start_admin(state: &AppState) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
-    let Some(addr) = state.ctx.config.server.metrics_listen else {
-        return Ok(None);
+/// Serves the admin listener (`server.admin_listen`, or its former name `metrics_listen`) when
+/// configured: `/metrics`, and with `server.admin_tokens_file` the admin API and console, over TLS
+/// when `server.admin_tls_cert` is set.
+async fn start_admin(state: &AppState) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let server = &state.ctx.config.server;
+    let Some(addr) = server.admin_addr() else {
+        return Ok(Vec::new());
     };
+    let mut tasks = Vec::new();
+    let tokens = match &server.admin_tokens_file {
+        Some(path) => Some(std::sync::Arc::new(crate::web::admin::AdminTokens::load(
+            path,
+        )?)),
+        None => None,
+    };
+    if let Some(metrics) = server.separate_metrics_addr() {
+        let listener = tokio::net::TcpListener::bind(metrics)
+            .await
+            .with_context(|| format!("binding the metrics listener {metrics}"))?;
+        let app = crate::web::admin_router(state.clone(), None);
+        tracing::info!(listen = %metrics, "metrics at /metrics");
+        tasks.push(tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        }));
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("binding the metrics listener {addr}"))?;
-    let app = crate::web::admin_router(state.clone());
-    tracing::info!(listen = %addr, "metrics at /metrics");
-    Ok(Some(tokio::spawn(async move {
+        .with_context(|| format!("binding the admin listener {addr}"))?;
+    let with_api = tokens.is_some();
+    let app = crate::web::admin_router(state.clone(), tokens);
+    tracing::info!(listen = %addr, admin_api = with_api, "admin listener: /metrics, /admin");
+    if let (Some(cert), Some(key)) = (&server.admin_tls_cert, &server.admin_tls_key) {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+            .await
+            .with_context(|| format!("loading server.admin_tls_cert {}", cert.display()))?;
+        let std_listener = listener.into_std()?;
+        tasks.push(tokio::spawn(async move {
+            let _ = axum_server::from_tcp_rustls(std_listener, tls)
+                .serve(app.into_make_service())
+                .await;
+        }));
+        return Ok(tasks);
+    }
+    tasks.push(tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
-    })))
+    }));
+    Ok(tasks)
 }
 
 /// Periodic clean-up any replica may do: forget redemptions of nonces that expired anyway.

@@ -2,6 +2,7 @@
 //! Manager. See docs/ARCHITECTURE.md for how the modules fit together.
 
 pub mod acme;
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;

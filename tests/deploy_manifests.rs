@@ -261,7 +261,14 @@ fn the_configmap_configuration_loads_with_the_mounted_secrets() {
         );
         secret_files.push(name.to_string());
     }
-    for name in ["database-url", "scm-password", "eab-encryption-key"] {
+    for name in [
+        "database-url",
+        "scm-password",
+        "eab-encryption-key",
+        "admin-tokens",
+        "admin-tls.crt",
+        "admin-tls.key",
+    ] {
         assert!(
             secret_files.iter().any(|f| f == name),
             "{name}: {secret_files:?}"
@@ -300,7 +307,12 @@ fn the_configmap_configuration_loads_with_the_mounted_secrets() {
 
     // The ports the configuration listens on are the ones the Deployment declares.
     let metrics = config.server.metrics_listen.expect("server.metrics_listen");
-    for port in [config.server.listen.port(), metrics.port()] {
+    let admin = config.server.admin_listen.expect("server.admin_listen");
+    assert!(
+        config.server.admin_tokens_file.is_some() && config.server.admin_tls_cert.is_some(),
+        "the admin API is on, over TLS"
+    );
+    for port in [config.server.listen.port(), metrics.port(), admin.port()] {
         assert!(
             deployment.contains(&format!("containerPort: {port}")),
             "port {port} is not a containerPort of deployment.yaml"

@@ -99,4 +99,8 @@ on_both_backends!(
     ari::replacement_is_claimed_once_and_freed_by_an_invalid_order,
     ari::renew_now_marks_and_the_status_sweep,
     ari::the_sweep_job_exists_once_and_only_its_holder_reschedules_it,
+    audit::every_committed_change_has_exactly_one_event,
+    audit::the_trail_is_searched_and_paged,
+    audit::a_rolled_back_change_leaves_no_event,
+    audit::the_trail_refuses_update_and_delete,
 );

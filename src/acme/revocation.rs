@@ -55,8 +55,12 @@ pub async fn revoke(ctx: &AcmeContext, who: &Revoker, payload: &[u8]) -> Result<
         }
         RevocationState::Requested { .. } => {}
         RevocationState::NotRequested | RevocationState::Failed(_) => {
+            let actor = match who {
+                Revoker::Account(a) => crate::model::Actor::Account(a.id.clone()),
+                Revoker::CertificateKey(_) => crate::model::Actor::CertificateKey,
+            };
             ctx.store
-                .request_revocation(&cert.id, reason as i32, ctx.now())
+                .request_revocation_by(&cert.id, reason as i32, &actor, ctx.now())
                 .await?;
             tracing::info!(certificate = %cert.id, serial = %cert.serial, reason, "revocation requested");
         }

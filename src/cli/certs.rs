@@ -12,6 +12,45 @@ use clap::Subcommand;
 /// `certs …`
 #[derive(Debug, Subcommand)]
 pub enum CertsCommand {
+    /// List certificates, oldest first; filters must all match.
+    List {
+        /// Certificates naming this (part of a) name.
+        #[arg(long)]
+        name: Option<String>,
+        /// The certificate with this serial (hex, colons and case ignored).
+        #[arg(long)]
+        serial: Option<String>,
+        /// Expiring at or after this instant (RFC 3339).
+        #[arg(long = "expires-after")]
+        expires_after: Option<chrono::DateTime<chrono::Utc>>,
+        /// Expiring before this instant (RFC 3339).
+        #[arg(long = "expires-before")]
+        expires_before: Option<chrono::DateTime<chrono::Utc>>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long, default_value_t = 0)]
+        offset: i64,
+        /// Print JSON lines instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one certificate with its chain.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a certificate through SCM (as revokeCert does): a running server's worker makes
+    /// the SCM call; `certs show` tells when it is done.
+    Revoke {
+        id: String,
+        /// RFC 5280 reason: 0 unspecified, 1 keyCompromise, 3 affiliationChanged, 4 superseded,
+        /// 5 cessationOfOperation.
+        #[arg(long, default_value_t = 0)]
+        reason: i32,
+        #[arg(long)]
+        json: bool,
+    },
     /// Mark valid certificates for renewal now: their ACME renewalInfo window moves to the past,
     /// so ARI clients (certbot, lego --ari-enable, Caddy, cert-manager …) renew them at their next check.
     /// Filters of different kinds must all match; repeated filters of one kind match any.
@@ -109,6 +148,75 @@ pub fn normalize_serial(text: &str) -> anyhow::Result<String> {
 pub async fn run(config: &Config, cmd: CertsCommand) -> anyhow::Result<()> {
     let store = super::open_store(config).await?;
     match cmd {
+        CertsCommand::List {
+            name,
+            serial,
+            expires_after,
+            expires_before,
+            limit,
+            offset,
+            json,
+        } => {
+            let filter = crate::store::CertFilter {
+                name,
+                serial: serial.map(|s| normalize_serial(&s)).transpose()?,
+                expires_after,
+                expires_before,
+            };
+            let page = crate::store::Page::new(Some(limit), Some(offset));
+            for c in store.certificates_page(&filter, page).await? {
+                if json {
+                    println!("{}", serde_json::to_string(&c)?);
+                } else {
+                    let state = if c.revoked_at.is_some() {
+                        "revoked"
+                    } else if c.revocation_requested_at.is_some() {
+                        "revoking"
+                    } else {
+                        "valid"
+                    };
+                    println!(
+                        "{}  {}  {:<8} not_after={}  {}",
+                        c.id,
+                        c.serial,
+                        state,
+                        c.not_after.to_rfc3339(),
+                        c.names
+                    );
+                }
+            }
+        }
+        CertsCommand::Show { id, json } => {
+            let v = crate::admin::views::certificate_detail(&store, &id)
+                .await
+                .map_err(|e| anyhow::anyhow!("certificate {id}: {e}"))?;
+            if json {
+                println!("{v}");
+            } else {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            }
+        }
+        CertsCommand::Revoke { id, reason, json } => {
+            let state = crate::admin::revoke_certificate(
+                &store,
+                &id,
+                reason,
+                &crate::model::Actor::Cli,
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("certificate {id}: {e}"))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"id": id, "revocation": format!("{state:?}")})
+                );
+            } else {
+                println!(
+                    "revocation of {id} requested (reason {reason}); a running server revokes it                      through SCM"
+                );
+            }
+        }
         CertsCommand::RenewNow {
             names,
             eab_kids,

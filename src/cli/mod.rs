@@ -1,10 +1,16 @@
 //! Command line: every subcommand reads the same configuration (`--config FILE` plus `BRIDGE_*`).
 
+mod accounts;
+mod audit;
 mod certs;
 mod eab;
+mod orders;
 
+pub use accounts::AccountsCommand;
+pub use audit::AuditCommand;
 pub use certs::CertsCommand;
 pub use eab::EabCommand;
+pub use orders::OrdersCommand;
 
 use crate::config::Config;
 use crate::store::Store;
@@ -39,9 +45,18 @@ pub enum Command {
     /// Manage External Account Binding keys.
     #[command(subcommand)]
     Eab(EabCommand),
-    /// Certificates the bridge issued (e.g. `renew-now` on a mass revocation day).
+    /// Certificates the bridge issued: list, show, revoke, and `renew-now` on a mass revocation day.
     #[command(subcommand)]
     Certs(CertsCommand),
+    /// ACME accounts: list, deactivate.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// Orders: search, show with authorizations and SCM state.
+    #[command(subcommand)]
+    Orders(OrdersCommand),
+    /// The audit trail: `audit export --since … --until …` as JSON lines.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Talk to Sectigo Certificate Manager (find org ids, profiles; check the configuration).
     #[command(subcommand)]
     Scm(crate::scm::cli::ScmCommand),
@@ -101,6 +116,9 @@ pub async fn run(mut config: Config, data_dir: &Path, command: Command) -> anyho
         }
         Command::Eab(cmd) => eab::run(&config, cmd).await,
         Command::Certs(cmd) => certs::run(&config, cmd).await,
+        Command::Accounts(cmd) => accounts::run(&config, cmd).await,
+        Command::Orders(cmd) => orders::run(&config, cmd).await,
+        Command::Audit(cmd) => audit::run(&config, cmd).await,
         Command::Scm(cmd) => crate::scm::cli::run(&config, cmd).await,
         Command::Sandbox(args) => crate::sandbox::cli::run(&config, args).await,
     }

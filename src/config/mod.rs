@@ -100,8 +100,24 @@ pub struct ServerConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for `tls_cert`.
     pub tls_key: Option<PathBuf>,
-    /// Address of the admin listener serving `/metrics` (Prometheus); off when absent.
+    /// Address serving Prometheus `/metrics` only. Alone (without `admin_listen`) it is the
+    /// admin listener, as before the admin API existed; set to another address than
+    /// `admin_listen` it stays a plain, token-free metrics listener beside the admin one.
     pub metrics_listen: Option<SocketAddr>,
+    /// Address of the admin listener: `/metrics`, and with `admin_tokens_file` the admin API
+    /// (`/admin/api/…`) and the web console (`/admin/…`). Off when absent.
+    pub admin_listen: Option<SocketAddr>,
+    /// File of admin bearer tokens, one `name:token` a line (`#` comments); the name is the actor
+    /// the audit trail records. Without it the admin API and console are off. Tokens are never
+    /// logged; the file is read at start.
+    pub admin_tokens_file: Option<PathBuf>,
+    /// PEM certificate chain for the admin listener; without it the admin API is refused unless
+    /// the listener is bound to loopback.
+    pub admin_tls_cert: Option<PathBuf>,
+    /// PEM private key for `admin_tls_cert`.
+    pub admin_tls_key: Option<PathBuf>,
+    /// Seconds a console login lasts (the session cookie's lifetime).
+    pub admin_session_secs: u64,
     /// Largest JWS body accepted; larger ones are refused before parsing.
     pub max_body_bytes: usize,
     /// Seconds to let in-flight requests finish after SIGTERM.
@@ -127,6 +143,11 @@ impl Default for ServerConfig {
             tls_cert: None,
             tls_key: None,
             metrics_listen: None,
+            admin_listen: None,
+            admin_tokens_file: None,
+            admin_tls_cert: None,
+            admin_tls_key: None,
+            admin_session_secs: 8 * 3600,
             max_body_bytes: 64 * 1024,
             shutdown_grace_secs: 10,
             request_timeout_secs: 30,
@@ -137,6 +158,46 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// The admin listener's address: `admin_listen`, else the older `metrics_listen`.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_listen.or(self.metrics_listen)
+    }
+
+    /// A separate metrics-only listener: `metrics_listen` when `admin_listen` is another address.
+    pub fn separate_metrics_addr(&self) -> Option<SocketAddr> {
+        match (self.admin_listen, self.metrics_listen) {
+            (Some(a), Some(m)) if a != m => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Checks the admin listener's settings: one address, TLS files together, and the admin API
+    /// (tokens configured) only over TLS or on loopback, so tokens never cross a network in clear.
+    pub fn check_admin(&self) -> Result<(), InvalidSetting> {
+        if self.admin_tls_cert.is_some() != self.admin_tls_key.is_some() {
+            return Err(
+                "server.admin_tls_cert and server.admin_tls_key must be given together".into(),
+            );
+        }
+        if self.admin_tokens_file.is_some() {
+            let Some(addr) = self.admin_addr() else {
+                return Err("server.admin_tokens_file needs server.admin_listen".into());
+            };
+            if self.admin_tls_cert.is_none() && !addr.ip().is_loopback() {
+                return Err(format!(
+                    "server.admin_listen {addr} is not loopback and has no TLS: set \
+                     server.admin_tls_cert and server.admin_tls_key (admin tokens must not cross \
+                     a network in clear), or bind it to 127.0.0.1"
+                )
+                .into());
+            }
+        }
+        if !(60..=7 * 86400).contains(&self.admin_session_secs) {
+            return Err("server.admin_session_secs must be between 60 and 604800".into());
+        }
+        Ok(())
+    }
+
     /// The base URL every ACME URL is built from: `external_url`, else derived from `listen`.
     pub fn base_url(&self) -> url::Url {
         if let Some(u) = &self.external_url {
@@ -387,6 +448,9 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        self.server
+            .check_admin()
+            .map_err(|e| ConfigError::Invalid(e.0))?;
         if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
             return Err(ConfigError::Invalid(
                 "server.tls_cert and server.tls_key must be given together".into(),

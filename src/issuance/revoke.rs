@@ -53,7 +53,7 @@ async fn attempt(w: &Worker, job: &Job) -> Result<(), JobError> {
                 ))
                 .problem_document();
                 store
-                    .fail_revocation(&job.lease, &cert.id, &problem)
+                    .fail_revocation(&job.lease, &cert.id, &problem, now)
                     .await
                     .map_err(JobError::from)
             }
@@ -62,7 +62,7 @@ async fn attempt(w: &Worker, job: &Job) -> Result<(), JobError> {
             let problem = Error::internal_visible(format!("SCM refused the revocation: {err}"))
                 .problem_document();
             store
-                .fail_revocation(&job.lease, &cert.id, &problem)
+                .fail_revocation(&job.lease, &cert.id, &problem, now)
                 .await
                 .map_err(JobError::from)
         }

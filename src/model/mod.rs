@@ -4,6 +4,7 @@
 //! import another to name them.
 
 pub mod account;
+pub mod audit;
 pub mod certificate;
 pub mod eab_key;
 pub mod identifier;
@@ -12,6 +13,7 @@ pub mod order;
 pub mod status;
 
 pub use account::Account;
+pub use audit::{Actor, AuditEvent, AuditQuery, AuditRecord};
 pub use certificate::{Certificate, Enrollment};
 pub use eab_key::EabKey;
 pub use identifier::Identifier;

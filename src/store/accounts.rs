@@ -4,13 +4,14 @@ use super::{
     is_unique_violation, CreateAccountOutcome, DbRow, KeyChangeOutcome, NewAccount, Result, Store,
     StoreError,
 };
-use crate::model::{Account, AccountStatus};
+use crate::model::audit::kind;
+use crate::model::{Account, AccountStatus, Actor, AuditEvent};
 use chrono::{DateTime, Utc};
 
-const ACCOUNT_COLUMNS: &str =
+pub(super) const ACCOUNT_COLUMNS: &str =
     "id, key_thumbprint, jwk, status, contact, tos_agreed, eab_kid, eab_binding, created_at";
 
-fn account_from_row(row: &DbRow) -> Result<Account> {
+pub(super) fn account_from_row(row: &DbRow) -> Result<Account> {
     let status: String = row.get("status")?;
     Ok(Account {
         id: row.get("id")?,
@@ -111,6 +112,11 @@ impl Store {
         match tx.fetch_one(q).await {
             Ok(row) => {
                 let account = account_from_row(&row)?;
+                let ev = AuditEvent::new(kind::ACCOUNT_CREATED, Actor::Account(account.id.clone()))
+                    .account(&account.id)
+                    .eab(account.eab_kid.as_ref())
+                    .details(serde_json::json!({ "contact": new.contact }));
+                Self::record_event(&mut tx, &ev, now).await?;
                 tx.commit().await?;
                 Ok(CreateAccountOutcome::Created(account))
             }
@@ -146,19 +152,45 @@ impl Store {
         row.as_ref().map(account_from_row).transpose()
     }
 
-    /// Deactivates an account (RFC 8555 §7.3.6). Idempotent; returns the account as it now is.
+    /// Deactivates an account (RFC 8555 §7.3.6) on its own request. Idempotent; returns the
+    /// account as it now is.
     pub async fn deactivate_account(
         &self,
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Account>> {
+        self.deactivate_account_by(id, &Actor::Account(id.to_string()), now)
+            .await
+    }
+
+    /// Deactivates an account, recording who did it (the account itself or an operator) when
+    /// its status changed. Idempotent; returns the account as it now is.
+    pub async fn deactivate_account_by(
+        &self,
+        id: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Account>> {
+        let mut tx = self.db.begin().await?;
         let sql = format!(
-            "UPDATE accounts SET status = 'deactivated', updated_at = $2 WHERE id = $1 \
-             RETURNING {ACCOUNT_COLUMNS}"
+            "UPDATE accounts SET status = 'deactivated', updated_at = $2 \
+             WHERE id = $1 AND status <> 'deactivated' RETURNING {ACCOUNT_COLUMNS}"
         );
-        let q = self.db.query(&sql).bind(id).bind(now);
-        let row = self.db.fetch_optional(q).await?;
-        row.as_ref().map(account_from_row).transpose()
+        let row = tx.fetch_optional(tx.query(&sql).bind(id).bind(now)).await?;
+        let account = match row {
+            Some(row) => {
+                let ev = AuditEvent::new(kind::ACCOUNT_DEACTIVATED, actor.clone()).account(id);
+                Self::record_event(&mut tx, &ev, now).await?;
+                Some(account_from_row(&row)?)
+            }
+            None => {
+                let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
+                let row = tx.fetch_optional(tx.query(&sql).bind(id)).await?;
+                row.as_ref().map(account_from_row).transpose()?
+            }
+        };
+        tx.commit().await?;
+        Ok(account)
     }
 
     /// Rolls the account over to a new key, provided its key is still `old_thumbprint`. The unique
@@ -175,18 +207,29 @@ impl Store {
             "UPDATE accounts SET key_thumbprint = $3, jwk = $4, updated_at = $5 \
              WHERE id = $1 AND key_thumbprint = $2 AND status = 'valid' RETURNING {ACCOUNT_COLUMNS}"
         );
-        let q = self
-            .db
+        let mut tx = self.db.begin().await?;
+        let q = tx
             .query(&sql)
             .bind(id)
             .bind(old_thumbprint)
             .bind(new_thumbprint)
             .bind(new_jwk)
             .bind(now);
-        match self.db.fetch_optional(q).await {
-            Ok(Some(row)) => Ok(KeyChangeOutcome::Changed(Box::new(account_from_row(&row)?))),
+        match tx.fetch_optional(q).await {
+            Ok(Some(row)) => {
+                let ev = AuditEvent::new(kind::ACCOUNT_KEY_CHANGED, Actor::Account(id.into()))
+                    .account(id)
+                    .details(serde_json::json!({
+                        "old_thumbprint": old_thumbprint,
+                        "new_thumbprint": new_thumbprint,
+                    }));
+                Self::record_event(&mut tx, &ev, now).await?;
+                tx.commit().await?;
+                Ok(KeyChangeOutcome::Changed(Box::new(account_from_row(&row)?)))
+            }
             Ok(None) => Ok(KeyChangeOutcome::Stale),
             Err(StoreError::Database(e)) if is_unique_violation(&e) => {
+                tx.rollback().await?;
                 match self.account_by_thumbprint(new_thumbprint).await? {
                     Some(other) => Ok(KeyChangeOutcome::KeyInUse {
                         account_id: other.id,

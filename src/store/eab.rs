@@ -3,7 +3,8 @@
 
 use super::eab_crypto::KeyFormat;
 use super::{from_json, DbRow, Result, Store, StoreError};
-use crate::model::EabKey;
+use crate::model::audit::kind;
+use crate::model::{Actor, AuditEvent, EabKey};
 use chrono::{DateTime, Utc};
 
 const EAB_COLUMNS: &str = "kid, hmac_key, hmac_key_format, label, allowed_patterns, scm_org_id, \
@@ -64,11 +65,17 @@ impl Store {
         Ok(key)
     }
 
-    /// Stores a new EAB key (its HMAC key sealed when an encryption key is configured).
+    /// Stores a new EAB key (its HMAC key sealed when an encryption key is configured), made on
+    /// the server's command line.
     pub async fn create_eab_key(&self, key: &EabKey) -> Result<()> {
+        self.create_eab_key_by(key, &Actor::Cli).await
+    }
+
+    /// Stores a new EAB key and records who made it (never the HMAC key), in one transaction.
+    pub async fn create_eab_key_by(&self, key: &EabKey, actor: &Actor) -> Result<()> {
         let (hmac_key, format) = self.seal_hmac(&key.kid, &key.hmac_key);
-        let q = self
-            .db
+        let mut tx = self.db.begin().await?;
+        let q = tx
             .query(
                 "INSERT INTO eab_keys (kid, hmac_key, hmac_key_format, label, allowed_patterns, \
                  scm_org_id, profiles, trust_scm_dcv, single_use, created_at) \
@@ -84,8 +91,47 @@ impl Store {
             .bind(key.trust_scm_dcv)
             .bind(key.single_use)
             .bind(key.created_at);
-        self.db.execute(q).await?;
-        Ok(())
+        tx.execute(q).await?;
+        let ev = AuditEvent::new(kind::EAB_CREATED, actor.clone())
+            .eab(Some(&key.kid))
+            .details(serde_json::json!({
+                "label": key.label,
+                "allowed_patterns": key.allowed_patterns,
+                "scm_org_id": key.scm_org_id,
+                "profiles": key.profiles,
+                "trust_scm_dcv": key.trust_scm_dcv,
+                "single_use": key.single_use,
+            }));
+        Self::record_event(&mut tx, &ev, key.created_at).await?;
+        tx.commit().await
+    }
+
+    /// Replaces a key's HMAC key (a leaked HMAC, the kid and its accounts kept). `false` when
+    /// the key is unknown or revoked.
+    pub async fn rotate_eab_hmac(
+        &self,
+        kid: &str,
+        hmac_key: &[u8],
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let (sealed, format) = self.seal_hmac(kid, hmac_key);
+        let mut tx = self.db.begin().await?;
+        let q = tx
+            .query(
+                "UPDATE eab_keys SET hmac_key = $2, hmac_key_format = $3 \
+                 WHERE kid = $1 AND revoked_at IS NULL",
+            )
+            .bind(kid)
+            .bind(sealed)
+            .bind(format.as_str());
+        if tx.execute(q).await? != 1 {
+            return Ok(false);
+        }
+        let ev = AuditEvent::new(kind::EAB_HMAC_ROTATED, actor.clone()).eab(Some(kid));
+        Self::record_event(&mut tx, &ev, now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The key with this kid, revoked or not.
@@ -123,9 +169,20 @@ impl Store {
         how: EabRevocation,
         now: DateTime<Utc>,
     ) -> Result<bool> {
+        self.revoke_eab_key_by(kid, how, &Actor::Cli, now).await
+    }
+
+    /// [`Store::revoke_eab_key`], recording who revoked the key when something changed.
+    pub async fn revoke_eab_key_by(
+        &self,
+        kid: &str,
+        how: EabRevocation,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let stop = how == EabRevocation::StopAccounts;
-        let q = self
-            .db
+        let mut tx = self.db.begin().await?;
+        let q = tx
             .query(
                 "UPDATE eab_keys SET revoked_at = COALESCE(revoked_at, $2), \
                  accounts_stopped = (accounts_stopped OR $3) \
@@ -134,7 +191,15 @@ impl Store {
             .bind(kid)
             .bind(now)
             .bind(stop);
-        Ok(self.db.execute(q).await? == 1)
+        if tx.execute(q).await? != 1 {
+            return Ok(false);
+        }
+        let ev = AuditEvent::new(kind::EAB_REVOKED, actor.clone())
+            .eab(Some(kid))
+            .details(serde_json::json!({ "accounts_stopped": stop }));
+        Self::record_event(&mut tx, &ev, now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
 

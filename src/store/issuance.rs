@@ -1,10 +1,12 @@
 //! Finalize, enrollment progress and certificates: each step is one transaction, so a crash at any
 //! point leaves a state the worker can resume from.
 
+use super::audit::{bind_event, event_values, AUDIT_INSERT_COLUMNS};
 use super::jobs::fenced;
 use super::query::{placeholders, Query};
 use super::{DbRow, FinalizeOutcome, IssueSubject, Result, Store};
-use crate::model::{Certificate, Enrollment, JobKind, JobLease, OrderStatus};
+use crate::model::audit::kind;
+use crate::model::{Actor, AuditEvent, Certificate, Enrollment, JobKind, JobLease, OrderStatus};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -90,6 +92,28 @@ fn bind_certificate<'q>(q: Query<'q>, cert: &'q Certificate) -> Query<'q> {
         .bind(serde_json::json!(cert.alternate_chains))
 }
 
+/// The audit event of a finalize (the account finalizes its own order; the order row supplies the
+/// actor, account, EAB key and names).
+fn finalized(e: &Enrollment) -> AuditEvent {
+    AuditEvent::new(kind::ORDER_FINALIZED, Actor::OrderOwner)
+        .order(&e.order_id)
+        .details(serde_json::json!({
+            "common_name": e.common_name,
+            "scm_org_id": e.org_id,
+            "cert_type": e.cert_type,
+            "term": e.term,
+        }))
+}
+
+/// The audit event of an issued certificate.
+fn issued(cert: &Certificate) -> AuditEvent {
+    AuditEvent::new(kind::SCM_ISSUED, Actor::System)
+        .account(&cert.account_id)
+        .order(&cert.order_id)
+        .serial(&cert.serial)
+        .details(serde_json::json!({ "ssl_id": cert.ssl_id, "not_after": cert.not_after }))
+}
+
 impl Store {
     /// Claims a ready order for issuance (`ready → processing`) and records its enrollment and
     /// job in the same transaction: a second finalize finds the order no longer ready.
@@ -122,6 +146,7 @@ impl Store {
         let q = tx.query(&sql);
         tx.execute(bind_enrollment(q, e, now)).await?;
         Self::enqueue_job(&mut tx, JobKind::Issue, &e.order_id, now).await?;
+        Self::record_event(&mut tx, &finalized(e), now).await?;
         tx.commit().await?;
         Ok(FinalizeOutcome::Started)
     }
@@ -147,16 +172,21 @@ impl Store {
                    INSERT INTO jobs (kind, subject_id, run_at) SELECT $10, id, $9 FROM claimed \
                    ON CONFLICT (kind, subject_id) DO UPDATE SET run_at = CASE \
                      WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END \
-                   RETURNING kind) \
+                   RETURNING kind), \
+                 ev AS ( \
+                   INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) SELECT {} FROM claimed) \
                  SELECT (SELECT count(*) FROM claimed) AS claimed, \
                         (SELECT count(*) FROM enrolled) AS enrolled, \
                         (SELECT count(*) FROM queued CROSS JOIN LATERAL pg_notify($11, queued.kind)) \
-                          AS notified"
+                          AS notified",
+            event_values(12)
         );
+        let event = finalized(e);
         let q = self.db.query(&sql);
         let q = bind_enrollment(q, e, now)
             .bind(JobKind::Issue.as_str())
             .bind(super::JOBS_CHANNEL);
+        let q = bind_event(q, &event, now);
         let claimed: i64 = self.db.fetch_one(q).await?.get("claimed")?;
         Ok(if claimed == 1 {
             FinalizeOutcome::Started
@@ -244,7 +274,7 @@ impl Store {
         fenced(lease, self.db.execute(q).await?)
     }
 
-    /// Stores SCM's id for the order's certificate request.
+    /// Stores SCM's id for the order's certificate request (and the `scm.enrolled` event).
     pub async fn record_ssl_id(
         &self,
         lease: &JobLease,
@@ -253,7 +283,8 @@ impl Store {
         renew_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let q = self.db.query(
+        let mut tx = self.db.begin().await?;
+        let q = tx.query(
             "UPDATE enrollments SET ssl_id = $2, renew_id = $3, updated_at = $4 WHERE order_id = $1 \
              AND EXISTS (SELECT 1 FROM jobs WHERE id = $5 AND lease_token = $6)",
         );
@@ -264,7 +295,23 @@ impl Store {
             .bind(now)
             .bind(lease.id)
             .bind(&lease.token);
-        fenced(lease, self.db.execute(q).await?)
+        let before = tx
+            .fetch_optional(
+                tx.query("SELECT ssl_id FROM enrollments WHERE order_id = $1")
+                    .bind(order_id),
+            )
+            .await?
+            .map(|r| r.get::<Option<i64>, _>("ssl_id"))
+            .transpose()?
+            .flatten();
+        fenced(lease, tx.execute(q).await?)?;
+        if before != Some(ssl_id) {
+            let ev = AuditEvent::new(kind::SCM_ENROLLED, Actor::System)
+                .order(order_id)
+                .details(serde_json::json!({ "ssl_id": ssl_id }));
+            Self::record_event(&mut tx, &ev, now).await?;
+        }
+        tx.commit().await
     }
 
     /// Records a pending collect and when to poll next (also the job's next run).
@@ -324,15 +371,19 @@ impl Store {
                      COALESCE((SELECT id FROM inserted), \
                               (SELECT id FROM certificates WHERE order_id = $2)) \
                    WHERE id = $2 AND status = 'processing' \
-                   AND EXISTS (SELECT 1 FROM finished) RETURNING id) \
+                   AND EXISTS (SELECT 1 FROM finished) RETURNING id), \
+                 ev AS (INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) SELECT {} FROM updated) \
                  SELECT (SELECT count(*) FROM updated) AS updated, \
                         (SELECT count(*) FROM finished) AS finished",
-                select_list(1, CERT_INSERT_ARITY)
+                select_list(1, CERT_INSERT_ARITY),
+                event_values(13)
             );
+            let event = issued(cert);
             let q = bind_certificate(self.db.query(&sql), cert)
                 .bind(now)
                 .bind(lease.id)
                 .bind(&lease.token);
+            let q = bind_event(q, &event, now);
             let finished: i64 = self.db.fetch_one(q).await?.get("finished")?;
             fenced(lease, finished as u64)?;
             self.watchers.changed(&cert.order_id);
@@ -345,16 +396,20 @@ impl Store {
             placeholders(1, CERT_INSERT_ARITY)
         );
         tx.execute(bind_certificate(tx.query(&sql), cert)).await?;
-        tx.execute(
-            tx.query(
-                "UPDATE orders SET status = 'valid', certificate_id = \
+        let updated = tx
+            .execute(
+                tx.query(
+                    "UPDATE orders SET status = 'valid', certificate_id = \
                (SELECT id FROM certificates WHERE order_id = $1), updated_at = $2 \
              WHERE id = $1 AND status = 'processing'",
+                )
+                .bind(&cert.order_id)
+                .bind(now),
             )
-            .bind(&cert.order_id)
-            .bind(now),
-        )
-        .await?;
+            .await?;
+        if updated == 1 {
+            Self::record_event(&mut tx, &issued(cert), now).await?;
+        }
         Self::finish_job(&mut tx, lease).await?;
         tx.commit().await?;
         self.watchers.changed(&cert.order_id);
@@ -370,16 +425,23 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.db.begin().await?;
-        tx.execute(
-            tx.query(
-                "UPDATE orders SET status = 'invalid', error = $2, updated_at = $3 \
+        let failed = tx
+            .execute(
+                tx.query(
+                    "UPDATE orders SET status = 'invalid', error = $2, updated_at = $3 \
              WHERE id = $1 AND status = 'processing'",
+                )
+                .bind(order_id)
+                .bind(error)
+                .bind(now),
             )
-            .bind(order_id)
-            .bind(error)
-            .bind(now),
-        )
-        .await?;
+            .await?;
+        if failed == 1 {
+            let ev = AuditEvent::new(kind::SCM_FAILED, Actor::System)
+                .order(order_id)
+                .details(serde_json::json!({ "error": error }));
+            Self::record_event(&mut tx, &ev, now).await?;
+        }
         Self::finish_job(&mut tx, lease).await?;
         tx.commit().await?;
         self.watchers.changed(order_id);

@@ -3,7 +3,9 @@
 //! SQLite backend can implement the same guarantees differently.
 
 mod accounts;
+mod admin;
 mod ari;
+mod audit;
 mod authorizations;
 mod authz_rows;
 mod db;
@@ -28,6 +30,9 @@ mod settings;
 mod validation;
 mod watch;
 
+pub use admin::{
+    CertFilter, CertSummary, OrderFilter, OrderSummary, Page, PendingIssuance, Summary,
+};
 pub use ari::{AriCertificate, AriState, RenewCandidate, ReplacementClaim, STATUS_SWEEP_SUBJECT};
 pub use eab::EabRevocation;
 pub use eab_crypto::EabCipher;

@@ -1,13 +1,15 @@
 //! Orders and the links to their authorizations.
 
+use super::audit::{bind_event, event_values, AUDIT_INSERT_COLUMNS};
 use super::authz_rows::{
     bind_authorizations, bind_challenges, challenge_rows, AUTHZ_INSERT_COLUMNS,
     CHALLENGE_INSERT_COLUMNS,
 };
 use super::query::{placeholders, placeholders_from, Dialect, Query};
 use super::{from_json, parse_status, DbRow, NewOrder, OrderAuthz, Result, Store};
+use crate::model::audit::kind;
 use crate::model::status::{AuthzStatus, OrderStatus};
-use crate::model::{Authorization, Order};
+use crate::model::{Actor, AuditEvent, Authorization, Order};
 use chrono::{DateTime, Utc};
 
 /// The order's columns plus `[id, status, expires]` of each of its authorizations in order, as
@@ -101,6 +103,16 @@ const ORDER_INSERT_COLUMNS: &str =
      expires_at, created_at, updated_at, replaces";
 const ORDER_INSERT_VALUES: &str = "($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)";
 
+/// The audit event of a new order (names and account given: the order row may not be visible to
+/// the event's own statement).
+fn order_created(new: &NewOrder) -> AuditEvent {
+    AuditEvent::new(kind::ORDER_CREATED, Actor::Account(new.account_id.clone()))
+        .account(&new.account_id)
+        .order(&new.id)
+        .names(&new.identifiers_key)
+        .details(serde_json::json!({ "profile": new.profile, "replaces": new.replaces }))
+}
+
 impl Store {
     /// Creates an order, its new authorizations and challenges, and links reused ones, atomically.
     pub async fn create_order(&self, new: &NewOrder, now: DateTime<Utc>) -> Result<Order> {
@@ -122,6 +134,7 @@ impl Store {
             placeholders(new.authzs.len(), 3)
         );
         tx.execute(bind_links(tx.query(&sql), new)).await?;
+        Self::record_event(&mut tx, &order_created(new), now).await?;
         let sql = format!(
             "SELECT {} FROM orders o WHERE o.id = $1",
             order_columns(tx.dialect())
@@ -167,12 +180,18 @@ impl Store {
             "l AS (INSERT INTO order_authorizations (order_id, authz_id, position) VALUES {})",
             next(new.authzs.len(), 3)
         ));
+        parts.push(format!(
+            "ev AS (INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) VALUES ({}))",
+            event_values(n)
+        ));
         let sql = format!("WITH {} SELECT 1", parts.join(", "));
+        let event = order_created(new);
         let q = bind_order(self.db.query(&sql), new, now);
         let q = bind_links(
             bind_challenges(bind_authorizations(q, &fresh), &challenges),
             new,
         );
+        let q = bind_event(q, &event, now);
         self.db.fetch_one(q).await?;
         Ok(())
     }

@@ -52,6 +52,14 @@ pub fn placeholders_from(first: usize, rows: usize, cols: usize) -> String {
         .join(", ")
 }
 
+/// `text` for `LIKE '%' || $n || '%' ESCAPE '\'`: its `%`, `_` and `\` match themselves (a
+/// name such as `_acme.example` is searched as typed).
+pub fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
 /// A value both backends can bind.
 pub trait Bindable<'q>:
     'q + Send + Encode<'q, Postgres> + Type<Postgres> + Encode<'q, Sqlite> + Type<Sqlite>

@@ -2,6 +2,7 @@
 //! rules live in `acme`.
 
 pub mod account_keys;
+pub mod admin;
 pub mod body;
 pub mod guard;
 pub mod handlers;
@@ -19,11 +20,10 @@ use handlers::{
     account, authz, certificate, directory, health, nonce, order, renewal_info, revocation,
 };
 
-/// The admin application (`server.metrics_listen`): Prometheus metrics.
-pub fn admin_router(state: AppState) -> Router {
-    Router::new()
-        .route("/metrics", get(health::metrics))
-        .with_state(state)
+/// The admin application (`server.admin_listen`): Prometheus metrics, and with tokens the admin
+/// API and web console (see `admin`).
+pub fn admin_router(state: AppState, tokens: Option<std::sync::Arc<admin::AdminTokens>>) -> Router {
+    admin::router(state, tokens)
 }
 
 /// The whole HTTP application.

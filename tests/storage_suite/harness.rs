@@ -154,6 +154,49 @@ impl TestStore {
         assert_eq!(done, 1, "order {order_id} exists");
     }
 
+    /// Whether this store is on PostgreSQL (some raw statements need its spelling).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self._guard, Guard::Postgres(_))
+    }
+
+    /// Runs one statement past the store, as someone with database access could; the error is
+    /// the database's (a trigger's refusal, say).
+    pub async fn raw_execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        match &self._guard {
+            Guard::Postgres(_) => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await?;
+                Ok(sqlx::raw_sql(sql).execute(&mut c).await?.rows_affected())
+            }
+            Guard::Sqlite(_) => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await?;
+                Ok(sqlx::raw_sql(sql).execute(&mut c).await?.rows_affected())
+            }
+        }
+    }
+
+    /// Makes every statement of `op` (`INSERT`, `DELETE`, …) on `table` fail where `condition`
+    /// (SQL over `NEW`/`OLD`) holds: a way to break a transaction half-way through.
+    pub async fn fail_on(&self, table: &str, op: &str, row: &str, condition: &str) {
+        let name = format!("test_fail_{}_{}", table, op.to_ascii_lowercase());
+        let sql = if self.is_postgres() {
+            format!(
+                "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                   IF {condition} THEN RAISE EXCEPTION 'broken by the test'; END IF; \
+                   RETURN {row}; END $$; \
+                 CREATE TRIGGER {name} BEFORE {op} ON {table} FOR EACH ROW \
+                   EXECUTE FUNCTION {name}();"
+            )
+        } else {
+            format!(
+                "CREATE TRIGGER {name} BEFORE {op} ON {table} FOR EACH ROW WHEN {condition} \
+                 BEGIN SELECT RAISE(ABORT, 'broken by the test'); END;"
+            )
+        };
+        self.raw_execute(&sql)
+            .await
+            .expect("create the breaking trigger");
+    }
+
     /// Another store on the same database with a pool of `max_connections`.
     pub async fn reopen_with_pool(&self, max_connections: u32) -> Store {
         open_with(&self.url, max_connections).await

@@ -181,7 +181,7 @@ pub async fn revocation_moves_through_its_states(t: &TestStore) {
     let job = claim_one(&t.store, JobKind::Revoke, &cert.id).await;
     let refusal = serde_json::json!({"type": "urn:ietf:params:acme:error:serverInternal"});
     t.store
-        .fail_revocation(&job.lease, &cert.id, &refusal)
+        .fail_revocation(&job.lease, &cert.id, &refusal, now())
         .await
         .unwrap();
     assert_eq!(

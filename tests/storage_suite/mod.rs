@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod ari;
+pub mod audit;
 pub mod basics;
 pub mod eab_at_rest;
 pub mod expiry;

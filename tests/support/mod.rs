@@ -7,6 +7,7 @@
 
 pub mod acme;
 pub mod acme_env;
+pub mod admin;
 pub mod app;
 pub mod child;
 pub mod client;
