@@ -17,6 +17,7 @@ mod jobs;
 mod nonces;
 pub mod order_records;
 mod orders;
+pub mod outage;
 mod pg_pool;
 mod query;
 pub mod records;
@@ -53,7 +54,11 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// The database could not be reached or dropped the connection (a restart, a network cut):
+    /// worth retrying shortly, answered 503 with `Retry-After` (see `store::outage`).
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("no database configured: set database.url (or BRIDGE_DATABASE__URL)")]
@@ -88,6 +93,28 @@ pub enum StoreError {
          BRIDGE_ACME__EAB_ENCRYPTION_KEY"
     )]
     EabEncryptionNotConfigured,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if outage::is_unavailable(&e) {
+            Self::Unavailable(e)
+        } else {
+            Self::Database(e)
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether the database was away rather than refusing: the operation may succeed if retried
+    /// shortly.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Migrate(sqlx::migrate::MigrateError::Execute(e)) => outage::is_unavailable(e),
+            _ => false,
+        }
+    }
 }
 
 /// Result of a store operation.
