@@ -28,6 +28,9 @@ need_apt pip3 python3-pip
 # server the bridge resolves names through (certbot's dns-01 hooks publish TXT records in it).
 need_apt lego lego
 need_apt pebble-challtestsrv pebble
+# The chaos run (scripts/chaos.sh, tests/chaos_short.rs): a real load balancer in front of three
+# replicas.
+need_apt haproxy haproxy
 # A PostgreSQL server is only needed when none runs and DATABASE_URL is unset; scripts/test.sh decides.
 if [ "${NEED_POSTGRES_SERVER:-0}" = 1 ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
