@@ -152,9 +152,9 @@ impl Store {
         let acquire = Duration::from_secs(cfg.acquire_timeout_secs);
         let db = match backend_of(url)? {
             Backend::Postgres => {
-                // Our own pool (see `pg_pool`): no ping around each use. A connection broken
-                // meanwhile (a database restart) fails one statement and is dropped; requests
-                // answer 500 and clients retry, jobs are retried.
+                // Our own pool (see `pg_pool`): no ping around each use. A database restart is
+                // ridden out within a bounded budget, else `StoreError::Unavailable` (503 with
+                // Retry-After; see `outage`); jobs are retried.
                 let opts = PgConnectOptions::from_str(url)?;
                 Db::Postgres(pg_pool::PgPool::connect(opts, cfg.max_connections, acquire).await?)
             }
