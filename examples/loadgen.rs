@@ -33,10 +33,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Polls of one processing order (or one validating authorization) before giving up (the
-/// deadline bounds them too).
-const MAX_POLLS: u32 = 600;
-
 #[derive(Parser, Debug)]
 #[command(about = "ACME (RFC 8555) load generator for acme-sectigo-bridge; loopback only")]
 struct Args {
@@ -95,6 +91,15 @@ struct Args {
     /// Also write the JSON report here.
     #[arg(long)]
     json_out: Option<PathBuf>,
+    /// Retry as real clients do: a request that meets a connection error (refused, reset, cut),
+    /// or a 503 with `Retry-After`, is sent again (fresh nonce; waiting `Retry-After`, at most
+    /// 5 s, or 250 ms after a connection error) for up to this many seconds per request. 0 = off.
+    #[arg(long, default_value_t = 0)]
+    retry_secs: u64,
+    /// Polls of one processing order (or one validating authorization) before giving up (the
+    /// deadline bounds them too).
+    #[arg(long, default_value_t = 600)]
+    max_polls: u32,
 }
 
 /// The names of order `n` run by `worker`; `suffix` already carries the run tag.
@@ -183,7 +188,7 @@ async fn main() -> Result<()> {
     let pace = PollPace {
         floor: Duration::from_millis(args.poll_min_ms),
         cap: Duration::from_millis(args.poll_max_ms),
-        max_polls: MAX_POLLS,
+        max_polls: args.max_polls,
     };
     let http01 = match args.http01_listen {
         Some(addr) => Some(Http01::serve(addr).await?),
@@ -204,7 +209,13 @@ async fn main() -> Result<()> {
 
     // Setup: directory and accounts, bounded by the same deadline.
     let setup = async {
-        let client = Client::connect(&args.directory, &ca, args.concurrency).await?;
+        let client = Client::connect(
+            &args.directory,
+            &ca,
+            args.concurrency,
+            Duration::from_secs(args.retry_secs),
+        )
+        .await?;
         let regs = (0..args.accounts).map(|_| {
             client.register(
                 eab.as_ref()
@@ -279,6 +290,10 @@ async fn main() -> Result<()> {
         "wall_seconds": (wall * 1000.0).round() / 1000.0,
         "orders_per_second": (rate * 100.0).round() / 100.0,
         "bad_nonce_retries": c.bad_nonce_retries.load(Ordering::Relaxed),
+        "retry_secs": args.retry_secs,
+        "connection_retries": c.connection_retries.load(Ordering::Relaxed),
+        "unavailable_retries": c.unavailable_retries.load(Ordering::Relaxed),
+        "server_errors_seen": c.server_errors.load(Ordering::Relaxed),
         "nonce_fetches": c.nonce_fetches.load(Ordering::Relaxed),
         "requests": c.requests.load(Ordering::Relaxed),
         "polls": total.samples.polls,

@@ -31,6 +31,9 @@ need_apt pebble-challtestsrv pebble
 # The web console's browser test (tests/console_browser.rs): headless Chromium over WebDriver.
 need_apt chromium chromium
 need_apt chromedriver chromium-driver
+# The chaos run (scripts/chaos.sh, tests/chaos_short.rs): a real load balancer in front of three
+# replicas.
+need_apt haproxy haproxy
 # A PostgreSQL server is only needed when none runs and DATABASE_URL is unset; scripts/test.sh decides.
 if [ "${NEED_POSTGRES_SERVER:-0}" = 1 ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \

@@ -16,11 +16,10 @@ const NONCE_KEY_SETTING: &str = "nonce_key";
 
 /// Connects to the store, migrates it, and assembles the state every handler shares.
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
-    let store = Store::connect(&config.database)
-        .await
-        .context("connecting to the database")?
+    crate::acme::error::set_unavailable_retry_secs(config.database.unavailable_retry_secs);
+    let store = connect_and_migrate(&config.database)
+        .await?
         .with_eab_cipher(config.acme.eab_cipher()?);
-    store.migrate().await.context("migrating the database")?;
     warn_about_eab_keys_at_rest(&store).await;
     let key = match &config.acme.nonce_key {
         Some(k) if k.expose().len() >= 32 => k.expose().as_bytes().to_vec(),
@@ -36,13 +35,45 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         None => None,
     };
     let guard = crate::web::guard::RequestGuard::new(&config.server);
+    let readiness = crate::web::readiness::Readiness::new(Duration::from_secs(
+        config.server.readiness_grace_secs,
+    ));
     let ctx = AcmeContext::new(store, Arc::new(config), scm);
     Ok(AppState {
         ctx,
         nonces,
         account_keys: Default::default(),
         guard,
+        readiness,
     })
+}
+
+/// Connects to the database and migrates it, waiting up to `database.startup_wait_secs` while it
+/// is unreachable or starting up: a replica started during a database restart comes up once the
+/// database is back instead of exiting and staying down.
+async fn connect_and_migrate(cfg: &crate::config::DatabaseConfig) -> anyhow::Result<Store> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(cfg.startup_wait_secs);
+    let mut pause = Duration::from_millis(200);
+    loop {
+        let attempt = async {
+            let store = Store::connect(cfg).await?;
+            store.migrate().await?;
+            Ok::<_, crate::store::StoreError>(store)
+        };
+        match attempt.await {
+            Ok(store) => return Ok(store),
+            Err(e) if e.is_unavailable() && tokio::time::Instant::now() < deadline => {
+                tracing::warn!(
+                    error = %e,
+                    retry_in_ms = pause.as_millis() as u64,
+                    "the database is not reachable yet; waiting (database.startup_wait_secs)"
+                );
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("connecting to the database")),
+        }
+    }
 }
 
 /// Says loudly when EAB HMAC keys lie in the database in plaintext: a database backup is then

@@ -7,7 +7,8 @@
 //! - **Against SCM** (the same checks as `scm check`): the organizations exist and have the Web
 //!   API on, each profile's certificate type and term are offered by `/ssl/v1/types`. When SCM
 //!   cannot be reached, this half is skipped with a warning: an SCM outage must not keep replicas
-//!   from starting; the issue jobs wait for SCM anyway.
+//!   from starting; the issue jobs wait for SCM anyway. A failure of this half is confirmed by
+//!   running it twice more, 1 s apart: a transient fault on a later call is not a wrong setting.
 
 use crate::config::Config;
 use crate::scm::check::{run_checks, CheckTarget, Finding, Level, ProfileTarget};
@@ -18,7 +19,7 @@ use std::collections::BTreeSet;
 /// Runs both halves; `Err` lists every failure with its fix, one per line.
 pub async fn check(config: &Config, store: &Store, scm: &ScmClient) -> anyhow::Result<()> {
     let mut failures = local_failures(config, store).await?;
-    for f in scm_findings(config, store, scm).await? {
+    for f in scm_findings_settled(config, store, scm).await? {
         match f.level {
             Level::Fail => failures.push(f.line()),
             Level::Warn => tracing::warn!("{}", f.line()),
@@ -32,6 +33,33 @@ pub async fn check(config: &Config, store: &Store, scm: &ScmClient) -> anyhow::R
         "issuance through SCM cannot work with this configuration; not starting:\n  {}",
         failures.join("\n  ")
     )
+}
+
+/// Attempts of the SCM half before its failures count: a transient SCM fault on one of its calls
+/// (a 503, a reset, after the first call succeeded) must not keep a replica from starting, while a
+/// wrong setting fails every attempt.
+const SCM_CHECK_ATTEMPTS: u32 = 3;
+
+/// The SCM half, run again (1 s apart, up to [`SCM_CHECK_ATTEMPTS`]) while it reports failures.
+async fn scm_findings_settled(
+    config: &Config,
+    store: &Store,
+    scm: &ScmClient,
+) -> anyhow::Result<Vec<Finding>> {
+    let mut attempt = 1;
+    loop {
+        let findings = scm_findings(config, store, scm).await?;
+        let failed = findings.iter().any(|f| f.level == Level::Fail);
+        if !failed || attempt >= SCM_CHECK_ATTEMPTS {
+            return Ok(findings);
+        }
+        tracing::warn!(
+            attempt,
+            "the start-up check against SCM failed; checking again in case it was transient"
+        );
+        attempt += 1;
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }
 
 /// What can be decided without SCM.

@@ -116,7 +116,8 @@ async fn every_response_carries_a_nonce_and_index_link() {
 
 #[tokio::test]
 async fn health_and_readiness() {
-    let app = TestApp::spawn().await;
+    // No grace: red at the first failed probe (the grace itself is tested in tests/db_outage.rs).
+    let app = TestApp::spawn_with(|c| c.server.readiness_grace_secs = 0).await;
     let h = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(h.status(), 200);
     let r = app.http.get(app.url("/readyz")).send().await.unwrap();

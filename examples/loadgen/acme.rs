@@ -12,10 +12,32 @@ use serde_json::{json, Value};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How many times one request is re-sent after a badNonce.
 const BAD_NONCE_ATTEMPTS: u32 = 5;
+
+/// Pause before re-sending after a connection error (`--retry-secs`).
+const CONNECTION_RETRY_PAUSE: Duration = Duration::from_millis(250);
+
+/// Longest `Retry-After` honoured before re-sending after a 503 (`--retry-secs`).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// The pause before re-sending after a 503: its `Retry-After` (seconds), at most 5 s.
+fn retry_pause(retry_after: Option<u64>) -> Duration {
+    retry_after
+        .map(Duration::from_secs)
+        .unwrap_or(CONNECTION_RETRY_PAUSE)
+        .min(MAX_RETRY_AFTER)
+}
+
+/// A `Retry-After` in seconds, if the response has one.
+fn retry_after_of(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
 
 pub fn b64(data: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(data)
@@ -157,14 +179,28 @@ pub struct Client {
     new_account: String,
     pub new_order: String,
     nonces: Mutex<Vec<String>>,
+    /// `--retry-secs`: how long one request keeps being re-sent after connection errors and
+    /// 503 + `Retry-After` (zero: never).
+    retry: Duration,
     pub bad_nonce_retries: AtomicU64,
+    /// Re-sends after a connection error (refused, reset, cut mid-answer).
+    pub connection_retries: AtomicU64,
+    /// Re-sends after a 503 with `Retry-After`.
+    pub unavailable_retries: AtomicU64,
+    /// Answers with a 5xx status other than 503 (a client can only give up on those).
+    pub server_errors: AtomicU64,
     pub nonce_fetches: AtomicU64,
     pub requests: AtomicU64,
 }
 
 impl Client {
     /// Fetches the directory over HTTPS trusting only the PEM bundle `ca_pem`.
-    pub async fn connect(directory: &str, ca_pem: &[u8], pool: usize) -> Result<Self> {
+    pub async fn connect(
+        directory: &str,
+        ca_pem: &[u8],
+        pool: usize,
+        retry: Duration,
+    ) -> Result<Self> {
         let url = check_loopback(directory)?;
         let mut builder = reqwest::Client::builder()
             .tls_built_in_root_certs(false)
@@ -207,7 +243,11 @@ impl Client {
             new_order: link("newOrder")?,
             http,
             nonces: Mutex::new(Vec::new()),
+            retry,
             bad_nonce_retries: AtomicU64::new(0),
+            connection_retries: AtomicU64::new(0),
+            unavailable_retries: AtomicU64::new(0),
+            server_errors: AtomicU64::new(0),
             nonce_fetches: AtomicU64::new(0),
             requests: AtomicU64::new(0),
         })
@@ -223,14 +263,23 @@ impl Client {
         if let Some(n) = self.nonces.lock().unwrap().pop() {
             return Ok(n);
         }
-        self.nonce_fetches.fetch_add(1, Ordering::Relaxed);
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let r = self
-            .http
-            .head(&self.new_nonce)
-            .send()
-            .await
-            .map_err(|e| Fail::new("newNonce: transport", e.to_string()))?;
+        let started = Instant::now();
+        let r = loop {
+            self.nonce_fetches.fetch_add(1, Ordering::Relaxed);
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            match self.http.head(&self.new_nonce).send().await {
+                Ok(r) if r.status().as_u16() == 503 && self.may_retry(started) => {
+                    self.unavailable_retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(retry_pause(retry_after_of(r.headers()))).await;
+                }
+                Ok(r) => break r,
+                Err(_) if self.may_retry(started) => {
+                    self.connection_retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(CONNECTION_RETRY_PAUSE).await;
+                }
+                Err(e) => return Err(Fail::new("newNonce: transport", e.to_string())),
+            }
+        };
         r.headers()
             .get("replay-nonce")
             .and_then(|v| v.to_str().ok())
@@ -260,6 +309,7 @@ impl Client {
             .map(|p| b64(p.to_string().as_bytes()))
             .unwrap_or_default();
         let mut attempt = 0;
+        let started = Instant::now();
         loop {
             attempt += 1;
             let mut protected = json!({"alg": "ES256", "nonce": self.nonce().await?, "url": url});
@@ -282,10 +332,15 @@ impl Client {
                 req = req.header("accept", a);
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| Fail::new(format!("{step}: transport"), e.to_string()))?;
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(_) if self.may_retry(started) => {
+                    self.connection_retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(CONNECTION_RETRY_PAUSE).await;
+                    continue;
+                }
+                Err(e) => return Err(Fail::new(format!("{step}: transport"), e.to_string())),
+            };
             self.keep_nonce(resp.headers());
             let header = |name: &str| {
                 resp.headers()
@@ -296,23 +351,40 @@ impl Client {
             let location = header("location");
             let retry_after = header("retry-after").and_then(|v| v.trim().parse().ok());
             let status = resp.status().as_u16();
-            let body = resp
-                .bytes()
-                .await
-                .map_err(|e| Fail::new(format!("{step}: transport"), e.to_string()))?
-                .to_vec();
+            let body = match resp.bytes().await {
+                Ok(b) => b.to_vec(),
+                Err(_) if self.may_retry(started) => {
+                    self.connection_retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(CONNECTION_RETRY_PAUSE).await;
+                    continue;
+                }
+                Err(e) => return Err(Fail::new(format!("{step}: transport"), e.to_string())),
+            };
+            if status >= 500 && status != 503 {
+                self.server_errors.fetch_add(1, Ordering::Relaxed);
+            }
             let reply = Reply {
                 status,
                 location,
                 retry_after,
                 body,
             };
+            if status == 503 && reply.retry_after.is_some() && self.may_retry(started) {
+                self.unavailable_retries.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(retry_pause(reply.retry_after)).await;
+                continue;
+            }
             if status == 400 && reply.problem() == "badNonce" && attempt < BAD_NONCE_ATTEMPTS {
                 self.bad_nonce_retries.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
             return Ok(reply);
         }
+    }
+
+    /// Whether a request first sent at `started` may be sent again (`--retry-secs`).
+    fn may_retry(&self, started: Instant) -> bool {
+        started.elapsed() < self.retry
     }
 
     /// Registers a new ES256 account, with External Account Binding when `eab` is given.

@@ -6,7 +6,6 @@ use crate::acme::{b64, Account, Client, Fail};
 use crate::cert::{check_chain, csr};
 use crate::challenge::{self, Http01, PollPace};
 use crate::stats::{ms, Samples};
-use crate::MAX_POLLS;
 use serde_json::{json, Value};
 use std::time::Instant;
 
@@ -138,7 +137,7 @@ pub async fn one_order(
     loop {
         match status(&order) {
             "valid" => break,
-            "processing" if polls < MAX_POLLS => {
+            "processing" if polls < mode.pace.max_polls => {
                 tokio::time::sleep(mode.pace.wait(retry_after, polls)).await;
                 let r = c.post("poll", acct, &order_url, None, None).await?;
                 if r.status != 200 {

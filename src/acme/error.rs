@@ -2,6 +2,7 @@
 //! §6.7 problem type and a sentence a person can act on; `web::problem` renders it, nothing else does.
 
 use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// RFC 8555 §6.7 error types (plus `invalidProfile` from draft-ietf-acme-profiles).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -250,8 +251,32 @@ impl Error {
     }
 }
 
+/// `Retry-After` of a request the database's absence failed (`database.unavailable_retry_secs`).
+/// Process-wide because every `?` on a store call converts through `From`, where no
+/// configuration is at hand; set once at start-up by [`set_unavailable_retry_secs`].
+static UNAVAILABLE_RETRY_SECS: AtomicU64 = AtomicU64::new(5);
+
+/// Sets the `Retry-After` of requests failed by the database's absence.
+pub fn set_unavailable_retry_secs(secs: u64) {
+    UNAVAILABLE_RETRY_SECS.store(secs, Ordering::Relaxed);
+}
+
+/// The `Retry-After` of requests failed by the database's absence.
+pub fn unavailable_retry_secs() -> u64 {
+    UNAVAILABLE_RETRY_SECS.load(Ordering::Relaxed)
+}
+
 impl From<crate::store::StoreError> for Error {
     fn from(e: crate::store::StoreError) -> Self {
+        if e.is_unavailable() {
+            // The database is away (a restart): the client should come back, not give up.
+            let mut err = Error::unavailable(
+                "The database is briefly unavailable; retry after the time in Retry-After.",
+                unavailable_retry_secs(),
+            );
+            err.cause = Some(e.to_string());
+            return err;
+        }
         Error::internal(e)
     }
 }

@@ -38,6 +38,16 @@ pub async fn finalize(
 ) -> Result<Order> {
     let (order, resource) = order_for(ctx, account, order_id).await?;
     crate::acme::eab_policies::policy_for_ordering(ctx, account).await?;
+    if matches!(
+        resource.status,
+        OrderStatus::Processing | OrderStatus::Valid
+    ) && is_resent(ctx, &order, payload).await?
+    {
+        // The client's earlier finalize committed but its answer was lost (a 503 during a
+        // database restart, a cut connection): answer the order as a first finalize would have,
+        // not `orderNotReady`, on which clients give up on an order SCM then issues.
+        return Ok(order);
+    }
     if resource.status != OrderStatus::Ready {
         return Err(Error::new(
             ProblemType::OrderNotReady,
@@ -100,7 +110,34 @@ pub async fn finalize(
             ))
         }
     }
-    wait_for_issuance(ctx, &order.id, watch).await
+    // From here on the order is finalized: a database error must not tell the client otherwise.
+    let processing = Order {
+        status: OrderStatus::Processing,
+        ..order
+    };
+    match wait_for_issuance(ctx, &processing.id, watch).await {
+        Ok(order) => Ok(order),
+        Err(e) => {
+            tracing::warn!(order = %processing.id, error = %e, cause = e.cause.as_deref().unwrap_or("-"), "cannot read the finalized order; answering it as processing");
+            Ok(processing)
+        }
+    }
+}
+
+/// Whether `payload` repeats the finalize that already started `order`: the same CSR as its
+/// enrollment's.
+async fn is_resent(ctx: &AcmeContext, order: &Order, payload: &[u8]) -> Result<bool> {
+    let Ok(req) = serde_json::from_slice::<FinalizeRequest>(payload) else {
+        return Ok(false);
+    };
+    let Ok(der) = crate::jose::b64_decode(&req.csr) else {
+        return Ok(false);
+    };
+    Ok(ctx
+        .store
+        .enrollment(&order.id)
+        .await?
+        .is_some_and(|e| e.csr_der == der))
 }
 
 /// Waits until the order leaves `processing` or `issuance.finalize_wait_secs` pass: woken by this

@@ -133,6 +133,9 @@ pub struct ServerConfig {
     /// one of these networks, the client address (for the per-address rate limits) is the
     /// right-most `X-Forwarded-For` entry not in them. Empty: the direct peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Seconds the database may be unreachable before `/readyz` turns red: a sub-second restart
+    /// must not take every replica out of the load balancer at once. 0 = red at the first failure.
+    pub readiness_grace_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -153,6 +156,7 @@ impl Default for ServerConfig {
             request_timeout_secs: 30,
             max_concurrent_requests: 1024,
             trusted_proxies: Vec::new(),
+            readiness_grace_secs: 5,
         }
     }
 }
@@ -230,6 +234,12 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     /// Seconds to wait for a pooled connection before failing a request.
     pub acquire_timeout_secs: u64,
+    /// `Retry-After` of a request answered 503 because the database was away (a restart) for
+    /// longer than the in-request retry budget, so clients come back instead of giving up.
+    pub unavailable_retry_secs: u64,
+    /// How long `serve` waits for an unreachable or starting database before giving up, so a
+    /// replica started during a database restart comes up once it is back. 0 = fail at once.
+    pub startup_wait_secs: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -238,6 +248,8 @@ impl Default for DatabaseConfig {
             url: None,
             max_connections: 16,
             acquire_timeout_secs: 10,
+            unavailable_retry_secs: 5,
+            startup_wait_secs: 60,
         }
     }
 }
@@ -511,6 +523,23 @@ impl Config {
                  oversized body is drained for up to 10 s before its 413",
                 self.issuance.finalize_wait_secs
             )));
+        }
+        if !(1..=300).contains(&self.database.unavailable_retry_secs) {
+            return Err(ConfigError::Invalid(
+                "database.unavailable_retry_secs must be between 1 and 300".into(),
+            ));
+        }
+        if self.database.startup_wait_secs > 3600 {
+            return Err(ConfigError::Invalid(
+                "database.startup_wait_secs must be at most 3600".into(),
+            ));
+        }
+        if self.server.readiness_grace_secs > 300 {
+            return Err(ConfigError::Invalid(
+                "server.readiness_grace_secs must be at most 300: a replica that cannot reach \
+                 its database longer than that must leave the load balancer"
+                    .into(),
+            ));
         }
         self.limits
             .validate()

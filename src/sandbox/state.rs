@@ -204,6 +204,16 @@ impl SandboxState {
         self.lock().enrollments
     }
 
+    /// Every certificate created so far as (sslId, CN, enroll's `comments`), for a chaos run's
+    /// count of duplicate and orphaned enrollments.
+    pub fn enrollment_list(&self) -> Vec<(i64, String, Option<String>)> {
+        self.lock()
+            .certs
+            .values()
+            .map(|c| (c.id, c.common_name.clone(), c.comments.clone()))
+            .collect()
+    }
+
     /// Finds an org or department.
     pub fn unit(&self, id: i64) -> Option<Unit<'_>> {
         for o in &self.cfg.organizations {

@@ -5,6 +5,7 @@
 //! kept.
 
 use super::group_commit::{GroupWriter, WriterTx};
+use super::outage::{may_reconnect, Budget};
 use super::pg_pool::{leaves_connection_usable, PgConn, PgPool};
 use super::query::{Args, DbRow, Dialect, Query};
 use super::{Result, StoreError};
@@ -76,6 +77,18 @@ async fn run_pg(
         conn.mark_clean();
     }
     got
+}
+
+/// A pooled connection, connecting again within `budget` while the database refuses connections
+/// (down, or starting up).
+async fn acquire(pool: &PgPool, budget: &mut Budget) -> Result<PgConn> {
+    loop {
+        match pool.acquire().await {
+            Ok(conn) => return Ok(conn),
+            Err(e) if may_reconnect(&e) && budget.wait().await => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Runs one SQLite statement on any SQLite executor (pool or transaction).
@@ -161,22 +174,26 @@ impl Db {
         q.check()?;
         Ok(match (q.args, self) {
             (Args::Postgres(a), Self::Postgres(pool)) => {
-                // A read may be repeated: if the connection it met was cut (a database restart),
-                // it runs once more on a new one instead of failing the request.
-                let retry_args = is_read(q.sql).then(|| a.clone());
-                let mut conn = pool.acquire().await?;
-                match run_pg(&mut conn, q.sql, a, want).await {
-                    Ok(got) => got,
-                    Err(e) if leaves_connection_usable(&e) => return Err(e.into()),
-                    Err(e) => {
-                        pool.discard_idle();
-                        match retry_args {
-                            Some(a) if conn.reused => {
-                                drop(conn);
-                                let mut fresh = pool.acquire().await?;
-                                run_pg(&mut fresh, q.sql, a, want).await?
+                // While the database is away (a restart), what is safe to repeat is repeated
+                // within a bounded budget: connecting (nothing was sent yet), and a read whose
+                // connection was cut. A write that met a cut connection may or may not have
+                // committed, so it is not repeated: it fails as `Unavailable` (503, Retry-After).
+                let read = is_read(q.sql);
+                let mut budget = pool.budget();
+                let mut args = Some(a);
+                loop {
+                    let mut conn = acquire(pool, &mut budget).await?;
+                    let this = if read { args.clone() } else { args.take() };
+                    let this = this.ok_or_else(mismatch)?;
+                    match run_pg(&mut conn, q.sql, this, want).await {
+                        Ok(got) => break got,
+                        Err(e) if leaves_connection_usable(&e) => return Err(e.into()),
+                        Err(e) => {
+                            pool.discard_idle();
+                            drop(conn);
+                            if !(read && budget.wait().await) {
+                                return Err(e.into());
                             }
-                            _ => return Err(e.into()),
                         }
                     }
                 }
@@ -224,9 +241,22 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match self {
             Self::Postgres(pool) => {
-                let mut conn = pool.acquire().await?;
-                run_pg(&mut conn, "BEGIN", PgArguments::default(), Want::Affected).await?;
-                Tx::Postgres(PgTx { conn: Some(conn) })
+                // Nothing has happened yet, so a cut connection is replaced within the budget.
+                let mut budget = pool.budget();
+                loop {
+                    let mut conn = acquire(pool, &mut budget).await?;
+                    match run_pg(&mut conn, "BEGIN", PgArguments::default(), Want::Affected).await {
+                        Ok(_) => break Tx::Postgres(PgTx { conn: Some(conn) }),
+                        Err(e) if leaves_connection_usable(&e) => return Err(e.into()),
+                        Err(e) => {
+                            pool.discard_idle();
+                            drop(conn);
+                            if !budget.wait().await {
+                                return Err(e.into());
+                            }
+                        }
+                    }
+                }
             }
             Self::Sqlite { writer, jobs, .. } => Tx::Sqlite {
                 tx: writer.begin().await?,

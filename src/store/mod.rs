@@ -21,6 +21,7 @@ mod nonces;
 pub mod order_records;
 mod orders;
 mod orphans;
+pub mod outage;
 mod pg_pool;
 mod query;
 pub mod records;
@@ -61,7 +62,11 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// The database could not be reached or dropped the connection (a restart, a network cut):
+    /// worth retrying shortly, answered 503 with `Retry-After` (see `store::outage`).
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("no database configured: set database.url (or BRIDGE_DATABASE__URL)")]
@@ -104,6 +109,28 @@ pub enum StoreError {
         "job {0} is no longer leased by this handler (its lease ran out and it was claimed again)"
     )]
     LeaseLost(i64),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if outage::is_unavailable(&e) {
+            Self::Unavailable(e)
+        } else {
+            Self::Database(e)
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether the database was away rather than refusing: the operation may succeed if retried
+    /// shortly.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Migrate(sqlx::migrate::MigrateError::Execute(e)) => outage::is_unavailable(e),
+            _ => false,
+        }
+    }
 }
 
 /// Result of a store operation.
@@ -149,9 +176,9 @@ impl Store {
         let acquire = Duration::from_secs(cfg.acquire_timeout_secs);
         let db = match backend_of(url)? {
             Backend::Postgres => {
-                // Our own pool (see `pg_pool`): no ping around each use. A connection broken
-                // meanwhile (a database restart) fails one statement and is dropped; requests
-                // answer 500 and clients retry, jobs are retried.
+                // Our own pool (see `pg_pool`): no ping around each use. A database restart is
+                // ridden out within a bounded budget, else `StoreError::Unavailable` (503 with
+                // Retry-After; see `outage`); jobs are retried.
                 let opts = PgConnectOptions::from_str(url)?;
                 Db::Postgres(pg_pool::PgPool::connect(opts, cfg.max_connections, acquire).await?)
             }

@@ -9,7 +9,7 @@
 //! rolled back. A connection that sat idle for a while is checked before use instead (a server
 //! restart or a firewall may have cut it), which costs nothing under load; and when a connection
 //! turns out broken, the idle ones are dropped too (a restart cut them all) and a read that failed
-//! on a reused connection is run once more on a new one (see `store::db`).
+//! on a cut connection is run again on a new one, within a bounded budget (see `store::outage`).
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 /// Idle longer than this, a connection is pinged before it is handed out.
 const CHECK_AFTER_IDLE: Duration = Duration::from_secs(30);
+use super::outage::{Budget, RETRY_BUDGET};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Up to `max` connections, opened on demand and reused.
@@ -34,6 +35,8 @@ struct Inner {
     permits: Arc<Semaphore>,
     acquire_timeout: Duration,
     closed: AtomicBool,
+    /// When connecting first failed in the current outage; `None` while connections succeed.
+    down_since: Mutex<Option<Instant>>,
 }
 
 impl PgPool {
@@ -51,6 +54,7 @@ impl PgPool {
                 permits: Arc::new(Semaphore::new(max.max(1) as usize)),
                 acquire_timeout,
                 closed: AtomicBool::new(false),
+                down_since: Mutex::new(None),
             }),
         })
     }
@@ -86,18 +90,36 @@ impl PgPool {
                 None => break,
             }
         }
-        let reused = conn.is_some();
         let conn = match conn {
             Some(c) => c,
-            None => self.inner.opts.connect().await?,
+            None => match self.inner.opts.connect().await {
+                Ok(c) => {
+                    *self.inner.lock_down_since() = None;
+                    c
+                }
+                Err(e) => {
+                    self.inner
+                        .lock_down_since()
+                        .get_or_insert_with(Instant::now);
+                    return Err(e);
+                }
+            },
         };
         Ok(PgConn {
             conn: Some(conn),
-            reused,
             clean: false,
             _permit: permit,
             inner: self.inner.clone(),
         })
+    }
+
+    /// The retry budget of a statement starting now: [`RETRY_BUDGET`] from now, or less when the
+    /// database has already been refusing connections for a while, so a long outage answers
+    /// requests at once instead of holding each of them for the whole budget.
+    pub fn budget(&self) -> Budget {
+        let since = *self.inner.lock_down_since();
+        let deadline = since.unwrap_or_else(Instant::now) + RETRY_BUDGET;
+        Budget::until(deadline.into())
     }
 
     /// Forgets every idle connection: one was found broken, so the others likely are too.
@@ -117,6 +139,10 @@ impl PgPool {
 }
 
 impl Inner {
+    fn lock_down_since(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.down_since.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<(PgConnection, Instant)>> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -126,8 +152,6 @@ impl Inner {
 /// ([`PgConn::mark_clean`]); otherwise it is closed.
 pub struct PgConn {
     conn: Option<PgConnection>,
-    /// It served an earlier use (it may have been cut since), rather than being opened for this one.
-    pub reused: bool,
     clean: bool,
     _permit: OwnedSemaphorePermit,
     inner: Arc<Inner>,
@@ -158,12 +182,15 @@ impl Drop for PgConn {
     }
 }
 
-/// Whether an error left the connection able to run the next statement.
+/// Whether an error left the connection able to run the next statement. A server going down
+/// reports its shutdown as a database error (57P01…) and then closes the connection.
 pub fn leaves_connection_usable(e: &sqlx::Error) -> bool {
+    if let sqlx::Error::Database(db) = e {
+        return !db.code().is_some_and(|c| super::outage::is_outage_code(&c));
+    }
     matches!(
         e,
-        sqlx::Error::Database(_)
-            | sqlx::Error::RowNotFound
+        sqlx::Error::RowNotFound
             | sqlx::Error::ColumnNotFound(_)
             | sqlx::Error::ColumnDecode { .. }
             | sqlx::Error::ColumnIndexOutOfBounds { .. }

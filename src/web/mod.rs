@@ -9,6 +9,7 @@ pub mod handlers;
 pub mod headers;
 pub mod jws;
 pub mod problem;
+pub mod readiness;
 pub mod state;
 
 pub use state::AppState;

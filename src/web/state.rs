@@ -12,6 +12,8 @@ pub struct AppState {
     pub account_keys: super::account_keys::AccountKeys,
     /// In-flight limit and request timeout of this replica.
     pub guard: super::guard::RequestGuard,
+    /// `/readyz`'s memory of the last time the database answered (its grace).
+    pub readiness: super::readiness::Readiness,
 }
 
 impl AppState {

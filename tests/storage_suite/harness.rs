@@ -212,6 +212,7 @@ async fn open_with(url: &str, max_connections: u32) -> Store {
         url: Some(Secret::new(url)),
         max_connections,
         acquire_timeout_secs: 5,
+        ..DatabaseConfig::default()
     };
     let store = Store::connect(&cfg).await.expect("connect");
     store.migrate().await.expect("migrate");

@@ -50,6 +50,16 @@ impl TestDb {
         }
     }
 
+    /// A database someone else created and removes (e.g. on a throwaway cluster that goes with
+    /// its directory): dropping this handle leaves it alone.
+    pub fn external(name: String, url: String) -> Self {
+        Self {
+            name,
+            url,
+            owner: false,
+        }
+    }
+
     /// Another handle on the same database that leaves it in place when dropped, for a second
     /// replica of a test: the first handle still drops the database at the end of the test.
     pub fn shared(&self) -> Self {

@@ -3,6 +3,7 @@
 
 use super::app::TestApp;
 use super::client::{b64, Client, Reply};
+use super::db::TestDb;
 use super::validation::dns::DnsServer;
 use acme_sectigo_bridge::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use axum::extract::{Path, State};
@@ -64,6 +65,15 @@ impl Env {
         sandbox_cfg: SandboxConfig,
         tweak: impl FnOnce(&mut acme_sectigo_bridge::config::Config),
     ) -> Self {
+        Self::start_on(Arc::new(TestDb::create().await), sandbox_cfg, tweak).await
+    }
+
+    /// As [`Env::start_with`] on a database of the caller's (e.g. on a throwaway cluster).
+    pub async fn start_on(
+        db: Arc<TestDb>,
+        sandbox_cfg: SandboxConfig,
+        tweak: impl FnOnce(&mut acme_sectigo_bridge::config::Config),
+    ) -> Self {
         let sandbox = Sandbox::bind(sandbox_cfg, "127.0.0.1:0".parse().unwrap()).unwrap();
         let responder = Responder::start().await;
         let dns = DnsServer::start().await;
@@ -73,7 +83,7 @@ impl Env {
         scm.cert_type = Some(501);
         scm.term = Some(90);
         let port = responder.port;
-        let app = TestApp::spawn_with(move |c| {
+        let app = TestApp::spawn_on(db, move |c| {
             c.scm = Some(scm);
             c.validation.http_port = port;
             c.validation.dns_resolvers = vec![resolver];

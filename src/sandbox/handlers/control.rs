@@ -73,8 +73,15 @@ async fn old_root_pem(State(s): St) -> Response {
     optional_pem(s.pki.old_root_pem())
 }
 
+/// How many certificates were created, and each one's sslId, CN and comments (where the bridge
+/// writes its order marker): scripts/chaos.sh counts duplicates and orphans from them.
 async fn enrollments(State(s): St) -> Response {
-    Json(serde_json::json!({"count": s.enrollment_count()})).into_response()
+    let list: Vec<_> = s
+        .enrollment_list()
+        .into_iter()
+        .map(|(id, cn, comments)| serde_json::json!({"sslId": id, "commonName": cn, "comments": comments}))
+        .collect();
+    Json(serde_json::json!({"count": s.enrollment_count(), "certificates": list})).into_response()
 }
 
 async fn approve(State(s): St, Path(id): Path<String>) -> Response {

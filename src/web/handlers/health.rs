@@ -1,6 +1,7 @@
 //! `/healthz` (the process answers) and `/readyz` (it can reach its database), for load balancers
 //! and orchestrators.
 
+use crate::web::readiness::{Verdict, PING_TIMEOUT};
 use crate::web::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,12 +11,32 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: 503 while the database is unreachable, so a load balancer routes elsewhere.
+/// Readiness: 503 once the database has been unreachable for `server.readiness_grace_secs`, so
+/// a load balancer routes elsewhere; a shorter blip stays green (see `web::readiness`).
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match state.ctx.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready\n"),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
+    let ping = tokio::time::timeout(PING_TIMEOUT, state.ctx.store.ping()).await;
+    let error = match ping {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some(format!("no answer within {PING_TIMEOUT:?}")),
+    };
+    match state
+        .readiness
+        .record(error.is_none(), std::time::Instant::now())
+    {
+        Verdict::Ready => (StatusCode::OK, "ready\n"),
+        Verdict::Blip => {
+            tracing::warn!(
+                error = error.as_deref().unwrap_or("-"),
+                "database unreachable; still ready within server.readiness_grace_secs"
+            );
+            (StatusCode::OK, "ready (database briefly unreachable)\n")
+        }
+        Verdict::Unready => {
+            tracing::warn!(
+                error = error.as_deref().unwrap_or("-"),
+                "readiness check failed"
+            );
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n")
         }
     }

@@ -52,7 +52,10 @@ async fn order_response(state: &AppState, o: &crate::model::Order) -> Result<Res
     let resource = order::render(ctx, o).await?;
     let mut resp = json_at(StatusCode::OK, &ctx.urls.order(&o.id), &resource);
     if resource.status == OrderStatus::Processing {
-        let secs = finalize_rules::retry_after(ctx, o).await?;
+        // The hint must not turn a known order into an error (finalize has committed by now).
+        let secs = finalize_rules::retry_after(ctx, o)
+            .await
+            .unwrap_or_else(|_| crate::acme::error::unavailable_retry_secs());
         resp.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
