@@ -235,6 +235,7 @@ async fn an_invalid_replacing_order_no_longer_holds_the_certificate() {
         .abandon_order(
             first_id,
             &json!({"type": "urn:ietf:params:acme:error:serverInternal"}),
+            chrono::Utc::now(),
         )
         .await
         .unwrap();

@@ -128,7 +128,12 @@ impl Store {
 
     /// Makes an order that lost its replacement claim invalid with `error` (a problem document),
     /// so it is neither reused nor listed.
-    pub async fn abandon_order(&self, order_id: &str, error: &serde_json::Value) -> Result<()> {
+    pub async fn abandon_order(
+        &self,
+        order_id: &str,
+        error: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let q = self
             .db
             .query(
@@ -137,7 +142,7 @@ impl Store {
             )
             .bind(order_id)
             .bind(error)
-            .bind(Utc::now());
+            .bind(now);
         self.db.execute(q).await?;
         self.watchers.changed(order_id);
         Ok(())

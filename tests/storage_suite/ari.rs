@@ -93,7 +93,7 @@ pub async fn replacement_is_claimed_once_and_freed_by_an_invalid_order(t: &TestS
     );
     // Once the winner is invalid, another order may replace the certificate.
     t.store
-        .abandon_order(&winner, &serde_json::json!({"type": "x"}))
+        .abandon_order(&winner, &serde_json::json!({"type": "x"}), now())
         .await
         .unwrap();
     assert_eq!(

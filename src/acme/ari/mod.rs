@@ -176,7 +176,7 @@ pub async fn claim(ctx: &AcmeContext, order: &Order, cert: &AriCertificate) -> R
                 ),
             );
             ctx.store
-                .abandon_order(&order.id, &err.problem_document())
+                .abandon_order(&order.id, &err.problem_document(), ctx.now())
                 .await?;
             Err(err)
         }
