@@ -52,6 +52,7 @@ on_both_backends!(
     basics::a_setting_is_initialised_once_under_concurrency,
     basics::a_nonce_is_redeemed_once_under_concurrency,
     basics::concurrent_writers_all_land_and_share_commits,
+    basics::per_issuance_lookups_use_an_index,
     basics::expired_nonce_records_are_purged,
     basics::an_abandoned_transaction_leaves_its_connection_clean,
     basics::a_nonce_is_redeemed_with_the_account_read,

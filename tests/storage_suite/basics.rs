@@ -204,3 +204,13 @@ pub async fn a_nonce_is_redeemed_with_the_account_read(t: &TestStore) {
         "it was recorded"
     );
 }
+
+/// Look-ups made once per issuance find their rows through an index, so their cost does not grow
+/// with the number of certificates (the replaced-certificate look-up was a full scan: 6.7 ms per
+/// issuance at ~10,000 certificates on SQLite).
+pub async fn per_issuance_lookups_use_an_index(t: &TestStore) {
+    let plan = t
+        .query_plan("SELECT ssl_id FROM certificates WHERE replaced_by_order = 'o-1'")
+        .await;
+    assert!(plan.to_lowercase().contains("index"), "{plan}");
+}

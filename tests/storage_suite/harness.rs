@@ -174,6 +174,40 @@ impl TestStore {
         }
     }
 
+    /// The database's plan for `sql` as text (PostgreSQL with sequential scans discouraged, so
+    /// an index is used whenever one exists, however small the table).
+    pub async fn query_plan(&self, sql: &str) -> String {
+        use sqlx::Row;
+        match &self._guard {
+            Guard::Postgres(_) => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::raw_sql("SET enable_seqscan = off")
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                let rows = sqlx::query(&format!("EXPLAIN {sql}"))
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap();
+                rows.iter()
+                    .map(|r| r.get::<String, _>(0))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
+            Guard::Sqlite(_) => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap();
+                rows.iter()
+                    .map(|r| r.get::<String, _>(3))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
+        }
+    }
+
     /// Makes every statement of `op` (`INSERT`, `DELETE`, …) on `table` fail where `condition`
     /// (SQL over `NEW`/`OLD`) holds: a way to break a transaction half-way through.
     pub async fn fail_on(&self, table: &str, op: &str, row: &str, condition: &str) {
