@@ -189,6 +189,7 @@ async fn an_operator_issues_finds_and_revokes_in_the_console() {
         .await
         .unwrap();
     form.submit().await.unwrap();
+    wait_for(&b, "p.err").await;
     assert!(b.source().await.unwrap().contains("Unknown token."));
     let form = b
         .form(Locator::Css("form[action='/admin/login']"))

@@ -25,12 +25,9 @@ fn certbot(stack: &Stack, args: &[&str]) -> tokio::process::Command {
         .arg("--logs-dir")
         .arg(stack.path("certbot/logs"))
         .args(["--non-interactive", "--agree-tos", "-m", "ops@example.test"])
-        .args([
-            "--eab-kid",
-            &stack.eab_kid,
-            "--eab-hmac-key",
-            &stack.eab_hmac,
-        ]);
+        // `=`: a base64url HMAC may start with `-`, which argparse would take for an option.
+        .args(["--eab-kid", &stack.eab_kid])
+        .arg(format!("--eab-hmac-key={}", stack.eab_hmac));
     c
 }
 

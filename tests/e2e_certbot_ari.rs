@@ -28,12 +28,9 @@ async fn certbot(stack: &Stack, args: &[&str]) -> (bool, String) {
         .arg("--logs-dir")
         .arg(stack.path("certbot/logs"))
         .args(["--non-interactive", "--agree-tos", "-m", "ops@example.test"])
-        .args([
-            "--eab-kid",
-            &stack.eab_kid,
-            "--eab-hmac-key",
-            &stack.eab_hmac,
-        ])
+        // `=`: a base64url HMAC may start with `-`, which argparse would take for an option.
+        .args(["--eab-kid", &stack.eab_kid])
+        .arg(format!("--eab-hmac-key={}", stack.eab_hmac))
         .args(["--standalone", "--preferred-challenges", "http"])
         .args(["--http-01-port", &port, "--http-01-address", "127.0.0.1"]);
     let out = tools::run("certbot", c, CERTBOT_LIMIT).await;

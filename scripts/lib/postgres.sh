@@ -39,9 +39,21 @@ start_pg_cluster() { # start_pg_cluster NAME "EXTRA SERVER OPTIONS": a fresh clu
   while port_answers "$PG_PORT"; do PG_PORT=$((PG_PORT + 1)); done
   echo "starting a throwaway PostgreSQL cluster ($PG_BIN) on port $PG_PORT" >&2
   run_pg "$PG_BIN/initdb" -D "$PG_TMP/data" -U postgres --auth=trust -E UTF8 >/dev/null
-  run_pg "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_TMP -c max_connections=300 $2" \
-    start >/dev/null
+  # A start can fail for reasons outside our control (the port taken between the check and the
+  # bind, say): the server's log is shown and the next free port tried, three times at most.
+  local attempt
+  for attempt in 1 2 3; do
+    if run_pg "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/log" -w \
+      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_TMP -c max_connections=300 $2" \
+      start >/dev/null; then
+      return 0
+    fi
+    echo "the throwaway cluster did not start on port $PG_PORT (attempt $attempt); its log:" >&2
+    tail -n 20 "$PG_TMP/log" >&2 || true
+    PG_PORT=$((PG_PORT + 1))
+    while port_answers "$PG_PORT"; do PG_PORT=$((PG_PORT + 1)); done
+  done
+  return 1
 }
 
 stop_pg_cluster() { # stops and removes the cluster start_pg_cluster made, if any

@@ -144,7 +144,7 @@ impl Quickstart {
              EAB kid:    {kid}\n\
              EAB HMAC:   {hmac}\n\
              database:   {database}\n\
-             certbot:    {ca_env}certbot certonly --server {directory} --eab-kid {kid} --eab-hmac-key {hmac} \
+             certbot:    {ca_env}certbot certonly --server {directory} --eab-kid {kid} --eab-hmac-key={hmac} \
              --agree-tos -m admin@example.com --non-interactive --standalone -d www.example.com \
              --config-dir {certbot_dir} --work-dir {certbot_dir} --logs-dir {certbot_dir}\n"
         )

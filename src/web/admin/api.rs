@@ -128,7 +128,7 @@ pub async fn eab_keys(
 /// What a client needs to register with a new key: ready-to-paste snippets.
 pub fn snippets(directory: &str, kid: &str, hmac: &str) -> (String, String) {
     let certbot = format!(
-        "certbot certonly --server {directory} --eab-kid {kid} --eab-hmac-key {hmac} \
+        "certbot certonly --server {directory} --eab-kid {kid} --eab-hmac-key={hmac} \
          --standalone -d www.example.org"
     );
     let cert_manager = format!(
