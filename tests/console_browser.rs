@@ -6,52 +6,17 @@
 
 mod support;
 
-use bytes::Bytes;
 use fantoccini::{Client as Browser, ClientBuilder, Locator};
-use http_body_util::{BodyExt, Full};
 use instant_acme::{
-    Account, AuthorizationStatus, BodyWrapper, BytesResponse, ChallengeType, ExternalAccountKey,
-    HttpClient, Identifier, NewAccount, NewOrder, OrderStatus, RetryPolicy,
+    Account, AuthorizationStatus, ChallengeType, ExternalAccountKey, Identifier, NewAccount,
+    NewOrder, OrderStatus, RetryPolicy,
 };
-use std::future::Future;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::time::Duration;
 use support::admin::{AdminEnv, ALICE};
+use support::instant_acme::PlainHttp;
 use support::process::{free_port, ChildGuard};
-
-/// instant-acme over plain HTTP on loopback (its own client speaks only HTTPS).
-struct PlainHttp(reqwest::Client);
-
-impl HttpClient for PlainHttp {
-    fn request(
-        &self,
-        req: http::Request<BodyWrapper<Bytes>>,
-    ) -> Pin<Box<dyn Future<Output = Result<BytesResponse, instant_acme::Error>> + Send>> {
-        let client = self.0.clone();
-        Box::pin(async move {
-            let (parts, body) = req.into_parts();
-            let body = body.collect().await.expect("infallible").to_bytes();
-            let resp = client
-                .request(parts.method, parts.uri.to_string())
-                .headers(parts.headers)
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| instant_acme::Error::Other(Box::new(e)))?;
-            let mut builder = http::Response::builder().status(resp.status());
-            for (k, v) in resp.headers() {
-                builder = builder.header(k, v);
-            }
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| instant_acme::Error::Other(Box::new(e)))?;
-            Ok(BytesResponse::from(builder.body(Full::new(bytes)).unwrap()))
-        })
-    }
-}
 
 /// chromedriver on a loopback port, and a headless Chromium session through it.
 async fn browser() -> (ChildGuard, Browser) {
@@ -126,7 +91,7 @@ async fn text_of(b: &Browser, css: &str) -> String {
 /// A certificate from the bridge for `name` through instant-acme, registered with the EAB key.
 async fn issue_with_instant_acme(a: &AdminEnv, kid: &str, hmac: &[u8], name: &str) -> String {
     let eab = ExternalAccountKey::new(kid.to_string(), hmac);
-    let (account, _) = Account::builder_with_http(Box::new(PlainHttp(reqwest::Client::new())))
+    let (account, _) = Account::builder_with_http(PlainHttp::boxed())
         .create(
             &NewAccount {
                 contact: &["mailto:web@example.test"],

@@ -7,53 +7,15 @@ mod support;
 
 use acme_sectigo_bridge::acme::ari::CertId;
 use acme_sectigo_bridge::scm::{ListFilter, ScmClient};
-use bytes::Bytes;
-use http_body_util::BodyExt;
 use instant_acme::{
-    Account, AuthorizationStatus, BodyWrapper, BytesResponse, CertificateIdentifier, ChallengeType,
-    Error, ExternalAccountKey, HttpClient, Identifier, NewAccount, NewOrder, Order, OrderStatus,
-    RetryPolicy,
+    Account, AuthorizationStatus, CertificateIdentifier, ChallengeType, Error, ExternalAccountKey,
+    Identifier, NewAccount, NewOrder, Order, OrderStatus, RetryPolicy,
 };
 use rustls::pki_types::CertificateDer;
-use std::future::Future;
-use std::pin::Pin;
 use std::time::{Duration, Instant};
 use support::app::TestApp;
 use support::flow::Env;
-
-/// instant-acme's own client only speaks HTTPS; this one carries its requests over plain HTTP on
-/// loopback without touching them.
-struct PlainHttp(reqwest::Client);
-
-impl HttpClient for PlainHttp {
-    fn request(
-        &self,
-        req: http::Request<BodyWrapper<Bytes>>,
-    ) -> Pin<Box<dyn Future<Output = Result<BytesResponse, Error>> + Send>> {
-        let client = self.0.clone();
-        Box::pin(async move {
-            let (parts, body) = req.into_parts();
-            let body = body.collect().await.expect("infallible").to_bytes();
-            let resp = client
-                .request(parts.method, parts.uri.to_string())
-                .headers(parts.headers)
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| Error::Other(Box::new(e)))?;
-            let mut builder = http::Response::builder().status(resp.status());
-            for (k, v) in resp.headers() {
-                builder = builder.header(k, v);
-            }
-            let bytes = resp.bytes().await.map_err(|e| Error::Other(Box::new(e)))?;
-            Ok(BytesResponse::from(
-                builder
-                    .body(http_body_util::Full::new(bytes))
-                    .expect("a valid response"),
-            ))
-        })
-    }
-}
+use support::instant_acme::PlainHttp;
 
 const NEW_ACCOUNT: NewAccount<'static> = NewAccount {
     contact: &["mailto:ops@example.test"],
@@ -66,10 +28,9 @@ async fn create_account(
     directory: String,
     eab: Option<&ExternalAccountKey>,
 ) -> Result<Account, Error> {
-    let (account, _credentials) =
-        Account::builder_with_http(Box::new(PlainHttp(reqwest::Client::new())))
-            .create(&NEW_ACCOUNT, directory, eab)
-            .await?;
+    let (account, _credentials) = Account::builder_with_http(PlainHttp::boxed())
+        .create(&NEW_ACCOUNT, directory, eab)
+        .await?;
     Ok(account)
 }
 

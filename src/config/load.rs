@@ -1,8 +1,55 @@
 //! How the configuration is assembled: environment overrides, `*_file` secrets, and error messages
 //! that name the offending key.
 
-use super::{ConfigError, ENV_PREFIX};
+use super::{Config, ConfigError, ENV_PREFIX};
 use std::path::{Path, PathBuf};
+
+impl Config {
+    /// Loads the file (if any), applies the process environment, resolves secrets' `*_file`, validates.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment given explicitly so tests need not mutate the process.
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut root = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Syntax {
+                        path: p.to_path_buf(),
+                        message: e.to_string(),
+                    })?
+            }
+            None => toml::Table::new(),
+        };
+        let mut env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && k.contains("__"))
+            .collect();
+        env.sort();
+        for (var, value) in env {
+            apply_env(&mut root, &var, &value)?;
+        }
+        resolve_secret_files(&mut root, "")?;
+        Self::from_table(root)
+    }
+
+    /// Deserialises an already merged table; errors name the offending key.
+    pub fn from_table(root: toml::Table) -> Result<Self, ConfigError> {
+        let text = toml::to_string(&root).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let config: Config = toml::from_str(&text)
+            .map_err(|e| ConfigError::Invalid(describe_toml_error(&e, &text)))?;
+        config.validate()?;
+        Ok(config)
+    }
+}
 
 /// Turns a toml deserialisation error into one line naming the key, e.g.
 /// "unknown field `lisen` in [server], expected one of ...".

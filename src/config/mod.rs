@@ -13,16 +13,15 @@
 use crate::secret::Secret;
 use serde::Deserialize;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 mod invalid;
 mod load;
+mod validate;
 
 pub use invalid::InvalidSetting;
 #[cfg(test)]
 mod tests;
-
-use load::{apply_env, describe_toml_error, resolve_secret_files};
 
 /// Prefix of every environment variable that overrides a configuration key.
 pub const ENV_PREFIX: &str = "BRIDGE_";
@@ -402,51 +401,6 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Loads the file (if any), applies the process environment, resolves secrets' `*_file`, validates.
-    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::load_with_env(path, std::env::vars())
-    }
-
-    /// As [`Config::load`], with the environment given explicitly so tests need not mutate the process.
-    pub fn load_with_env(
-        path: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        let mut root = match path {
-            Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
-                    path: p.to_path_buf(),
-                    source,
-                })?;
-                text.parse::<toml::Table>()
-                    .map_err(|e| ConfigError::Syntax {
-                        path: p.to_path_buf(),
-                        message: e.to_string(),
-                    })?
-            }
-            None => toml::Table::new(),
-        };
-        let mut env: Vec<(String, String)> = env
-            .into_iter()
-            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && k.contains("__"))
-            .collect();
-        env.sort();
-        for (var, value) in env {
-            apply_env(&mut root, &var, &value)?;
-        }
-        resolve_secret_files(&mut root, "")?;
-        Self::from_table(root)
-    }
-
-    /// Deserialises an already merged table; errors name the offending key.
-    pub fn from_table(root: toml::Table) -> Result<Self, ConfigError> {
-        let text = toml::to_string(&root).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        let config: Config = toml::from_str(&text)
-            .map_err(|e| ConfigError::Invalid(describe_toml_error(&e, &text)))?;
-        config.validate()?;
-        Ok(config)
-    }
-
     /// The shortest request timeout that still lets every intentional wait finish: finalize's
     /// and revokeCert's waits (`issuance.finalize_wait_secs`, revokeCert at least 5 s) and the
     /// 413 body drain (10 s), plus 10 s for the work around them.
@@ -457,114 +411,5 @@ impl Config {
             .max(5)
             .max(crate::web::body::DRAIN_TIME.as_secs());
         waits + 10
-    }
-
-    fn validate(&self) -> Result<(), ConfigError> {
-        self.server
-            .check_admin()
-            .map_err(|e| ConfigError::Invalid(e.0))?;
-        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
-            return Err(ConfigError::Invalid(
-                "server.tls_cert and server.tls_key must be given together".into(),
-            ));
-        }
-        if let Some(u) = &self.server.external_url {
-            if !matches!(u.scheme(), "http" | "https") || u.host().is_none() {
-                return Err(ConfigError::Invalid(format!(
-                    "server.external_url must be an http(s) URL with a host, got {u}"
-                )));
-            }
-            if u.query().is_some() || u.fragment().is_some() {
-                return Err(ConfigError::Invalid(
-                    "server.external_url must not have a query or fragment".into(),
-                ));
-            }
-        }
-        if self.acme.nonce_lifetime_secs < 10 {
-            return Err(ConfigError::Invalid(
-                "acme.nonce_lifetime_secs must be at least 10".into(),
-            ));
-        }
-        if self.acme.order_lifetime_secs < 60 || self.acme.authz_valid_secs < 60 {
-            return Err(ConfigError::Invalid(
-                "acme.order_lifetime_secs and acme.authz_valid_secs must be at least 60".into(),
-            ));
-        }
-        self.acme.eab_cipher()?;
-        if self.acme.eab_cache_secs > 3600 {
-            return Err(ConfigError::Invalid(
-                "acme.eab_cache_secs must be at most 3600: it bounds how long an account of a \
-                 revoked EAB key can still order"
-                    .into(),
-            ));
-        }
-        if !(1..=1000).contains(&self.acme.orders_page_size) {
-            return Err(ConfigError::Invalid(
-                "acme.orders_page_size must be between 1 and 1000".into(),
-            ));
-        }
-        crate::policy::validate_profiles(&self.policy, &self.profiles)
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        crate::acme::ari::validate_config(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        if let Some(scm) = &self.scm {
-            scm.validate()
-                .map_err(|e| ConfigError::Invalid(format!("[scm]: {e}")))?;
-        }
-        if self.server.max_body_bytes < 1024 {
-            return Err(ConfigError::Invalid(
-                "server.max_body_bytes must be at least 1024".into(),
-            ));
-        }
-        let min_timeout = self.min_request_timeout_secs();
-        if self.server.request_timeout_secs != 0 && self.server.request_timeout_secs < min_timeout {
-            return Err(ConfigError::Invalid(format!(
-                "server.request_timeout_secs must be 0 (off) or at least {min_timeout}: finalize \
-                 and revokeCert wait up to issuance.finalize_wait_secs ({}) on purpose, and an \
-                 oversized body is drained for up to 10 s before its 413",
-                self.issuance.finalize_wait_secs
-            )));
-        }
-        if !(1..=300).contains(&self.database.unavailable_retry_secs) {
-            return Err(ConfigError::Invalid(
-                "database.unavailable_retry_secs must be between 1 and 300".into(),
-            ));
-        }
-        if self.database.startup_wait_secs > 3600 {
-            return Err(ConfigError::Invalid(
-                "database.startup_wait_secs must be at most 3600".into(),
-            ));
-        }
-        if self.server.readiness_grace_secs > 300 {
-            return Err(ConfigError::Invalid(
-                "server.readiness_grace_secs must be at most 300: a replica that cannot reach \
-                 its database longer than that must leave the load balancer"
-                    .into(),
-            ));
-        }
-        self.limits
-            .validate()
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        if !(1..=300).contains(&self.issuance.enroll_settle_secs) {
-            return Err(ConfigError::Invalid(
-                "issuance.enroll_settle_secs must be between 1 and 300: it is how long a \
-                 certificate may still appear in SCM after an enroll with an unknown outcome ended"
-                    .into(),
-            ));
-        }
-        if self.issuance.reconcile_interval_secs > 7 * 86_400 {
-            return Err(ConfigError::Invalid(
-                "issuance.reconcile_interval_secs must be at most 604800 (a week; 0 turns the \
-                 orphan reconciliation off)"
-                    .into(),
-            ));
-        }
-        if self.retention.batch_size == 0 {
-            return Err(ConfigError::Invalid(
-                "retention.batch_size must be at least 1 (retention.orders_days = 0 turns \
-                 retention off)"
-                    .into(),
-            ));
-        }
-        Ok(())
     }
 }

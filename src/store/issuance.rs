@@ -1,7 +1,9 @@
-//! Finalize, enrollment progress and certificates: each step is one transaction, so a crash at any
-//! point leaves a state the worker can resume from.
+//! Finalize, enrollment progress and completing an issuance: each step is one transaction, so a
+//! crash at any point leaves a state the worker can resume from. Certificate rows live in
+//! `certificates`.
 
 use super::audit::{bind_event, event_values, AUDIT_INSERT_COLUMNS};
+use super::certificates::{bind_certificate, CERT_INSERT_ARITY, CERT_INSERT_COLUMNS};
 use super::jobs::fenced;
 use super::query::{placeholders, Query};
 use super::{DbRow, FinalizeOutcome, IssueSubject, Result, Store};
@@ -35,25 +37,6 @@ pub(super) fn enrollment_from_row(row: &DbRow) -> Result<Enrollment> {
     })
 }
 
-const CERT_COLUMNS: &str = "id, order_id, account_id, chain_pem, serial, key_thumbprint, ssl_id, \
-     not_after, revoked_at, revocation_reason, alternate_chains";
-
-fn cert_from_row(row: &DbRow) -> Result<Certificate> {
-    Ok(Certificate {
-        id: row.get("id")?,
-        order_id: row.get("order_id")?,
-        account_id: row.get("account_id")?,
-        chain_pem: row.get("chain_pem")?,
-        serial: row.get("serial")?,
-        key_thumbprint: row.get("key_thumbprint")?,
-        ssl_id: row.get("ssl_id")?,
-        not_after: row.get("not_after")?,
-        revoked_at: row.get("revoked_at")?,
-        revocation_reason: row.get("revocation_reason")?,
-        alternate_chains: super::from_json(row.get("alternate_chains")?, "alternate_chains")?,
-    })
-}
-
 /// Binds a new enrollment: $1 order id … $8 common name, $9 when it was finalized.
 fn bind_enrollment<'q>(q: Query<'q>, e: &'q Enrollment, now: DateTime<Utc>) -> Query<'q> {
     q.bind(&e.order_id)
@@ -71,26 +54,6 @@ fn bind_enrollment<'q>(q: Query<'q>, e: &'q Enrollment, now: DateTime<Utc>) -> Q
 const ENROLLMENT_INSERT_COLUMNS: &str = "order_id, csr_der, marker, org_id, cert_type, term, \
      subj_alt_names, common_name, finalized_at";
 const ENROLLMENT_INSERT_ARITY: usize = 9;
-
-/// The certificate columns an insert fills, in [`bind_certificate`]'s order (revocation columns
-/// start empty).
-const CERT_INSERT_COLUMNS: &str = "id, order_id, account_id, chain_pem, serial, key_thumbprint, \
-     ssl_id, not_after, alternate_chains";
-const CERT_INSERT_ARITY: usize = 9;
-
-/// Binds a new certificate's [`CERT_INSERT_COLUMNS`], shared by both spellings of
-/// `complete_issuance`.
-fn bind_certificate<'q>(q: Query<'q>, cert: &'q Certificate) -> Query<'q> {
-    q.bind(&cert.id)
-        .bind(&cert.order_id)
-        .bind(&cert.account_id)
-        .bind(&cert.chain_pem)
-        .bind(&cert.serial)
-        .bind(&cert.key_thumbprint)
-        .bind(cert.ssl_id)
-        .bind(cert.not_after)
-        .bind(serde_json::json!(cert.alternate_chains))
-}
 
 /// The audit event of a finalize (the account finalizes its own order; the order row supplies the
 /// actor, account, EAB key and names).
@@ -446,18 +409,6 @@ impl Store {
         tx.commit().await?;
         self.watchers.changed(order_id);
         Ok(())
-    }
-
-    /// The certificate with this id.
-    pub async fn certificate(&self, id: &str) -> Result<Option<Certificate>> {
-        let sql = format!("SELECT {CERT_COLUMNS} FROM certificates WHERE id = $1");
-        self.db.find(&sql, id, cert_from_row).await
-    }
-
-    /// The certificate with this serial (lower-case hex).
-    pub async fn certificate_by_serial(&self, serial: &str) -> Result<Option<Certificate>> {
-        let sql = format!("SELECT {CERT_COLUMNS} FROM certificates WHERE serial = $1");
-        self.db.find(&sql, serial, cert_from_row).await
     }
 
     /// When the issue job of an order runs next (drives Retry-After).

@@ -8,6 +8,7 @@ mod ari;
 mod audit;
 mod authorizations;
 mod authz_rows;
+mod certificates;
 mod db;
 mod eab;
 pub mod eab_crypto;
