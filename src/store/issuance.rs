@@ -186,6 +186,23 @@ impl Store {
         }))
     }
 
+    /// One fenced write of an order's enrollment: `set` may use `$2` (now); `updated_at` is set
+    /// too. Touches nothing, and reports `LeaseLost`, unless `lease` still holds the issue job.
+    async fn update_enrollment_fenced(
+        &self,
+        lease: &JobLease,
+        order_id: &str,
+        set: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE enrollments SET {set}, updated_at = $2 WHERE order_id = $1 AND {FENCE}"
+        );
+        let q = self.db.query(&sql);
+        let q = q.bind(order_id).bind(now).bind(lease.id).bind(&lease.token);
+        fenced(lease, self.db.execute(q).await?)
+    }
+
     /// Notes that an enroll call is being sent (committed before the call, once the request holds
     /// its SCM concurrency slot), forgetting the answer time of an earlier call. Fenced by `lease`:
     /// a handler whose lease is gone sends nothing.
@@ -195,13 +212,14 @@ impl Store {
         order_id: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let sql = format!(
-            "UPDATE enrollments SET enroll_started_at = $2, enroll_answered_at = NULL, \
-             enroll_attempts = enroll_attempts + 1, updated_at = $2 WHERE order_id = $1 AND {FENCE}"
-        );
-        let q = self.db.query(&sql);
-        let q = q.bind(order_id).bind(now).bind(lease.id).bind(&lease.token);
-        fenced(lease, self.db.execute(q).await?)
+        self.update_enrollment_fenced(
+            lease,
+            order_id,
+            "enroll_started_at = $2, enroll_answered_at = NULL, \
+             enroll_attempts = enroll_attempts + 1",
+            now,
+        )
+        .await
     }
 
     /// Notes that the enroll call under way ended with an answer from SCM whose outcome is still
@@ -212,13 +230,8 @@ impl Store {
         order_id: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let sql = format!(
-            "UPDATE enrollments SET enroll_answered_at = $2, updated_at = $2 \
-             WHERE order_id = $1 AND {FENCE}"
-        );
-        let q = self.db.query(&sql);
-        let q = q.bind(order_id).bind(now).bind(lease.id).bind(&lease.token);
-        fenced(lease, self.db.execute(q).await?)
+        self.update_enrollment_fenced(lease, order_id, "enroll_answered_at = $2", now)
+            .await
     }
 
     /// Forgets an enroll attempt that provably created nothing in SCM.
@@ -228,13 +241,13 @@ impl Store {
         order_id: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let sql = format!(
-            "UPDATE enrollments SET enroll_started_at = NULL, enroll_answered_at = NULL, \
-             updated_at = $2 WHERE order_id = $1 AND {FENCE}"
-        );
-        let q = self.db.query(&sql);
-        let q = q.bind(order_id).bind(now).bind(lease.id).bind(&lease.token);
-        fenced(lease, self.db.execute(q).await?)
+        self.update_enrollment_fenced(
+            lease,
+            order_id,
+            "enroll_started_at = NULL, enroll_answered_at = NULL",
+            now,
+        )
+        .await
     }
 
     /// Stores SCM's id for the order's certificate request (and the `scm.enrolled` event).
