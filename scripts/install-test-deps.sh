@@ -34,6 +34,9 @@ need_apt chromedriver chromium-driver
 # The chaos run (scripts/chaos.sh, tests/chaos_short.rs): a real load balancer in front of three
 # replicas.
 need_apt haproxy haproxy
+# chaos.sh also asks the bridges and the sandbox over HTTP and counts rows with psql.
+need_apt curl curl
+need_apt psql postgresql-client
 # A PostgreSQL server is only needed when none runs and DATABASE_URL is unset; scripts/test.sh decides.
 if [ "${NEED_POSTGRES_SERVER:-0}" = 1 ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
