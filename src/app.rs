@@ -4,7 +4,7 @@
 use crate::acme::AcmeContext;
 use crate::config::Config;
 use crate::jose::nonce::NonceKey;
-use crate::store::Store;
+use crate::store::{Backend, Store};
 use crate::web::AppState;
 use anyhow::Context;
 use std::future::Future;
@@ -21,15 +21,23 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .await?
         .with_eab_cipher(config.acme.eab_cipher()?);
     warn_about_eab_keys_at_rest(&store).await;
-    let key = match &config.acme.nonce_key {
-        Some(k) if k.expose().len() >= 32 => k.expose().as_bytes().to_vec(),
-        Some(_) => anyhow::bail!("acme.nonce_key must be at least 32 characters"),
-        None => store
-            .setting_or_init(NONCE_KEY_SETTING, &crate::ids::random_bytes(32))
-            .await
-            .context("loading the nonce key")?,
+    let lifetime = Duration::from_secs(config.acme.nonce_lifetime_secs);
+    let nonces = match (&config.acme.nonce_key, store.backend()) {
+        (Some(k), _) if k.expose().len() < 32 => {
+            anyhow::bail!("acme.nonce_key must be at least 32 characters")
+        }
+        // SQLite is one process: its nonces are spent in memory under a key of this process
+        // (see `jose::spent_window`), not with a database row per request.
+        (_, Backend::Sqlite) => NonceKey::process_local(lifetime),
+        (Some(k), _) => NonceKey::new(k.expose().as_bytes().to_vec(), lifetime),
+        (None, _) => NonceKey::new(
+            store
+                .setting_or_init(NONCE_KEY_SETTING, &crate::ids::random_bytes(32))
+                .await
+                .context("loading the nonce key")?,
+            lifetime,
+        ),
     };
-    let nonces = NonceKey::new(key, Duration::from_secs(config.acme.nonce_lifetime_secs));
     let scm = match &config.scm {
         Some(cfg) => Some(crate::scm::ScmClient::new(cfg).context("setting up the SCM client")?),
         None => None,

@@ -153,3 +153,54 @@ async fn acknowledged_accounts_and_orders_survive_sigkill_on_sqlite() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_nonces_are_spent_once_and_not_accepted_after_a_restart() {
+    // On SQLite nonces are spent in memory under a key of the process (no row per request):
+    // a replay must still be refused, and a nonce minted before a restart must not work after it.
+    let db = TestDb::create().await;
+    let dir = std::env::temp_dir().join(format!("bridge-nonces-{}", db.name));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sandbox = SandboxProcess::start(&db.name).await;
+    let mut env = sandbox.bridge_env();
+    env.push((
+        "BRIDGE_DATABASE__URL",
+        acme_sectigo_bridge::store::default_sqlite_url(&dir),
+    ));
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut bridge = Bridge::start(&db, "nonces-first", port, &base, &env).await;
+    let app = TestApp::attach(base.clone(), db).await;
+
+    let mut c = Client::new(&app);
+    assert_eq!(c.register(None).await.status, 201);
+    let account = c.kid.clone().unwrap();
+    let h = c.protected(&account).await;
+    assert_eq!(c.post_signed(&account, &h, None).await.status, 200);
+    let replay = c.post_signed(&account, &h, None).await;
+    assert_eq!(replay.status, 400, "{replay:?}");
+    assert_eq!(replay.problem_type(), "badNonce");
+    assert!(
+        replay.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already been used"),
+        "{replay:?}"
+    );
+
+    let minted_before = c.protected(&account).await;
+    bridge.kill();
+    drop(bridge);
+    let _after = Bridge::start(app.db.as_ref(), "nonces-second", port, &base, &env).await;
+    let r = c.post_signed(&account, &minted_before, None).await;
+    assert_eq!(
+        r.status, 400,
+        "a nonce from before the restart was accepted: {r:?}"
+    );
+    assert_eq!(r.problem_type(), "badNonce");
+    // The client retries with the nonce the error carries, as RFC 8555 §6.5 has it.
+    let mut retry = minted_before.clone();
+    retry["nonce"] = serde_json::json!(r.header("replay-nonce").unwrap());
+    assert_eq!(c.post_signed(&account, &retry, None).await.status, 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -8,6 +8,7 @@ pub mod error;
 pub mod jwk;
 pub mod jws;
 pub mod nonce;
+pub mod spent_window;
 pub mod spki;
 
 pub use error::JoseError;

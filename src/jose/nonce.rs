@@ -1,11 +1,14 @@
 //! Anti-replay nonces (RFC 8555 §6.5). A nonce is minted without touching the database: it carries
 //! its expiry and an HMAC under a key all replicas share, so any replica can tell ours from forged
-//! ones. Single use is enforced by the store's redemption record, not here.
+//! ones. Single use is enforced by the store's redemption record, or — for a store only this
+//! process uses (SQLite) — by a process-local key and an in-memory [`SpentWindow`].
 
+use super::spent_window::{Spend, SpentWindow};
 use super::{b64, b64_decode};
 use chrono::{DateTime, TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::sync::Arc;
 
 const RANDOM_LEN: usize = 16;
 const MAC_LEN: usize = 16;
@@ -16,12 +19,15 @@ const NONCE_LEN: usize = 8 + RANDOM_LEN + MAC_LEN;
 pub struct NonceKey {
     key: Vec<u8>,
     lifetime: chrono::Duration,
+    /// Set for a process-local key: nonces carry a sequence number and are spent here.
+    local: Option<Arc<SpentWindow>>,
 }
 
 impl std::fmt::Debug for NonceKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NonceKey")
             .field("lifetime", &self.lifetime)
+            .field("process_local", &self.local.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -33,6 +39,8 @@ pub enum NonceRejection {
     Unknown,
     /// Ours, but too old.
     Expired,
+    /// Ours, and already used.
+    Spent,
 }
 
 impl NonceKey {
@@ -42,7 +50,34 @@ impl NonceKey {
         Self {
             key,
             lifetime: chrono::Duration::from_std(lifetime).expect("lifetime fits"),
+            local: None,
         }
+    }
+
+    /// A key of this process alone, for a store no other process shares (SQLite): nonces are then
+    /// spent in memory ([`NonceKey::spend_locally`]) instead of with a database row, and none
+    /// minted before a restart is accepted after it (the key is gone with the process).
+    pub fn process_local(lifetime: std::time::Duration) -> Self {
+        Self {
+            local: Some(Arc::default()),
+            ..Self::new(crate::ids::random_bytes(32), lifetime)
+        }
+    }
+
+    /// Spends a nonce that [`NonceKey::check`] accepted, when this key is process-local; `None`
+    /// when single use is the store's to record (a shared key).
+    pub fn spend_locally(&self, nonce: &str) -> Option<Result<(), NonceRejection>> {
+        let window = self.local.as_ref()?;
+        let seq = b64_decode(nonce)
+            .ok()
+            .filter(|raw| raw.len() == NONCE_LEN)
+            .map(|raw| u64::from_be_bytes(raw[8..16].try_into().expect("8 bytes")));
+        Some(match seq.map(|s| window.spend(s)) {
+            Some(Spend::Fresh) => Ok(()),
+            Some(Spend::AlreadySpent) => Err(NonceRejection::Spent),
+            Some(Spend::OutOfWindow) => Err(NonceRejection::Expired),
+            None => Err(NonceRejection::Unknown),
+        })
     }
 
     fn mac(&self, data: &[u8]) -> [u8; MAC_LEN] {
@@ -59,7 +94,14 @@ impl NonceKey {
         let expires = (now + self.lifetime).timestamp();
         let mut buf = Vec::with_capacity(NONCE_LEN);
         buf.extend_from_slice(&expires.to_be_bytes());
-        buf.extend_from_slice(&crate::ids::random_bytes(RANDOM_LEN));
+        match &self.local {
+            // Unique by its sequence number; unforgeable by the MAC under this process's key.
+            Some(window) => {
+                buf.extend_from_slice(&window.mint().to_be_bytes());
+                buf.resize(8 + RANDOM_LEN, 0);
+            }
+            None => buf.extend_from_slice(&crate::ids::random_bytes(RANDOM_LEN)),
+        }
         let mac = self.mac(&buf);
         buf.extend_from_slice(&mac);
         b64(&buf)
@@ -106,6 +148,25 @@ mod tests {
         assert_eq!(
             key().check(&n, now + chrono::Duration::seconds(61)),
             Err(NonceRejection::Expired)
+        );
+    }
+
+    #[test]
+    fn a_process_local_nonce_is_spent_once_and_not_accepted_by_the_next_process() {
+        let now = Utc::now();
+        let k = NonceKey::process_local(Duration::from_secs(60));
+        let (a, b) = (k.mint(now), k.mint(now));
+        assert_ne!(a, b);
+        assert!(k.check(&a, now).is_ok());
+        assert_eq!(k.spend_locally(&a), Some(Ok(())));
+        assert_eq!(k.spend_locally(&a), Some(Err(NonceRejection::Spent)));
+        assert_eq!(k.spend_locally(&b), Some(Ok(())));
+        let restarted = NonceKey::process_local(Duration::from_secs(60));
+        assert_eq!(restarted.check(&a, now), Err(NonceRejection::Unknown));
+        assert_eq!(
+            key().spend_locally(&key().mint(now)),
+            None,
+            "shared keys spend in the store"
         );
     }
 

@@ -8,6 +8,7 @@
 //! signature checked against its current key (a keyChange elsewhere), before any nonce is spent.
 
 use crate::acme::{Error, ProblemType, Result};
+use crate::jose::nonce::NonceRejection;
 use crate::jose::{Jws, PublicJwk};
 use crate::model::{Account, AccountStatus};
 use crate::web::state::AppState;
@@ -97,24 +98,39 @@ impl SignedRequest {
         let expires = state
             .nonces
             .check(nonce, state.ctx.now())
-            .map_err(|r| match r {
-                crate::jose::nonce::NonceRejection::Unknown => {
-                    Error::bad_nonce("the nonce was not issued by this server")
-                }
-                crate::jose::nonce::NonceRejection::Expired => {
-                    Error::bad_nonce("the nonce has expired; use the one in this response")
-                }
-            })?;
+            .map_err(nonce_rejected)?;
         Ok((nonce, expires))
     }
 
     /// Redeems the nonce: last stage, after the signature verified.
     async fn redeem_nonce(&self, state: &AppState) -> Result<()> {
         let (nonce, expires) = self.checked_nonce(state)?;
+        if let Some(spent) = state.nonces.spend_locally(nonce) {
+            return spent.map_err(nonce_rejected);
+        }
         if !state.ctx.store.redeem_nonce(nonce, expires).await? {
             return Err(used_nonce());
         }
         Ok(())
+    }
+
+    /// Redeems the nonce and reads the account: one round-trip when the store records the nonce,
+    /// a read alone when this process spends it in memory. Returns whether the nonce was fresh.
+    async fn redeem_nonce_and_read_account(
+        &self,
+        state: &AppState,
+        id: &str,
+    ) -> Result<(bool, Option<Account>)> {
+        let (nonce, expires) = self.checked_nonce(state)?;
+        let store = &state.ctx.store;
+        match state.nonces.spend_locally(nonce) {
+            Some(Ok(())) => Ok((true, store.account(id).await?)),
+            Some(Err(NonceRejection::Spent)) => Ok((false, store.account(id).await?)),
+            Some(Err(r)) => Err(nonce_rejected(r)),
+            None => Ok(store
+                .redeem_nonce_and_read_account(nonce, expires, id)
+                .await?),
+        }
     }
 
     /// A request signed by an account's key, identified by `kid` (most endpoints).
@@ -154,12 +170,7 @@ impl SignedRequest {
             // Known key: the signature verified; redeem the nonce and read the account in one
             // round-trip; the account read is authoritative.
             Some(known) => {
-                let (nonce, expires) = self.checked_nonce(state)?;
-                let (fresh, account) = state
-                    .ctx
-                    .store
-                    .redeem_nonce_and_read_account(nonce, expires, id)
-                    .await?;
+                let (fresh, account) = self.redeem_nonce_and_read_account(state, id).await?;
                 let account = account.ok_or_else(not_found)?;
                 if account.jwk != known {
                     state.account_keys.put(id, &account.jwk);
@@ -245,4 +256,17 @@ impl SignedRequest {
 
 fn used_nonce() -> Error {
     Error::bad_nonce("the nonce has already been used")
+}
+
+fn nonce_rejected(r: NonceRejection) -> Error {
+    match r {
+        NonceRejection::Unknown => Error::bad_nonce(
+            "the nonce was not issued by this server (or by it before a restart); use the one in \
+             this response",
+        ),
+        NonceRejection::Expired => {
+            Error::bad_nonce("the nonce has expired; use the one in this response")
+        }
+        NonceRejection::Spent => used_nonce(),
+    }
 }
