@@ -8,10 +8,11 @@ use super::group_commit::{GroupWriter, WriterTx};
 use super::outage::{may_reconnect, Budget};
 use super::pg_pool::{leaves_connection_usable, PgConn, PgPool};
 use super::query::{Args, DbRow, Dialect, Query};
+use super::sqlite_readers::SqliteReaders;
 use super::{Result, StoreError};
 use sqlx::postgres::PgArguments;
 use sqlx::sqlite::SqliteArguments;
-use sqlx::{Sqlite, SqlitePool};
+use sqlx::Sqlite;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -21,7 +22,7 @@ use tokio::sync::Notify;
 pub enum Db {
     Postgres(PgPool),
     Sqlite {
-        pool: SqlitePool,
+        pool: SqliteReaders,
         writer: GroupWriter,
         jobs: Arc<Notify>,
     },
@@ -199,12 +200,13 @@ impl Db {
                 }
             }
             (Args::Sqlite(a), Self::Sqlite { pool, .. }) if is_read(q.sql) => {
-                run_lite(pool, q.sql, a, want).await?
+                let mut reader = pool.acquire().await?;
+                run_lite(reader.conn(), q.sql, a, want).await?
             }
             // A write outside a transaction is a transaction of its own on the writer, so it
             // shares a commit with the writes around it.
             (Args::Sqlite(a), Self::Sqlite { writer, .. }) => {
-                let mut tx = writer.begin().await?;
+                let mut tx = writer.begin_one_statement().await?;
                 let got = run_lite(tx.conn(), q.sql, a, want).await;
                 match got {
                     Ok(got) => {
@@ -212,7 +214,7 @@ impl Db {
                         got
                     }
                     Err(e) => {
-                        tx.rollback().await?;
+                        tx.rollback_failed_statement(&e).await?;
                         return Err(e.into());
                     }
                 }

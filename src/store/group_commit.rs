@@ -34,6 +34,10 @@ pub const MAX_BATCH: usize = 64;
 const SAVEPOINT: &str = "SAVEPOINT bridge_tx";
 const RELEASE: &str = "RELEASE bridge_tx";
 const ROLLBACK_TO: &str = "ROLLBACK TO bridge_tx";
+/// What the first member of a batch runs, in one round trip to SQLite's thread.
+const BEGIN_AND_SAVEPOINT: &str = "BEGIN IMMEDIATE; SAVEPOINT bridge_tx";
+/// What the last member of a batch runs on commit, in one round trip.
+const RELEASE_AND_COMMIT: &str = "RELEASE bridge_tx; COMMIT";
 
 /// How a batch ended: `Err` carries the database's message (every member reports it).
 type Outcome = std::result::Result<(), Arc<str>>;
@@ -110,6 +114,17 @@ impl GroupWriter {
     /// Starts a transaction: waits for the writer connection, joins the open batch (or opens one)
     /// and sets the transaction's savepoint.
     pub async fn begin(&self) -> Result<WriterTx> {
+        self.start(true).await
+    }
+
+    /// Starts a transaction of exactly one statement, without a savepoint: SQLite backs out a
+    /// failed statement by itself (the default `ABORT` resolution; a cut-short statement may or
+    /// may not land, as on any database), which saves two statements per write on the hot path.
+    pub async fn begin_one_statement(&self) -> Result<WriterTx> {
+        self.start(false).await
+    }
+
+    async fn start(&self, savepoint: bool) -> Result<WriterTx> {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let mut waiting = Queued {
             writer: self.clone(),
@@ -122,6 +137,7 @@ impl GroupWriter {
             guard: Some(guard),
             writer: self.clone(),
             done: None,
+            savepoint,
         };
         tx.join_batch().await?;
         Ok(tx)
@@ -137,18 +153,30 @@ impl GroupWriter {
         }
     }
 
+    /// Whether the member holding the connection is the batch's last: nobody waits to join, or
+    /// the batch is full.
+    fn ends_batch(&self, conn: &WriterConn) -> bool {
+        let full = conn.batch.as_ref().is_some_and(|b| b.members >= MAX_BATCH);
+        self.queued.load(Ordering::SeqCst) == 0 || full
+    }
+
     /// Ends a member's turn on the connection: the last member of a batch commits it for all.
     /// Runs in its own task (see the module doc).
-    async fn end_turn(&self, mut guard: OwnedMutexGuard<WriterConn>) {
-        let full = guard.batch.as_ref().is_some_and(|b| b.members >= MAX_BATCH);
-        if self.queued.load(Ordering::SeqCst) > 0 && !full {
+    async fn end_turn(&self, guard: OwnedMutexGuard<WriterConn>) {
+        if !self.ends_batch(&guard) {
             return; // the next writer joins the batch; the last one commits it
         }
+        self.commit_batch(guard, "COMMIT").await
+    }
+
+    /// Runs `sql` (ending in `COMMIT`) and tells every member of the batch how it went; on failure
+    /// the batch is rolled back.
+    async fn commit_batch(&self, mut guard: OwnedMutexGuard<WriterConn>, sql: &'static str) {
         let Some(batch) = guard.batch.take() else {
             return;
         };
         self.counts.commits.fetch_add(1, Ordering::Relaxed);
-        let outcome: Outcome = match sqlx::query("COMMIT").execute(&mut guard.conn).await {
+        let outcome: Outcome = match sqlx::query(sql).execute(&mut guard.conn).await {
             Ok(_) => Ok(()),
             Err(e) => {
                 let _ = sqlx::query("ROLLBACK").execute(&mut guard.conn).await;
@@ -166,21 +194,37 @@ pub struct WriterTx {
     writer: GroupWriter,
     /// Where this member learns how its batch ended.
     done: Option<watch::Receiver<Option<Outcome>>>,
+    /// Whether it runs in its own savepoint (all but one-statement transactions).
+    savepoint: bool,
 }
 
 impl WriterTx {
     /// Joins the open batch or opens one, then sets the savepoint.
     async fn join_batch(&mut self) -> Result<()> {
         let g = self.guard.as_mut().expect("held until commit or rollback");
-        if g.batch.is_none() {
-            sqlx::query("BEGIN IMMEDIATE").execute(&mut g.conn).await?;
-            let (done, _) = watch::channel(None);
-            g.batch = Some(Batch { members: 0, done });
+        // Opening the batch and the savepoint go to SQLite's thread as one message.
+        let start = match (g.batch.is_none(), self.savepoint) {
+            (true, true) => Some(BEGIN_AND_SAVEPOINT),
+            (true, false) => Some("BEGIN IMMEDIATE"),
+            (false, true) => Some(SAVEPOINT),
+            (false, false) => None,
+        };
+        if let Some(sql) = start {
+            if let Err(e) = sqlx::query(sql).execute(&mut g.conn).await {
+                if g.batch.is_none() {
+                    // `BEGIN` may have run before the savepoint failed: leave no transaction open
+                    // that no batch accounts for.
+                    let _ = sqlx::query("ROLLBACK").execute(&mut g.conn).await;
+                }
+                return Err(e.into());
+            }
         }
-        let batch = g.batch.as_mut().expect("opened above");
+        let batch = g.batch.get_or_insert_with(|| Batch {
+            members: 0,
+            done: watch::channel(None).0,
+        });
         batch.members += 1;
         self.done = Some(batch.done.subscribe());
-        sqlx::query(SAVEPOINT).execute(&mut g.conn).await?;
         Ok(())
     }
 
@@ -198,7 +242,8 @@ impl WriterTx {
         let guard = self.guard.take().expect("held until commit or rollback");
         let done = self.done.take();
         let writer = self.writer.clone();
-        let ended = tokio::spawn(async move { finish(writer, guard, true).await });
+        let savepoint = self.savepoint;
+        let ended = tokio::spawn(async move { finish(writer, guard, savepoint, true).await });
         let released = ended
             .await
             .map_err(|e| StoreError::GroupCommit(format!("commit task failed: {e}")))?;
@@ -221,10 +266,43 @@ impl WriterTx {
         let guard = self.guard.take().expect("held until commit or rollback");
         let done = self.done.take();
         let writer = self.writer.clone();
-        tokio::spawn(async move { finish(writer, guard, false).await })
+        let savepoint = self.savepoint;
+        tokio::spawn(async move { finish(writer, guard, savepoint, false).await })
             .await
             .map_err(|e| StoreError::GroupCommit(format!("rollback task failed: {e}")))??;
         // How the others fared is theirs to report: this transaction's changes are gone either way.
+        let _ = wait(done).await;
+        Ok(())
+    }
+}
+
+impl WriterTx {
+    /// Ends a one-statement transaction whose statement failed. A constraint violation was backed
+    /// out by SQLite alone and the batch goes on; any other error (disk full, I/O) may have rolled
+    /// back the whole shared transaction, so the batch is ended as failed for every member rather
+    /// than letting later members write outside it.
+    pub async fn rollback_failed_statement(self, error: &sqlx::Error) -> Result<()> {
+        // SQLITE_CONSTRAINT (19) in the low byte of the extended code: backed out alone.
+        let backed_out = error
+            .as_database_error()
+            .and_then(|d| d.code())
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| c & 0xff == 19);
+        if backed_out {
+            return self.rollback().await;
+        }
+        let mut this = self;
+        let mut guard = this.guard.take().expect("held until commit or rollback");
+        let done = this.done.take();
+        let message = format!("a statement failed inside the shared transaction: {error}");
+        tokio::spawn(async move {
+            if let Some(batch) = guard.batch.take() {
+                let _ = sqlx::query("ROLLBACK").execute(&mut guard.conn).await;
+                batch.done.send_replace(Some(Err(Arc::from(message))));
+            }
+        })
+        .await
+        .map_err(|e| StoreError::GroupCommit(format!("rollback task failed: {e}")))?;
         let _ = wait(done).await;
         Ok(())
     }
@@ -234,10 +312,11 @@ impl Drop for WriterTx {
     fn drop(&mut self) {
         if let Some(guard) = self.guard.take() {
             let writer = self.writer.clone();
+            let savepoint = self.savepoint;
             match tokio::runtime::Handle::try_current() {
                 Ok(rt) => {
                     rt.spawn(async move {
-                        let _ = finish(writer, guard, false).await;
+                        let _ = finish(writer, guard, savepoint, false).await;
                     });
                 }
                 // No runtime (shutdown): the connection goes with the process; nothing of this
@@ -248,15 +327,24 @@ impl Drop for WriterTx {
     }
 }
 
-/// Releases (`keep`) or rolls back the member's savepoint, then ends its turn. If the savepoint
-/// cannot be ended, the connection's state is unknown: the whole batch is rolled back and fails
-/// for every member (none of them was acknowledged yet).
+/// Releases (`keep`) or rolls back the member's savepoint, if it has one, then ends its turn. If
+/// the savepoint cannot be ended, the connection's state is unknown: the whole batch is rolled back
+/// and fails for every member (none of them was acknowledged yet).
 async fn finish(
     writer: GroupWriter,
     mut guard: OwnedMutexGuard<WriterConn>,
+    savepoint: bool,
     keep: bool,
 ) -> Result<()> {
-    let step = if keep {
+    if savepoint && keep && guard.batch.is_some() && writer.ends_batch(&guard) {
+        // The last member: release and commit in one round trip. A failed release fails the
+        // whole batch, as below.
+        writer.commit_batch(guard, RELEASE_AND_COMMIT).await;
+        return Ok(());
+    }
+    let step = if !savepoint {
+        Ok(())
+    } else if keep {
         sqlx::query(RELEASE)
             .execute(&mut guard.conn)
             .await
@@ -299,6 +387,15 @@ async fn wait(done: Option<watch::Receiver<Option<Outcome>>>) -> Result<()> {
         Some(Ok(())) => Ok(()),
         Some(Err(msg)) => Err(StoreError::GroupCommit(msg.to_string())),
         None => unreachable!("wait_for returns a value that is Some"),
+    }
+}
+
+impl GroupWriter {
+    /// Runs the migrations on the writer connection (before any transaction uses it).
+    pub async fn migrate(&self, migrator: &sqlx::migrate::Migrator) -> Result<()> {
+        let mut g = self.conn.lock().await;
+        migrator.run(&mut g.conn).await?;
+        Ok(())
     }
 }
 

@@ -29,6 +29,7 @@ pub mod records;
 mod retention;
 mod revocation;
 mod settings;
+mod sqlite_readers;
 mod validation;
 mod watch;
 
@@ -53,7 +54,7 @@ use crate::config::DatabaseConfig;
 use db::Db;
 use query::DbRow;
 use sqlx::postgres::PgConnectOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -167,6 +168,10 @@ pub struct Store {
 }
 
 static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// Most SQLite read connections: each has its own thread, and reads are short, so more than a few
+/// only add context switches on a small machine (`database.max_connections` caps it further).
+const SQLITE_MAX_READERS: u32 = 4;
+
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 impl Store {
@@ -201,12 +206,12 @@ impl Store {
                     }
                 }
                 let writer = group_commit::open(&opts).await?;
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(cfg.max_connections)
-                    .acquire_timeout(acquire)
-                    .test_before_acquire(false)
-                    .connect_with(opts)
-                    .await?;
+                let pool = sqlite_readers::SqliteReaders::connect(
+                    opts,
+                    cfg.max_connections.min(SQLITE_MAX_READERS),
+                    acquire,
+                )
+                .await?;
                 Db::Sqlite {
                     pool,
                     writer,
@@ -285,7 +290,7 @@ impl Store {
                 PG_MIGRATOR.run(&mut conn).await?;
                 conn.close().await?;
             }
-            Db::Sqlite { pool, .. } => SQLITE_MIGRATOR.run(pool).await?,
+            Db::Sqlite { writer, .. } => writer.migrate(&SQLITE_MIGRATOR).await?,
         }
         Ok(())
     }
