@@ -89,6 +89,7 @@ on_both_backends!(
     issuance::finalize_wakes_the_worker,
     issuance::enrollment_progress_is_recorded,
     issuance::completing_issuance_makes_the_order_valid,
+    issuance::first_collect_stores_the_ssl_id_with_the_certificate,
     issuance::failing_issuance_makes_the_order_invalid,
     issuance::revocation_moves_through_its_states,
     issuance::failed_orders_enrollments_are_orphan_candidates_once,

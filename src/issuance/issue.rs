@@ -9,11 +9,14 @@ use crate::acme::{Error, ProblemType};
 use crate::model::status::OrderStatus;
 use crate::model::{Certificate, Enrollment, Job};
 use crate::scm::{CollectFormat, EnrollRequest, ErrorClass, ListFilter, ScmClient, ScmError};
+use crate::store::issuance_records::IssueSubject;
 use chrono::{DateTime, Duration, Utc};
 use x509_parser::prelude::{FromDer, X509CertificationRequest};
 
 enum EnrollStep {
-    Enrolled(i64),
+    /// SCM took the request: its sslId, and — when not yet stored — the renewId it came with,
+    /// stored with the first collect's outcome.
+    Enrolled(i64, Option<Unrecorded>),
     Failed(Error),
     Later(String),
     /// Not before this time: an earlier enroll may still be under way in SCM.
@@ -35,32 +38,64 @@ async fn step(w: &Worker, job: &Job) -> Result<Outcome, JobError> {
         store.drop_job(&job.lease).await?;
         return Ok(Outcome::Done);
     };
-    let e = subject.enrollment;
+    let e = &subject.enrollment;
     let cfg = &w.ctx.config.issuance;
     if w.ctx.now() - e.finalized_at > Duration::seconds(cfg.collect_deadline_secs) {
         let err = Error::internal_visible(format!(
             "SCM did not issue the certificate within {} hours; create a new order",
             cfg.collect_deadline_secs / 3600
         ));
-        return fail(w, job, &e, err).await;
+        return fail(w, job, e, err).await;
     }
     if e.ssl_id.is_none() && e.enroll_started_at.is_none() {
-        match super::caa::precheck(w, &e, job.attempts).await {
+        match super::caa::precheck(w, e, job.attempts).await {
             super::caa::Precheck::Passed => {}
-            super::caa::Precheck::Refused(err) => return fail(w, job, &e, err).await,
+            super::caa::Precheck::Refused(err) => return fail(w, job, e, err).await,
             super::caa::Precheck::Retry(why) => return Ok(Outcome::Retry(why)),
         }
     }
-    let ssl_id = match e.ssl_id {
-        Some(id) => id,
-        None => match enroll_once(w, scm, job, &e, &subject.account_id).await? {
-            EnrollStep::Enrolled(id) => id,
-            EnrollStep::Failed(err) => return fail(w, job, &e, err).await,
+    let (ssl_id, unrecorded) = match e.ssl_id {
+        Some(id) => (id, None),
+        None => match enroll_once(w, scm, job, e, &subject).await? {
+            EnrollStep::Enrolled(id, unrecorded) => (id, unrecorded),
+            EnrollStep::Failed(err) => return fail(w, job, e, err).await,
             EnrollStep::Later(why) => return Ok(Outcome::Retry(why)),
             EnrollStep::NotBefore(at, why) => return Ok(Outcome::RetryAt(at, why)),
         },
     };
-    collect(w, scm, job, &e, ssl_id, &subject.account_id).await
+    let enrolled = Enrolled { ssl_id, unrecorded };
+    collect(w, scm, job, e, enrolled, &subject.account_id).await
+}
+
+/// An sslId enroll returned but not yet stored: the renewId that came with it.
+struct Unrecorded {
+    renew_id: Option<String>,
+}
+
+/// The SCM request the order's certificate is collected from.
+struct Enrolled {
+    ssl_id: i64,
+    /// Set right after enroll: the sslId is stored with the first collect's outcome.
+    unrecorded: Option<Unrecorded>,
+}
+
+impl Enrolled {
+    /// Stores the sslId (and renewId) if enroll's answer is not stored yet.
+    async fn record(&mut self, w: &Worker, job: &Job, e: &Enrollment) -> Result<(), JobError> {
+        if let Some(u) = self.unrecorded.take() {
+            w.ctx
+                .store
+                .record_ssl_id(
+                    &job.lease,
+                    &e.order_id,
+                    self.ssl_id,
+                    u.renew_id.as_deref(),
+                    w.ctx.now(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 async fn fail(w: &Worker, job: &Job, e: &Enrollment, err: Error) -> Result<Outcome, JobError> {
@@ -82,7 +117,7 @@ async fn enroll_once(
     scm: &ScmClient,
     job: &Job,
     e: &Enrollment,
-    account_id: &str,
+    subject: &IssueSubject,
 ) -> Result<EnrollStep, JobError> {
     let store = &w.ctx.store;
     if let Some(started) = e.enroll_started_at {
@@ -93,7 +128,7 @@ async fn enroll_once(
                 store
                     .record_ssl_id(&job.lease, &e.order_id, id, None, w.ctx.now())
                     .await?;
-                return Ok(EnrollStep::Enrolled(id));
+                return Ok(EnrollStep::Enrolled(id, None));
             }
             Ok(None) => {
                 // Not there (yet): the earlier call may still be under way — its replica died or
@@ -118,7 +153,7 @@ async fn enroll_once(
             }
         }
     }
-    let external_requester = super::notify::external_requester(w, account_id).await?;
+    let external_requester = super::notify::external_requester(w, &subject.account_contact);
     let req = EnrollRequest {
         org_id: e.org_id,
         csr: csr_pem(&e.csr_der),
@@ -128,7 +163,7 @@ async fn enroll_once(
         common_name: enrolled_common_name(e),
         comments: Some(crate::acme::ari::enroll_comments(
             &e.marker,
-            store.replaced_ssl_id(&e.order_id).await?,
+            subject.replaced_ssl_id,
         )),
         external_requester,
         custom_fields: Vec::new(),
@@ -156,16 +191,10 @@ async fn enroll_once(
     match result {
         Ok(r) => {
             tracing::info!(order = %e.order_id, ssl_id = r.ssl_id, "enrolled in SCM");
-            store
-                .record_ssl_id(
-                    &job.lease,
-                    &e.order_id,
-                    r.ssl_id,
-                    r.renew_id.as_deref(),
-                    w.ctx.now(),
-                )
-                .await?;
-            Ok(EnrollStep::Enrolled(r.ssl_id))
+            let unrecorded = Unrecorded {
+                renew_id: r.renew_id,
+            };
+            Ok(EnrollStep::Enrolled(r.ssl_id, Some(unrecorded)))
         }
         Err(err) if err.may_have_taken_effect() && err.answered() => {
             // SCM answered (a 5xx): the call is over; what it may have created shows up shortly.
@@ -265,18 +294,29 @@ async fn collect(
     scm: &ScmClient,
     job: &Job,
     e: &Enrollment,
-    ssl_id: i64,
+    mut enrolled: Enrolled,
     account_id: &str,
 ) -> Result<Outcome, JobError> {
     let store = &w.ctx.store;
     let cfg = &w.ctx.config.issuance;
-    match scm.collect(ssl_id, CollectFormat::X509).await {
+    let ssl_id = enrolled.ssl_id;
+    let collected = scm.collect(ssl_id, CollectFormat::X509).await;
+    if collected.is_err() {
+        enrolled.record(w, job, e).await?;
+    }
+    match collected {
         Ok(collected) => {
-            let ders = collected
+            let chains = collected
                 .certificates()
-                .map_err(|why| JobError::Chain(ChainError::Unparsable(why.to_string())))?;
-            let csr_key = csr_thumbprint(e)?;
-            let chains = build_chains(&ders, &csr_key, cfg.include_root)?;
+                .map_err(|why| JobError::Chain(ChainError::Unparsable(why.to_string())))
+                .and_then(|ders| Ok(build_chains(&ders, &csr_thumbprint(e)?, cfg.include_root)?));
+            let chains = match chains {
+                Ok(chains) => chains,
+                Err(err) => {
+                    enrolled.record(w, job, e).await?;
+                    return Err(err);
+                }
+            };
             let chain = chains.default;
             let cert = Certificate {
                 id: crate::ids::random_id(),
@@ -291,9 +331,23 @@ async fn collect(
                 revocation_reason: None,
                 alternate_chains: chains.alternates,
             };
-            store
-                .complete_issuance(&job.lease, &cert, w.ctx.now())
-                .await?;
+            match &enrolled.unrecorded {
+                Some(u) => {
+                    store
+                        .complete_first_issuance(
+                            &job.lease,
+                            &cert,
+                            u.renew_id.as_deref(),
+                            w.ctx.now(),
+                        )
+                        .await?
+                }
+                None => {
+                    store
+                        .complete_issuance(&job.lease, &cert, w.ctx.now())
+                        .await?
+                }
+            }
             if let Ok(elapsed) = (w.ctx.now() - e.finalized_at).to_std() {
                 w.ctx.metrics.observe_issuance(elapsed);
             }

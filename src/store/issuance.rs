@@ -4,6 +4,7 @@
 
 use super::audit::{bind_event, event_values, AUDIT_INSERT_COLUMNS};
 use super::certificates::{bind_certificate, CERT_INSERT_ARITY, CERT_INSERT_COLUMNS};
+use super::db::Tx;
 use super::jobs::fenced;
 use super::query::{placeholders, Query};
 use super::{DbRow, FinalizeOutcome, IssueSubject, Result, Store};
@@ -164,11 +165,15 @@ impl Store {
         self.db.find(&sql, order_id, enrollment_from_row).await
     }
 
-    /// The enrollment of an order with its order's status and account, in one round-trip.
+    /// The enrollment of an order with its order's status and account, the account's contacts
+    /// and the sslId of the certificate it replaces: what the issue job needs, in one round-trip.
     pub async fn issue_subject(&self, order_id: &str) -> Result<Option<IssueSubject>> {
         let sql = format!(
             "SELECT {ENROLLMENT_COLUMNS}, (SELECT o.status FROM orders o WHERE o.id = $1) AS o_status, \
-             (SELECT o.account_id FROM orders o WHERE o.id = $1) AS o_account \
+             (SELECT o.account_id FROM orders o WHERE o.id = $1) AS o_account, \
+             (SELECT a.contact FROM accounts a JOIN orders o ON a.id = o.account_id \
+              WHERE o.id = $1) AS a_contact, \
+             (SELECT c.ssl_id FROM certificates c WHERE c.replaced_by_order = $1) AS replaced_ssl_id \
              FROM enrollments WHERE order_id = $1"
         );
         let Some(row) = self
@@ -183,6 +188,11 @@ impl Store {
             enrollment: enrollment_from_row(&row)?,
             order_status: super::parse_status(&status, OrderStatus::parse, "order")?,
             account_id: row.get("o_account")?,
+            account_contact: match row.get::<Option<serde_json::Value>, _>("a_contact")? {
+                Some(v) => super::from_json(v, "accounts.contact")?,
+                None => Vec::new(),
+            },
+            replaced_ssl_id: row.get("replaced_ssl_id")?,
         }))
     }
 
@@ -365,7 +375,18 @@ impl Store {
             self.watchers.changed(&cert.order_id);
             return Ok(());
         }
-        let mut tx = self.db.begin().await?;
+        let tx = self.db.begin().await?;
+        self.complete_issuance_in(tx, lease, cert, now).await
+    }
+
+    /// The transaction spelling of [`Store::complete_issuance`], inside `tx`, which it commits.
+    async fn complete_issuance_in(
+        &self,
+        mut tx: Tx,
+        lease: &JobLease,
+        cert: &Certificate,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let sql = format!(
             "INSERT INTO certificates ({CERT_INSERT_COLUMNS}) VALUES {} \
              ON CONFLICT (order_id) DO NOTHING",
@@ -390,6 +411,44 @@ impl Store {
         tx.commit().await?;
         self.watchers.changed(&cert.order_id);
         Ok(())
+    }
+
+    /// Records the sslId an enroll just returned and completes the issuance with the certificate
+    /// the first collect gave: on SQLite one transaction instead of two (the sslId's own commit
+    /// would only matter if the process died in the few milliseconds between, and then the
+    /// order's marker finds the certificate in SCM, as after any enroll whose answer was lost).
+    pub async fn complete_first_issuance(
+        &self,
+        lease: &JobLease,
+        cert: &Certificate,
+        renew_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if self.one_statement() {
+            self.record_ssl_id(lease, &cert.order_id, cert.ssl_id, renew_id, now)
+                .await?;
+            return self.complete_issuance(lease, cert, now).await;
+        }
+        let mut tx = self.db.begin().await?;
+        let recorded = tx
+            .execute(
+                tx.query(
+                    "UPDATE enrollments SET ssl_id = $2, renew_id = $3, updated_at = $4 \
+                     WHERE order_id = $1 AND ssl_id IS NULL",
+                )
+                .bind(&cert.order_id)
+                .bind(cert.ssl_id)
+                .bind(renew_id)
+                .bind(now),
+            )
+            .await?;
+        if recorded == 1 {
+            let ev = AuditEvent::new(kind::SCM_ENROLLED, Actor::System)
+                .order(&cert.order_id)
+                .details(serde_json::json!({ "ssl_id": cert.ssl_id }));
+            Self::record_event(&mut tx, &ev, now).await?;
+        }
+        self.complete_issuance_in(tx, lease, cert, now).await
     }
 
     /// Makes a processing order invalid with `error` and removes the job, atomically.

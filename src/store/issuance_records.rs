@@ -9,6 +9,10 @@ pub struct IssueSubject {
     pub enrollment: Enrollment,
     pub order_status: OrderStatus,
     pub account_id: String,
+    /// The account's contact URLs (for SCM's external requester).
+    pub account_contact: Vec<String>,
+    /// The sslId of the certificate this order replaces (ARI `replaces`), named in SCM's comments.
+    pub replaced_ssl_id: Option<i64>,
 }
 
 /// Outcome of claiming an order for issuance.

@@ -2,6 +2,7 @@
 
 use super::fixtures::*;
 use super::harness::TestStore;
+use acme_sectigo_bridge::model::audit::kind;
 use acme_sectigo_bridge::model::status::OrderStatus;
 use acme_sectigo_bridge::model::*;
 use acme_sectigo_bridge::store::*;
@@ -304,4 +305,53 @@ pub async fn failed_orders_enrollments_are_orphan_candidates_once(t: &TestStore)
     );
     let (order_of, action, _) = t.store.orphan(6161).await.unwrap().unwrap();
     assert_eq!((order_of, action), (unknown.id, "revoked".to_string()));
+}
+
+pub async fn first_collect_stores_the_ssl_id_with_the_certificate(t: &TestStore) {
+    let (o, job) = processing_order(&t.store).await;
+    // A stale lease (another replica's claim) writes nothing, not even the sslId.
+    let stale = JobLease {
+        token: "someone-else".into(),
+        ..job.lease.clone()
+    };
+    let cert = certificate(&o);
+    assert!(matches!(
+        t.store
+            .complete_first_issuance(&stale, &cert, Some("renew-7"), now())
+            .await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    let e = t.store.enrollment(&o.id).await.unwrap().unwrap();
+    assert_eq!((e.ssl_id, e.renew_id), (None, None));
+    assert_eq!(
+        t.store.order(&o.id).await.unwrap().unwrap().status,
+        OrderStatus::Processing
+    );
+
+    t.store
+        .complete_first_issuance(&job.lease, &cert, Some("renew-7"), now())
+        .await
+        .unwrap();
+    let e = t.store.enrollment(&o.id).await.unwrap().unwrap();
+    assert_eq!(e.ssl_id, Some(cert.ssl_id));
+    assert_eq!(e.renew_id.as_deref(), Some("renew-7"));
+    let stored = t.store.order(&o.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, OrderStatus::Valid);
+    assert_eq!(stored.certificate_id.as_deref(), Some(cert.id.as_str()));
+    let events = t
+        .store
+        .audit_events(&AuditQuery {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let of_order = |k: &str| {
+        events
+            .iter()
+            .filter(|ev| ev.kind == k && ev.order_id.as_deref() == Some(o.id.as_str()))
+            .count()
+    };
+    assert_eq!(of_order(kind::SCM_ENROLLED), 1, "{events:#?}");
+    assert_eq!(of_order(kind::SCM_ISSUED), 1, "{events:#?}");
 }
