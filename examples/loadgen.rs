@@ -45,6 +45,11 @@ struct Args {
     /// Complete orders to run.
     #[arg(long, default_value_t = 100)]
     orders: usize,
+    /// Orders run first, at the same concurrency and over the same accounts, and left out of every
+    /// figure but `warmup_*`: the server's caches and connections are then warm, as in a
+    /// long-running deployment.
+    #[arg(long, default_value_t = 0)]
+    warmup_orders: usize,
     /// Orders in flight at once.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
@@ -151,14 +156,15 @@ struct Outcome {
     failures: BTreeMap<String, (u64, String)>,
 }
 
-async fn worker(worker: usize, sh: Arc<Shared>) -> Outcome {
+/// Runs orders numbered below `end` until they are all taken or the deadline passes.
+async fn worker(worker: usize, sh: Arc<Shared>, end: usize) -> Outcome {
     let mut out = Outcome::default();
     loop {
         if tokio::time::Instant::now() >= sh.deadline {
             break;
         }
         let n = sh.next.fetch_add(1, Ordering::Relaxed);
-        if n >= sh.args.orders {
+        if n >= end {
             break;
         }
         let acct = &sh.accounts[n % sh.accounts.len()];
@@ -171,6 +177,25 @@ async fn worker(worker: usize, sh: Arc<Shared>) -> Outcome {
         }
     }
     out
+}
+
+/// Runs the orders numbered up to `end` (from where the last phase stopped) at the set
+/// concurrency and gathers what the workers saw.
+async fn run_phase(shared: &Arc<Shared>, end: usize) -> Result<Outcome> {
+    let handles: Vec<_> = (0..shared.args.concurrency)
+        .map(|w| tokio::spawn(worker(w, shared.clone(), end)))
+        .collect();
+    let mut total = Outcome::default();
+    for h in handles {
+        let o = h.await.context("worker panicked")?;
+        total.samples.merge(o.samples);
+        total.completed += o.completed;
+        total.cut_off += o.cut_off;
+        for (kind, (count, detail)) in o.failures {
+            total.failures.entry(kind).or_insert((0, detail)).0 += count;
+        }
+    }
+    Ok(total)
 }
 
 #[tokio::main]
@@ -241,26 +266,24 @@ async fn main() -> Result<()> {
         mode,
         deadline,
     });
+    let warmup = shared.args.warmup_orders;
+    let warm = run_phase(&shared, warmup).await?;
+    // Orders numbered from `warmup` on: their names differ from the warm-up's. Each worker of the
+    // warm-up took one number past its end on the way out; they are taken again.
+    shared.next.store(warmup, Ordering::SeqCst);
     let run_started = Instant::now();
-    let handles: Vec<_> = (0..shared.args.concurrency)
-        .map(|w| tokio::spawn(worker(w, shared.clone())))
-        .collect();
-    let mut total = Outcome::default();
-    for h in handles {
-        let o = h.await.context("worker panicked")?;
-        total.samples.merge(o.samples);
-        total.completed += o.completed;
-        total.cut_off += o.cut_off;
-        for (kind, (count, detail)) in o.failures {
-            total.failures.entry(kind).or_insert((0, detail)).0 += count;
-        }
-    }
+    let mut total = run_phase(&shared, warmup + shared.args.orders).await?;
     let wall = run_started.elapsed().as_secs_f64();
+    for (kind, (count, detail)) in warm.failures {
+        let kind = format!("warm-up: {kind}");
+        total.failures.entry(kind).or_insert((0, detail)).0 += count;
+    }
 
     let args = &shared.args;
     let c = &shared.client;
     let failed: u64 = total.failures.values().map(|(n, _)| n).sum();
-    let started_orders = total.completed + failed as usize + total.cut_off;
+    let started_orders = total.completed + warm.completed + failed as usize + total.cut_off
+        + warm.cut_off;
     let rate = if wall > 0.0 {
         total.completed as f64 / wall
     } else {
@@ -282,10 +305,12 @@ async fn main() -> Result<()> {
         "answer_challenges": shared.mode.answer,
         "http01_listen": args.http01_listen.map(|a| a.to_string()),
         "max_seconds": args.max_seconds,
+        "warmup_orders": warmup,
+        "warmup_completed": warm.completed,
         "completed": total.completed,
         "failed": failed,
-        "cut_off_at_deadline": total.cut_off,
-        "not_started": args.orders.saturating_sub(started_orders),
+        "cut_off_at_deadline": total.cut_off + warm.cut_off,
+        "not_started": (warmup + args.orders).saturating_sub(started_orders),
         "setup_seconds": (setup_seconds * 1000.0).round() / 1000.0,
         "wall_seconds": (wall * 1000.0).round() / 1000.0,
         "orders_per_second": (rate * 100.0).round() / 100.0,

@@ -14,6 +14,8 @@
 #   --http01           BENCH_MODE=http01       real http-01 validation for both servers (see below)
 #   --orders N         BENCH_ORDERS=1000       orders per run
 #   --orders-c1 N      BENCH_ORDERS_C1=200     orders per run at concurrency 1
+#   --warmup N         BENCH_WARMUP=100        orders run first in every run and left out of the
+#                        figures (quick: 20); per-order CPU, transactions and SCM calls count them
 #   --concurrency "L"  BENCH_CONCURRENCY="1 4 8 32 64 256"   (spaces or commas)
 #   --repeats N        BENCH_REPEATS=3
 #   --max-seconds T    BENCH_MAX_SECONDS=60    bound on one load-generator run (loadgen --max-seconds)
@@ -55,6 +57,7 @@ QUICK=${BENCH_QUICK:-0}
 MODE=${BENCH_MODE:-default}
 ORDERS=${BENCH_ORDERS:-}
 ORDERS_C1=${BENCH_ORDERS_C1:-}
+WARMUP=${BENCH_WARMUP:-}
 CONCURRENCY=${BENCH_CONCURRENCY:-}
 REPEATS=${BENCH_REPEATS:-}
 MAX_SECONDS=${BENCH_MAX_SECONDS:-}
@@ -75,6 +78,7 @@ while [ $# -gt 0 ]; do
     --http01) MODE=http01 ;;
     --orders) ORDERS=$2; shift ;;
     --orders-c1) ORDERS_C1=$2; shift ;;
+    --warmup) WARMUP=$2; shift ;;
     --concurrency) CONCURRENCY=$2; shift ;;
     --repeats) REPEATS=$2; shift ;;
     --max-seconds) MAX_SECONDS=$2; shift ;;
@@ -87,9 +91,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 if [ "$QUICK" = 1 ]; then
-  : "${ORDERS:=100}" "${ORDERS_C1:=30}" "${CONCURRENCY:=1 8 64}" "${REPEATS:=1}" "${MAX_SECONDS:=30}"
+  : "${ORDERS:=100}" "${ORDERS_C1:=30}" "${CONCURRENCY:=1 8 64}" "${REPEATS:=1}" "${MAX_SECONDS:=30}" "${WARMUP:=20}"
 else
-  : "${ORDERS:=1000}" "${ORDERS_C1:=200}" "${CONCURRENCY:=1 4 8 32 64 256}" "${REPEATS:=3}" "${MAX_SECONDS:=60}"
+  : "${ORDERS:=1000}" "${ORDERS_C1:=200}" "${CONCURRENCY:=1 4 8 32 64 256}" "${REPEATS:=3}" "${MAX_SECONDS:=60}" "${WARMUP:=100}"
 fi
 CONCURRENCY=${CONCURRENCY//,/ }
 SERVERS=${SERVERS//,/ }
@@ -326,6 +330,7 @@ run_one() { # run_one SERVER CONCURRENCY REPEAT
   cpu0=$(cpu_ms "$pid")
   t0=$(date +%s.%N)
   "$LOADGEN" --directory "$url" --ca "$ca" "${eab_args[@]}" --orders "$orders" --concurrency "$c" \
+    --warmup-orders "$WARMUP" \
     --accounts "$ACCOUNTS" --run-tag "$(echo "$name" | tr -c 'a-z0-9\n' -)" "${lg[@]}" \
     --poll-min-ms "$POLL_MIN_MS" --poll-max-ms "$POLL_MAX_MS" --max-seconds "$MAX_SECONDS" \
     --json-out "$OUT/runs/$name.json" >/dev/null 2>>"$log" || rc=$?
@@ -381,7 +386,7 @@ EOF
   grep '^loadgen:' "$log" | tail -1 | sed "s/^/bench.sh: $name: /" >&2 || true
 }
 
-log "mode $MODE; orders $ORDERS (C=1: $ORDERS_C1); concurrency $CONCURRENCY; repeats $REPEATS;" \
+log "mode $MODE; orders $ORDERS (C=1: $ORDERS_C1) after $WARMUP warm-up; concurrency $CONCURRENCY; repeats $REPEATS;" \
   "max $MAX_SECONDS s per run; results in $OUT"
 for c in $CONCURRENCY; do
   for r in $(seq "$REPEATS"); do
@@ -417,6 +422,8 @@ for c in sorted({k[0] for k in runs}):
         reps = [s["report"] for s in rs if s["report"]]
         ops = [r["orders_per_second"] for r in reps]
         done = sum(r["completed"] for r in reps)
+        # Per-order costs cover everything the server did during the run, warm-up included.
+        done_all = done + sum(r.get("warmup_completed", 0) for r in reps)
         failed = sum(r["failed"] for r in reps)
         cut = sum(r["cut_off_at_deadline"] + r["not_started"] for r in reps)
         missing = len(rs) - len(reps)
@@ -437,15 +444,15 @@ for c in sorted({k[0] for k in runs}):
             stm = [s["db_statements"] for s in rs if s.get("db_statements") is not None]
             commits = [s["db_commits"] for s in rs if s.get("db_commits") is not None]
             if db and done:
-                extra.append(f"{sum(db) / done:.1f} DB xacts")
+                extra.append(f"{sum(db) / done_all:.1f} DB xacts")
             if commits and done:
-                extra.append(f"{sum(commits) / done:.2f} fsyncs (group commits)")
+                extra.append(f"{sum(commits) / done_all:.2f} fsyncs (group commits)")
             if stm and done:
-                extra.append(f"{sum(stm) / done:.1f} SQL statements")
+                extra.append(f"{sum(stm) / done_all:.1f} SQL statements")
             if dbcpu and done:
-                extra.append(f"{sum(dbcpu) / done:.1f} DB CPU ms")
+                extra.append(f"{sum(dbcpu) / done_all:.1f} DB CPU ms")
             if scm and done:
-                extra.append(f"{sum(scm) / done:.2f} SCM calls")
+                extra.append(f"{sum(scm) / done_all:.2f} SCM calls")
         retries = sum(r["bad_nonce_retries"] for r in reps)
         if retries:
             extra.append(f"{retries} badNonce retries")
@@ -461,7 +468,7 @@ for c in sorted({k[0] for k in runs}):
                 for k in ("new_order", "authz", "challenge", "finalize", "download")
             ),
             fail_txt,
-            fmt(cpu / done, 2) if done else "–",
+            fmt(cpu / done_all, 2) if done_all else "–",
             fmt(rss / 1024, 0),
             "",
             "; ".join(extra),
@@ -495,11 +502,11 @@ lines = [
 lines += ["| " + " | ".join(r) + " |" for r in rows]
 lines += [
     "",
-    "orders/s = completed / wall time of the orders phase; p50/p99 = median over the runs of each run's "
+    "orders/s = completed / wall time of the orders phase (after the warm-up orders); p50/p99 = median over the runs of each run's "
     "order latency percentile; request p99 = the same for each step (authz: fetching the order's "
     "authorizations; challenge: answering one and polling until valid, 0 where none is asked; "
     "finalize: the request itself, which on the bridge waits for the certificate); failures = failed orders summed over the runs; CPU ms/order = server "
-    "process CPU (utime+stime) during the load-generator run, account setup included / completed orders; peak RSS = max VmHWM; "
+    "process CPU (utime+stime) during the load-generator run, account setup and warm-up included / completed orders (warm-up included); peak RSS = max VmHWM; "
     "bridge/Pebble = ratio of median orders/s; per order (bridge): PostgreSQL transactions, CPU of "
     "the PostgreSQL backends (postmaster's reaped children; on a shared server includes other "
     "clients), SCM calls; bridge-sqlite: its transactions and the group commits (one fsync each) "

@@ -6,7 +6,8 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IssuanceConfig {
-    /// Concurrent jobs per replica.
+    /// Concurrent jobs per replica. Jobs mostly wait (on SCM, which `scm.max_concurrent_requests`
+    /// bounds on its own, and on commits): more in flight share more of each commit.
     pub workers: usize,
     /// Seconds a claimed job stays leased; a replica that dies (or stalls) mid-job loses it after
     /// this long and another replica takes over. A live replica renews the lease every third of it
@@ -57,7 +58,7 @@ pub struct IssuanceConfig {
 impl Default for IssuanceConfig {
     fn default() -> Self {
         Self {
-            workers: 8,
+            workers: 32,
             lease_secs: 60,
             poll_interval_ms: 1000,
             finalize_wait_secs: 10,
