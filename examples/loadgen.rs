@@ -282,8 +282,8 @@ async fn main() -> Result<()> {
     let args = &shared.args;
     let c = &shared.client;
     let failed: u64 = total.failures.values().map(|(n, _)| n).sum();
-    let started_orders = total.completed + warm.completed + failed as usize + total.cut_off
-        + warm.cut_off;
+    let started_orders =
+        total.completed + warm.completed + failed as usize + total.cut_off + warm.cut_off;
     let rate = if wall > 0.0 {
         total.completed as f64 / wall
     } else {

@@ -67,6 +67,35 @@ async fn finalize_issues_through_scm_and_the_chain_is_leaf_first() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csr_with_an_account_key_is_refused_and_the_order_stays_ready() {
+    let env = Env::start().await;
+    // The account's key is the CSR's: registered from the same P-256 key pair.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let (kid, hmac) = env
+        .app
+        .eab_key_for(&["127.0.0.0/8", "*.example.test"], &[], false)
+        .await;
+    let mut c = support::client::Client::with_key(
+        &env.app,
+        support::client::TestKey::from_p256_pkcs8(&key.serialize_der()),
+    );
+    assert_eq!(c.register(Some((&kid, &hmac))).await.status, 201);
+    let (order_url, order) = env.ready_order(&c, &["127.0.0.1"]).await;
+    let r = finalize(&c, &order, &csr_with_key(&["127.0.0.1"], None, &key)).await;
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(r.problem_type(), "badCSR", "{r:?}");
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("account key"),
+        "{r:?}"
+    );
+    assert_eq!(c.post(&order_url, None).await.body["status"], "ready");
+    assert_eq!(env.sandbox.enrollment_count(), 0);
+    // A certificate key of its own is then accepted.
+    let (der, _) = csr(&["127.0.0.1"], None);
+    assert_eq!(finalize(&c, &order, &der).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_csrs_are_refused_and_enroll_nothing() {
     let env = Env::start().await;
     let c = env.client().await;

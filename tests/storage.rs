@@ -86,6 +86,7 @@ on_both_backends!(
     jobs::a_claim_skips_the_jobs_this_process_runs,
     jobs::an_enqueued_job_wakes_the_worker,
     issuance::finalize_claims_an_order_once_under_concurrency,
+    issuance::finalize_refuses_a_csr_key_that_is_an_account_key,
     issuance::finalize_wakes_the_worker,
     issuance::enrollment_progress_is_recorded,
     issuance::completing_issuance_makes_the_order_valid,

@@ -67,17 +67,7 @@ pub async fn finalize(
     let der = crate::jose::b64_decode(&req.csr)
         .map_err(|_| Error::new(ProblemType::BadCsr, "csr is not unpadded base64url"))?;
     let csr: CheckedCsr = check_csr(&der, &order.identifiers)?;
-    if ctx
-        .store
-        .account_by_thumbprint(&csr.key_thumbprint)
-        .await?
-        .is_some()
-    {
-        return Err(Error::new(
-            ProblemType::BadCsr,
-            "the CSR's key is an ACME account key; use a separate key for the certificate",
-        ));
-    }
+    let csr_key = csr.key_thumbprint;
     let target = order_target(ctx, account, &order).await?;
     let enrollment = Enrollment {
         order_id: order.id.clone(),
@@ -99,7 +89,10 @@ pub async fn finalize(
     };
     // Watch before the job exists, so the worker's signal cannot come before we listen.
     let watch = ctx.store.watch(&order.id);
-    match ctx.store.start_finalize(&enrollment, ctx.now()).await? {
+    let claim = ctx
+        .store
+        .start_finalize_unless_account_key(&enrollment, Some(&csr_key), ctx.now());
+    match claim.await? {
         FinalizeOutcome::Started => {
             tracing::info!(order = %order.id, org = target.org_id, cert_type = target.cert_type, "order finalized")
         }
@@ -107,6 +100,12 @@ pub async fn finalize(
             return Err(Error::new(
                 ProblemType::OrderNotReady,
                 "the order is no longer ready: it was finalized concurrently or expired",
+            ))
+        }
+        FinalizeOutcome::CsrKeyIsAccountKey => {
+            return Err(Error::new(
+                ProblemType::BadCsr,
+                "the CSR's key is an ACME account key; use a separate key for the certificate",
             ))
         }
     }

@@ -13,6 +13,9 @@ use chrono::{DateTime, Utc};
 pub(super) const AUDIT_INSERT_COLUMNS: &str =
     "at, kind, actor, account_id, eab_kid, order_id, serial, names, details";
 
+/// How many values [`bind_event`] binds.
+pub(super) const AUDIT_INSERT_ARITY: usize = 9;
+
 /// Binds an event's [`AUDIT_INSERT_COLUMNS`]: shared by the transaction inserts and the
 /// PostgreSQL one-statement paths.
 pub(super) fn bind_event<'q>(q: Query<'q>, ev: &'q AuditEvent, now: DateTime<Utc>) -> Query<'q> {

@@ -2,7 +2,7 @@
 //! crash at any point leaves a state the worker can resume from. Certificate rows live in
 //! `certificates`.
 
-use super::audit::{bind_event, event_values, AUDIT_INSERT_COLUMNS};
+use super::audit::{bind_event, event_values, AUDIT_INSERT_ARITY, AUDIT_INSERT_COLUMNS};
 use super::certificates::{bind_certificate, CERT_INSERT_ARITY, CERT_INSERT_COLUMNS};
 use super::db::Tx;
 use super::jobs::fenced;
@@ -86,18 +86,51 @@ impl Store {
         e: &Enrollment,
         now: DateTime<Utc>,
     ) -> Result<FinalizeOutcome> {
-        if self.one_statement() {
-            return self.start_finalize_in_one_statement(e, now).await;
+        self.start_finalize_unless_account_key(e, None, now).await
+    }
+
+    /// [`Store::start_finalize`], refused (`CsrKeyIsAccountKey`, nothing changed) when an account
+    /// has the key with this RFC 7638 thumbprint: the check rides on the claim instead of costing
+    /// a read of its own on every finalize.
+    pub async fn start_finalize_unless_account_key(
+        &self,
+        e: &Enrollment,
+        csr_key_thumbprint: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<FinalizeOutcome> {
+        let outcome = if self.one_statement() {
+            self.start_finalize_in_one_statement(e, csr_key_thumbprint, now)
+                .await?
+        } else {
+            self.start_finalize_in_transaction(e, csr_key_thumbprint, now)
+                .await?
+        };
+        // Not claimed: say why when it is the key (a rare refusal, so a read of its own).
+        if let (FinalizeOutcome::NotReady, Some(k)) = (&outcome, csr_key_thumbprint) {
+            if self.account_by_thumbprint(k).await?.is_some() {
+                return Ok(FinalizeOutcome::CsrKeyIsAccountKey);
+            }
         }
+        Ok(outcome)
+    }
+
+    async fn start_finalize_in_transaction(
+        &self,
+        e: &Enrollment,
+        csr_key_thumbprint: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<FinalizeOutcome> {
         let mut tx = self.db.begin().await?;
         let claimed = tx
             .execute(
                 tx.query(
                     "UPDATE orders SET status = 'processing', updated_at = $2 \
-             WHERE id = $1 AND status = 'ready' AND expires_at > $2",
+             WHERE id = $1 AND status = 'ready' AND expires_at > $2 \
+             AND NOT EXISTS (SELECT 1 FROM accounts WHERE key_thumbprint = $3)",
                 )
                 .bind(&e.order_id)
-                .bind(now),
+                .bind(now)
+                .bind(csr_key_thumbprint),
             )
             .await?;
         if claimed == 0 {
@@ -121,6 +154,7 @@ impl Store {
     async fn start_finalize_in_one_statement(
         &self,
         e: &Enrollment,
+        csr_key_thumbprint: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<FinalizeOutcome> {
         // `bind_enrollment` binds $1 (the order id) to $9 (now); the order id is taken from
@@ -128,7 +162,9 @@ impl Store {
         let sql = format!(
             "WITH claimed AS ( \
                    UPDATE orders SET status = 'processing', updated_at = $9 \
-                   WHERE id = $1 AND status = 'ready' AND expires_at > $9 RETURNING id), \
+                   WHERE id = $1 AND status = 'ready' AND expires_at > $9 \
+                   AND NOT EXISTS (SELECT 1 FROM accounts WHERE key_thumbprint = ${}) \
+                   RETURNING id), \
                  enrolled AS ( \
                    INSERT INTO enrollments ({ENROLLMENT_INSERT_COLUMNS}) \
                    SELECT id, $2, $3, $4, $5, $6, $7, $8, $9 FROM claimed RETURNING order_id), \
@@ -143,6 +179,7 @@ impl Store {
                         (SELECT count(*) FROM enrolled) AS enrolled, \
                         (SELECT count(*) FROM queued CROSS JOIN LATERAL pg_notify($11, queued.kind)) \
                           AS notified",
+            12 + AUDIT_INSERT_ARITY,
             event_values(12)
         );
         let event = finalized(e);
@@ -150,7 +187,7 @@ impl Store {
         let q = bind_enrollment(q, e, now)
             .bind(JobKind::Issue.as_str())
             .bind(super::JOBS_CHANNEL);
-        let q = bind_event(q, &event, now);
+        let q = bind_event(q, &event, now).bind(csr_key_thumbprint);
         let claimed: i64 = self.db.fetch_one(q).await?.get("claimed")?;
         Ok(if claimed == 1 {
             FinalizeOutcome::Started

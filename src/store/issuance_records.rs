@@ -22,4 +22,6 @@ pub enum FinalizeOutcome {
     Started,
     /// Another finalize got there first (or the order is no longer ready).
     NotReady,
+    /// The CSR's key is an ACME account's key; nothing changed.
+    CsrKeyIsAccountKey,
 }

@@ -355,3 +355,46 @@ pub async fn first_collect_stores_the_ssl_id_with_the_certificate(t: &TestStore)
     assert_eq!(of_order(kind::SCM_ENROLLED), 1, "{events:#?}");
     assert_eq!(of_order(kind::SCM_ISSUED), 1, "{events:#?}");
 }
+
+pub async fn finalize_refuses_a_csr_key_that_is_an_account_key(t: &TestStore) {
+    let a = account(&t.store).await;
+    let (o, _) = order(&t.store, &a.id, &["k.example.com"]).await;
+    make_ready(&t.store, &o).await;
+    let e = enrollment(&o.id);
+    assert!(matches!(
+        t.store
+            .start_finalize_unless_account_key(&e, Some(&a.key_thumbprint), now())
+            .await
+            .unwrap(),
+        FinalizeOutcome::CsrKeyIsAccountKey
+    ));
+    // Nothing changed: the order is still ready, with no enrollment and no job.
+    assert_eq!(
+        t.store.order(&o.id).await.unwrap().unwrap().status,
+        OrderStatus::Ready
+    );
+    assert!(t.store.enrollment(&o.id).await.unwrap().is_none());
+    assert_eq!(t.store.pending_jobs(JobKind::Issue).await.unwrap(), 0);
+    // Another key claims it; a second claim finds it no longer ready, whatever its key.
+    assert!(matches!(
+        t.store
+            .start_finalize_unless_account_key(&e, Some("not-an-account-key"), now())
+            .await
+            .unwrap(),
+        FinalizeOutcome::Started
+    ));
+    assert!(matches!(
+        t.store
+            .start_finalize_unless_account_key(&e, Some(&a.key_thumbprint), now())
+            .await
+            .unwrap(),
+        FinalizeOutcome::CsrKeyIsAccountKey
+    ));
+    assert!(matches!(
+        t.store
+            .start_finalize_unless_account_key(&e, Some("not-an-account-key"), now())
+            .await
+            .unwrap(),
+        FinalizeOutcome::NotReady
+    ));
+}
