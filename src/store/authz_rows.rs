@@ -1,10 +1,9 @@
 //! How authorizations and challenges are stored: their columns, how rows are read back, and
 //! the inserts an order needs (shared by both spellings of `create_order`).
 
-use super::db::Tx;
-use super::query::{placeholders, Query};
+use super::query::Query;
 use super::DbRow;
-use super::{parse_status, Result, Store};
+use super::{parse_status, Result};
 use crate::model::{Authorization, AuthzStatus, Challenge, ChallengeStatus, Identifier};
 
 /// The authorization's columns (as `authz_from_row` reads them) and its challenges' under `c_` names.
@@ -116,33 +115,4 @@ pub(super) fn bind_challenges<'q>(mut q: Query<'q>, rows: &[ChallengeRow<'q>]) -
             .bind(*position as i32);
     }
     q
-}
-
-impl Store {
-    /// Inserts new authorizations and all their challenges: two statements however many.
-    pub(super) async fn insert_authorizations(
-        tx: &mut Tx,
-        authzs: &[&Authorization],
-    ) -> Result<()> {
-        if authzs.is_empty() {
-            return Ok(());
-        }
-        let sql = format!(
-            "INSERT INTO authorizations ({AUTHZ_INSERT_COLUMNS}) VALUES {}",
-            placeholders(authzs.len(), 8)
-        );
-        tx.execute(bind_authorizations(tx.query(&sql), authzs))
-            .await?;
-        let challenges = challenge_rows(authzs);
-        if challenges.is_empty() {
-            return Ok(());
-        }
-        let sql = format!(
-            "INSERT INTO challenges ({CHALLENGE_INSERT_COLUMNS}) VALUES {}",
-            placeholders(challenges.len(), 6)
-        );
-        tx.execute(bind_challenges(tx.query(&sql), &challenges))
-            .await?;
-        Ok(())
-    }
 }
