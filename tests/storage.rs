@@ -52,6 +52,7 @@ on_both_backends!(
     basics::a_setting_is_initialised_once_under_concurrency,
     basics::a_nonce_is_redeemed_once_under_concurrency,
     basics::concurrent_writers_all_land_and_share_commits,
+    basics::writers_rolling_back_amid_others_undo_only_their_own_changes,
     basics::per_issuance_lookups_use_an_index,
     basics::expired_nonce_records_are_purged,
     basics::an_abandoned_transaction_leaves_its_connection_clean,

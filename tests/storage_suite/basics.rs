@@ -2,6 +2,8 @@
 
 use super::fixtures::*;
 use super::harness::TestStore;
+use acme_sectigo_bridge::ids::random_id;
+use acme_sectigo_bridge::store::*;
 use chrono::Duration;
 
 pub async fn migrating_twice_changes_nothing(t: &TestStore) {
@@ -127,6 +129,62 @@ pub async fn concurrent_writers_all_land_and_share_commits(t: &TestStore) {
             "nonce group-{i} was forgotten"
         );
     }
+}
+
+pub async fn writers_rolling_back_amid_others_undo_only_their_own_changes(t: &TestStore) {
+    // Half the writers register the same key (all but one roll back on the unique key, in the
+    // middle of whatever batch they share), the others distinct keys: every distinct account and
+    // exactly one of the contested ones must be there after a reopen.
+    let contested = new_account(None);
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(48));
+    let tasks: Vec<_> = (0..48)
+        .map(|i| {
+            let s = t.store.clone();
+            let start = start.clone();
+            let mut new = if i % 2 == 0 {
+                contested.clone()
+            } else {
+                new_account(None)
+            };
+            new.id = random_id();
+            tokio::spawn(async move {
+                start.wait().await;
+                let outcome = s.create_account(&new, now()).await.unwrap();
+                (i, new.id, outcome)
+            })
+        })
+        .collect();
+    let mut distinct = Vec::new();
+    let mut winners = std::collections::BTreeSet::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (i, id, CreateAccountOutcome::Created(a)) if i % 2 == 1 => {
+                assert_eq!(a.id, id);
+                distinct.push(id);
+            }
+            (_, _, CreateAccountOutcome::Created(a) | CreateAccountOutcome::KeyExists(a)) => {
+                winners.insert(a.id);
+            }
+            (_, _, other) => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!(distinct.len(), 24);
+    assert_eq!(
+        winners.len(),
+        1,
+        "every contender saw the one winner: {winners:?}"
+    );
+    t.store.close().await;
+    let s = t.reopen().await;
+    for id in &distinct {
+        assert!(s.account(id).await.unwrap().is_some(), "account {id} lost");
+    }
+    let winner = s
+        .account_by_thumbprint(&contested.key_thumbprint)
+        .await
+        .unwrap()
+        .expect("the contested key has its account");
+    assert!(winners.contains(&winner.id));
 }
 
 pub async fn expired_nonce_records_are_purged(t: &TestStore) {
