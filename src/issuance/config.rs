@@ -58,7 +58,7 @@ pub struct IssuanceConfig {
 impl Default for IssuanceConfig {
     fn default() -> Self {
         Self {
-            workers: 32,
+            workers: 64,
             lease_secs: 60,
             poll_interval_ms: 1000,
             finalize_wait_secs: 10,
