@@ -204,3 +204,38 @@ async fn sqlite_nonces_are_spent_once_and_not_accepted_after_a_restart() {
     assert_eq!(c.post_signed(&account, &retry, None).await.status, 200);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_locked_by_another_process_answers_503_with_retry_after() {
+    // Another process (a long CLI command, a backup tool) holds SQLite's write lock for longer
+    // than database.acquire_timeout_secs: the client is told to come back (503, Retry-After), not
+    // that the server failed (500), and the next request after the lock is gone succeeds.
+    use sqlx::{ConnectOptions, Executor};
+    let db = TestDb::create().await;
+    let dir = std::env::temp_dir().join(format!("bridge-locked-{}", db.name));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sandbox = SandboxProcess::start(&db.name).await;
+    let url = acme_sectigo_bridge::store::default_sqlite_url(&dir);
+    let mut env = sandbox.bridge_env();
+    env.push(("BRIDGE_DATABASE__URL", url.clone()));
+    env.push(("BRIDGE_DATABASE__ACQUIRE_TIMEOUT_SECS", "1".into()));
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let _bridge = Bridge::start(&db, "locked", port, &base, &env).await;
+    let app = TestApp::attach(base.clone(), db).await;
+    assert_eq!(Client::new(&app).register(None).await.status, 201);
+
+    let mut other: sqlx::SqliteConnection =
+        <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&url)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+    other.execute("BEGIN IMMEDIATE").await.unwrap();
+    let r = Client::new(&app).register(None).await;
+    assert_eq!(r.status, 503, "{r:?}");
+    assert!(r.header("retry-after").is_some(), "{r:?}");
+    other.execute("ROLLBACK").await.unwrap();
+    assert_eq!(Client::new(&app).register(None).await.status, 201);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -13,7 +13,8 @@ pub const RETRY_BUDGET: Duration = Duration::from_secs(5);
 /// Whether `e` says the database could not be reached or dropped the connection, rather than
 /// refusing the statement: I/O errors, pool time-outs, and the SQLSTATEs of a server going down or
 /// starting up (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now) or of a
-/// broken connection (class 08).
+/// broken connection (class 08); on SQLite, a file another process kept locked for longer than
+/// `database.acquire_timeout_secs` (`SQLITE_BUSY`, `SQLITE_LOCKED`: e.g. a long CLI command).
 pub fn is_unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_)
@@ -22,9 +23,21 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|c| is_outage_code(&c)),
+        sqlx::Error::Database(db) => {
+            let sqlite = db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some();
+            db.code().is_some_and(|c| match sqlite {
+                true => is_sqlite_busy(&c),
+                false => is_outage_code(&c),
+            })
+        }
         _ => false,
     }
+}
+
+/// SQLite's result codes for a lock held elsewhere (`SQLITE_BUSY` 5, `SQLITE_LOCKED` 6, and
+/// their extended codes, which keep the primary code in the low byte).
+fn is_sqlite_busy(code: &str) -> bool {
+    code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
 /// SQLSTATEs of a server that is going away or not there yet, or of a connection that broke.
