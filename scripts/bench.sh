@@ -191,6 +191,15 @@ psql_admin() { psql "$PG_URL/postgres" -v ON_ERROR_STOP=1 -Atqc "$1"; }
 drop_db() { psql_admin "drop database if exists \"$1\" with (force)" >/dev/null 2>&1 || true; }
 
 # ---- per-process figures -------------------------------------------------------------------------
+# run_counting_cpu FILE CMD...: runs CMD (its output goes where this function's goes), writes the
+# CPU time it used (user + system, ms) to FILE and returns its exit status.
+run_counting_cpu() {
+  python3 -c 'import resource, subprocess, sys
+rc = subprocess.call(sys.argv[2:])
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write(str(round((u.ru_utime + u.ru_stime) * 1000)))
+sys.exit(rc)' "$@"
+}
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ms() { # utime+stime of PID in ms
   local f
@@ -329,7 +338,8 @@ run_one() { # run_one SERVER CONCURRENCY REPEAT
   local cpu0 t0 t1 rc=0
   cpu0=$(cpu_ms "$pid")
   t0=$(date +%s.%N)
-  "$LOADGEN" --directory "$url" --ca "$ca" "${eab_args[@]}" --orders "$orders" --concurrency "$c" \
+  # The load generator shares the machine's CPUs with the server: its own CPU time is recorded too.
+  run_counting_cpu "$OUT/runs/$name.client-cpu" "$LOADGEN" --directory "$url" --ca "$ca" "${eab_args[@]}" --orders "$orders" --concurrency "$c" \
     --warmup-orders "$WARMUP" \
     --accounts "$ACCOUNTS" --run-tag "$(echo "$name" | tr -c 'a-z0-9\n' -)" "${lg[@]}" \
     --poll-min-ms "$POLL_MIN_MS" --poll-max-ms "$POLL_MAX_MS" --max-seconds "$MAX_SECONDS" \
@@ -379,6 +389,7 @@ run_one() { # run_one SERVER CONCURRENCY REPEAT
 {"server": "$server", "concurrency": $c, "repeat": $r, "orders": $orders, "loadgen_exit": $rc,
  "server_alive": $alive, "cpu_ms": $((cpu1 - cpu0)), "peak_rss_kb": ${rss:-0},
  "elapsed_s": $(awk "BEGIN {print $t1 - $t0}"),
+ "client_cpu_ms": $(cat "$OUT/runs/$name.client-cpu" 2>/dev/null || echo null),
  "scm_calls": ${scm:-null}, "db_transactions": ${xact:-null}, "db_commits": ${commits:-null},
  "db_cpu_ms": ${db_cpu:-null},
  "db_statements": ${statements:-null}}
@@ -453,6 +464,12 @@ for c in sorted({k[0] for k in runs}):
                 extra.append(f"{sum(dbcpu) / done_all:.1f} DB CPU ms")
             if scm and done:
                 extra.append(f"{sum(scm) / done_all:.2f} SCM calls")
+        client = [s["client_cpu_ms"] for s in rs if s.get("client_cpu_ms") is not None]
+        if client and done_all and len(client) == len(rs):
+            extra.append(f"{sum(client) / done_all:.2f} load-generator CPU ms")
+            # What the measured CPU costs allow on this machine if every CPU were busy all the time.
+            spent = cpu + sum(client) + sum(s["db_cpu_ms"] for s in rs if s.get("db_cpu_ms") is not None)
+            extra.append(f"CPU limit ≈ {os.cpu_count() * 1000 * done_all / spent:.0f} orders/s")
         retries = sum(r["bad_nonce_retries"] for r in reps)
         if retries:
             extra.append(f"{retries} badNonce retries")
@@ -510,7 +527,11 @@ lines += [
     "bridge/Pebble = ratio of median orders/s; per order (bridge): PostgreSQL transactions, CPU of "
     "the PostgreSQL backends (postmaster's reaped children; on a shared server includes other "
     "clients), SCM calls; bridge-sqlite: its transactions and the group commits (one fsync each) "
-    "that carried them, from its metrics; (†) = one side had failures or cut-off orders, the ratio is not a "
+    "that carried them, from its metrics; load-generator CPU: the load generator's own CPU time per "
+    "order (it runs on the same CPUs); CPU limit: CPUs × 1000 / (server + load generator + "
+    "PostgreSQL CPU ms per order), the orders/s at which this machine's CPUs would all be busy with "
+    "this run's costs, i.e. roughly the most that less waiting could give without cheaper work (an "
+    "estimate: the costs include the run's set-up, which weighs on short runs); (†) = one side had failures or cut-off orders, the ratio is not a "
     "throughput comparison.",
 ]
 if notes:
