@@ -24,7 +24,7 @@ impl Config {
                 text.parse::<toml::Table>()
                     .map_err(|e| ConfigError::Syntax {
                         path: p.to_path_buf(),
-                        message: e.to_string(),
+                        message: describe_syntax_error(&e, &text),
                     })?
             }
             None => toml::Table::new(),
@@ -52,31 +52,119 @@ impl Config {
 }
 
 /// Turns a toml deserialisation error into one line naming the key, e.g.
-/// "unknown field `lisen` in [server], expected one of ...".
+/// "unknown field `lisen` in [server], expected one of ...". The offending line is quoted, unless
+/// it holds a secret (see [`is_secret_key`]): then only its key is.
 pub(super) fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
     let message = e.message().trim().to_string();
     match e.span() {
         Some(span) => {
-            // Find the table header and the line the span points at, so the key is named.
-            let before = &text[..span.start.min(text.len())];
-            let section = before
-                .lines()
-                .rev()
-                .find(|l| l.trim_start().starts_with('['))
-                .map(|l| l.trim().to_string());
-            let line = text[span.start.min(text.len())..]
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim();
-            let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-            let full_line = text[line_start..].lines().next().unwrap_or(line).trim();
-            match section {
-                Some(s) => format!("{message} (in {s}, at `{full_line}`)"),
-                None => format!("{message} (at `{full_line}`)"),
+            let at = Location::of(text, span.start);
+            let message = at.redact(message);
+            match &at.section {
+                Some(s) => format!("{message} (in {s}, at `{}`)", at.shown_line()),
+                None => format!("{message} (at `{}`)", at.shown_line()),
             }
         }
         None => message,
+    }
+}
+
+/// A TOML syntax error as one line with its position. toml's own rendering quotes the line with a
+/// caret under it, which for `url = "postgres://user:password@…` would print the password.
+pub(super) fn describe_syntax_error(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => {
+            let at = Location::of(text, span.start);
+            let message = at.redact(message);
+            format!(
+                "{message} at line {}, column {} (`{}`)",
+                at.line_number,
+                at.column,
+                at.shown_line()
+            )
+        }
+        None => message,
+    }
+}
+
+/// Keys whose values are secrets ([`crate::secret::Secret`] settings: `database.url`, which may
+/// carry a password, `scm.password`, `acme.nonce_key`, `acme.eab_encryption_key`, the sandbox's
+/// `password`): an error about them names the key and never shows the value.
+fn is_secret_key(key: &str) -> bool {
+    matches!(key, "url" | "nonce_key" | "eab_encryption_key")
+        || key.contains("password")
+        || key.contains("secret")
+        || key.contains("token")
+}
+
+/// Where in the TOML text an error points.
+struct Location<'a> {
+    /// The `[table]` header above it, if any.
+    section: Option<String>,
+    /// The whole line, trimmed.
+    line: &'a str,
+    /// The key the line sets, if it is a `key = value` line.
+    key: Option<&'a str>,
+    line_number: usize,
+    column: usize,
+}
+
+impl<'a> Location<'a> {
+    fn of(text: &'a str, offset: usize) -> Self {
+        let offset = offset.min(text.len());
+        let before = &text[..offset];
+        let section = before
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with('['))
+            .map(|l| l.trim().to_string());
+        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let line = text[line_start..].lines().next().unwrap_or("").trim();
+        let key = line
+            .split_once('=')
+            .map(|(k, _)| k.trim().trim_matches('"'))
+            .filter(|k| !k.is_empty() && !k.starts_with('['));
+        Self {
+            section,
+            line,
+            key,
+            line_number: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+        }
+    }
+
+    fn is_secret(&self) -> bool {
+        self.key.is_some_and(is_secret_key)
+    }
+
+    /// The line as shown in the message: `key = …` for a secret.
+    fn shown_line(&self) -> String {
+        match self.key {
+            Some(key) if self.is_secret() => format!("{key} = …"),
+            _ => self.line.to_string(),
+        }
+    }
+
+    /// The message without the parts that quote a secret's value (serde and toml put values in
+    /// backticks).
+    fn redact(&self, message: String) -> String {
+        if !self.is_secret() {
+            return message;
+        }
+        let mut out = String::with_capacity(message.len());
+        let mut quoted = false;
+        for c in message.chars() {
+            if c == '`' {
+                if !quoted {
+                    out.push_str("`…`");
+                }
+                quoted = !quoted;
+            } else if !quoted {
+                out.push(c);
+            }
+        }
+        out
     }
 }
 

@@ -283,3 +283,61 @@ fn exactly_once_knobs_have_defaults_and_bounds() {
     .unwrap();
     assert_eq!(c.issuance.reconcile_interval_secs, 0);
 }
+
+/// A configuration error names the key but never shows a secret's value: the message goes to the
+/// terminal and to whatever collects the service's output.
+#[test]
+fn errors_about_secret_settings_do_not_show_the_value() {
+    let dir = temp_dir("secret-errors");
+    let cases = [
+        // A wrong type: the error quotes the offending line.
+        (
+            "type.toml",
+            "[scm]\nbase_url = \"https://scm.example\"\ncustomer_uri = \"c\"\nlogin = \"l\"\n\
+             password = [\"918273645\"]\n",
+            "918273645",
+            "password",
+        ),
+        // A syntax error: toml's message quotes the line.
+        (
+            "syntax.toml",
+            "[database]\nurl = \"postgres://bridge:hunter2@db/acme\n",
+            "hunter2",
+            "url",
+        ),
+        (
+            "key.toml",
+            "[acme]\neab_encryption_key = [\"s3cr3tb1ts\", 1]\n",
+            "s3cr3tb1ts",
+            "eab_encryption_key",
+        ),
+    ];
+    for (name, text, secret, key) in cases {
+        let file = dir.join(name);
+        std::fs::write(&file, text).unwrap();
+        let err = Config::load_with_env(Some(&file), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains(secret), "{name}: the value is shown: {err}");
+        assert!(err.contains(key), "{name}: the key is not named: {err}");
+    }
+    // The same through the environment (the value parses as an array, not a string).
+    let vars = [
+        ("BRIDGE_SCM__BASE_URL", "https://scm.example"),
+        ("BRIDGE_SCM__CUSTOMER_URI", "c"),
+        ("BRIDGE_SCM__LOGIN", "l"),
+        ("BRIDGE_SCM__PASSWORD", "[\"918273645\"]"),
+    ];
+    let err = Config::load_with_env(None, env(&vars))
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("918273645"), "the value is shown: {err}");
+    assert!(err.contains("password"), "the key is not named: {err}");
+    // Other settings keep showing the offending line: it is what a person needs to fix it.
+    let file = dir.join("plain.toml");
+    std::fs::write(&file, "[server]\nlisten = 8080\n").unwrap();
+    let err = Config::load_with_env(Some(&file), env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("listen = 8080"), "{err}");
+}
