@@ -188,14 +188,38 @@ pub async fn serve_plain(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let background = Background::start(&state).await?;
+    let server = state.ctx.config.server.clone();
     let app = crate::web::router(state);
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    let grace = Duration::from_secs(server.shutdown_grace_secs);
+    tokio::spawn(async move {
+        shutdown.await;
+        h.graceful_shutdown(Some(grace));
+    });
+    let mut http = axum_server::from_tcp(listener.into_std()?);
+    bound_connections(http.http_builder(), &server);
     // Connection info gives the per-address rate limits the peer address.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    let result = http
+        .handle(handle)
+        .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await;
     background.stop().await;
     result.context("HTTP server")
+}
+
+/// What every listener of the bridge bounds per connection before a request exists: the time a
+/// client may take to send its headers (`server.header_read_timeout_secs`). Without a timer hyper
+/// applies none, and a client trickling headers (slowloris) holds its socket for ever; the request
+/// timeout and the in-flight limit only count requests whose headers arrived.
+fn bound_connections(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    server: &crate::config::ServerConfig,
+) {
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(server.header_read_timeout_secs));
 }
 
 async fn serve_tls(
@@ -216,6 +240,7 @@ async fn serve_tls(
             )
         })?;
     let background = Background::start(&state).await?;
+    let state_server = state.ctx.config.server.clone();
     let app = crate::web::router(state);
     let handle = axum_server::Handle::new();
     let h = handle.clone();
@@ -224,7 +249,9 @@ async fn serve_tls(
         h.graceful_shutdown(Some(grace));
     });
     let std_listener = listener.into_std()?;
-    let result = axum_server::from_tcp_rustls(std_listener, tls)
+    let mut https = axum_server::from_tcp_rustls(std_listener, tls);
+    bound_connections(https.http_builder(), &state_server);
+    let result = https
         .handle(handle)
         .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await;
@@ -288,8 +315,10 @@ async fn start_admin(state: &AppState) -> anyhow::Result<Vec<tokio::task::JoinHa
             .with_context(|| format!("binding the metrics listener {metrics}"))?;
         let app = crate::web::admin_router(state.clone(), None);
         tracing::info!(listen = %metrics, "metrics at /metrics");
+        let mut http = axum_server::from_tcp(listener.into_std()?);
+        bound_connections(http.http_builder(), server);
         tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = http.serve(app.into_make_service()).await;
         }));
     }
     let listener = tokio::net::TcpListener::bind(addr)
@@ -303,16 +332,17 @@ async fn start_admin(state: &AppState) -> anyhow::Result<Vec<tokio::task::JoinHa
         let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
             .await
             .with_context(|| format!("loading server.admin_tls_cert {}", cert.display()))?;
-        let std_listener = listener.into_std()?;
+        let mut https = axum_server::from_tcp_rustls(listener.into_std()?, tls);
+        bound_connections(https.http_builder(), server);
         tasks.push(tokio::spawn(async move {
-            let _ = axum_server::from_tcp_rustls(std_listener, tls)
-                .serve(app.into_make_service())
-                .await;
+            let _ = https.serve(app.into_make_service()).await;
         }));
         return Ok(tasks);
     }
+    let mut http = axum_server::from_tcp(listener.into_std()?);
+    bound_connections(http.http_builder(), server);
     tasks.push(tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        let _ = http.serve(app.into_make_service()).await;
     }));
     Ok(tasks)
 }

@@ -346,3 +346,36 @@ async fn post_as_get_must_have_empty_payload_and_all_key_types_work() {
         assert_eq!(c.post(&acct, None).await.status, 200);
     }
 }
+
+/// A client that opens a connection and trickles its headers (or sends none) is cut off after
+/// `server.header_read_timeout_secs`, so a few hundred such connections cannot hold the replica's
+/// sockets and memory for ever (slowloris). Before the bound, the connection stayed open.
+#[tokio::test]
+async fn a_client_too_slow_with_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(|c| {
+        c.acme.eab_required = false;
+        c.server.header_read_timeout_secs = 2;
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    conn.write_all(format!("GET /directory HTTP/1.1\r\nHost: {addr}\r\n").as_bytes())
+        .await
+        .unwrap();
+    // The headers never end. Well past the bound (and far short of anything else that would close
+    // the connection), the server must have hung up.
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        conn.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(
+        read.is_ok(),
+        "the connection was still open 20 s after the client stopped sending its headers"
+    );
+    // A client that sends its request in time is served as before.
+    let r = reqwest::get(app.url("/directory")).await.unwrap();
+    assert_eq!(r.status(), 200);
+}

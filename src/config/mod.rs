@@ -125,6 +125,13 @@ pub struct ServerConfig {
     /// `Retry-After`, so a slow client or a stuck handler does not hold resources forever. Must
     /// leave room for finalize's and revokeCert's intentional waits. 0 = no limit.
     pub request_timeout_secs: u64,
+    /// Seconds a client may take to send a request's headers, counted from when the connection
+    /// waits for them (so it also ends an idle keep-alive connection): a client trickling headers
+    /// (slowloris) or sending none would otherwise hold a socket for ever, before the request
+    /// timeout or the in-flight limit ever sees a request. Longer by default than the idle timeout
+    /// of common load balancers (60 s): one that reuses an idle connection the bridge is just
+    /// closing answers its client 502. 1–3600.
+    pub header_read_timeout_secs: u64,
     /// Requests handled at once by this replica; one more is answered 503 with `Retry-After`
     /// at once instead of queueing. 0 = no limit.
     pub max_concurrent_requests: usize,
@@ -153,6 +160,7 @@ impl Default for ServerConfig {
             max_body_bytes: 64 * 1024,
             shutdown_grace_secs: 10,
             request_timeout_secs: 30,
+            header_read_timeout_secs: 75,
             max_concurrent_requests: 1024,
             trusted_proxies: Vec::new(),
             readiness_grace_secs: 5,

@@ -71,6 +71,11 @@ impl Config {
                 self.issuance.finalize_wait_secs
             )));
         }
+        if !(1..=3600).contains(&self.server.header_read_timeout_secs) {
+            return Err(ConfigError::Invalid(
+                "server.header_read_timeout_secs must be between 1 and 3600".into(),
+            ));
+        }
         if !(1..=300).contains(&self.database.unavailable_retry_secs) {
             return Err(ConfigError::Invalid(
                 "database.unavailable_retry_secs must be between 1 and 300".into(),
