@@ -57,9 +57,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
 }
 
 /// Connects to the database and migrates it, waiting up to `database.startup_wait_secs` while it
-/// is unreachable or starting up: a replica started during a database restart comes up once the
-/// database is back instead of exiting and staying down.
-async fn connect_and_migrate(cfg: &crate::config::DatabaseConfig) -> anyhow::Result<Store> {
+/// is unreachable or starting up: a replica (or a `migrate` run) started during a database restart
+/// goes on once the database is back instead of exiting.
+pub(crate) async fn connect_and_migrate(
+    cfg: &crate::config::DatabaseConfig,
+) -> anyhow::Result<Store> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(cfg.startup_wait_secs);
     let mut pause = Duration::from_millis(200);
     loop {

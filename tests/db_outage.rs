@@ -225,3 +225,46 @@ async fn serve_started_while_the_database_is_down_waits_and_then_serves() {
         "the bridge did not wait for the database"
     );
 }
+
+/// `migrate` runs ahead of a rollout (a Kubernetes Job, a deploy script), which may start it
+/// while the database is still coming up: it waits up to `database.startup_wait_secs` as `serve`
+/// does, instead of failing at the first refused connection (it did before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_run_while_the_database_is_down_waits_and_then_migrates() {
+    let cluster = Arc::new(PgCluster::start());
+    let db = cluster.database().await;
+    blocking(&cluster, PgCluster::stop).await;
+    let starter = {
+        let cluster = cluster.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            blocking(&cluster, PgCluster::start_again).await;
+        })
+    };
+    let url = db.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        support::process::binary()
+            .arg("migrate")
+            .env("BRIDGE_DATABASE__URL", &url)
+            .env("BRIDGE_DATABASE__STARTUP_WAIT_SECS", "60")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    starter.await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "migrate failed: {stdout}{stderr}");
+    assert!(stdout.contains("database is up to date"), "{stdout}");
+    assert!(
+        stderr.contains("not reachable yet"),
+        "migrate did not wait for the database: {stderr}"
+    );
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(applied > 0);
+}

@@ -110,7 +110,12 @@ pub async fn run(mut config: Config, data_dir: &Path, command: Command) -> anyho
     match command {
         Command::Serve => crate::app::serve(config, data_dir).await,
         Command::Migrate => {
-            let store = open_store(&config).await?;
+            // Often run ahead of a rollout (a Kubernetes Job, a deploy script) that may start it
+            // while the database is still coming up: it waits for it as `serve` does.
+            let cipher = config.acme.eab_cipher()?;
+            let store = crate::app::connect_and_migrate(&config.database)
+                .await?
+                .with_eab_cipher(cipher);
             println!("database is up to date");
             eab::encrypt_plaintext_keys(&store).await
         }
