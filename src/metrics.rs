@@ -12,8 +12,16 @@ const LATENCY_BUCKETS: &[f64] = &[
 /// Upper bounds (seconds) of the issuance-duration buckets: seconds to days.
 const ISSUANCE_BUCKETS: &[f64] = &[1.0, 5.0, 15.0, 60.0, 300.0, 1800.0, 3600.0, 86400.0];
 
+/// Upper bounds (seconds) of the SCM call-duration buckets: SCM answers in tens of milliseconds to
+/// minutes (its client timeout is `scm.timeout_secs`, 120 s by default).
+pub const SCM_BUCKETS: &[f64] = &[
+    0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+];
+
+/// A Prometheus histogram: cumulative bucket counts, sum and count. Shared with the SCM client,
+/// which times its own calls.
 #[derive(Debug, Clone)]
-struct Histogram {
+pub struct Histogram {
     bounds: &'static [f64],
     counts: Vec<u64>,
     sum: f64,
@@ -21,7 +29,8 @@ struct Histogram {
 }
 
 impl Histogram {
-    fn new(bounds: &'static [f64]) -> Self {
+    /// An empty histogram with these bucket upper bounds (seconds).
+    pub fn new(bounds: &'static [f64]) -> Self {
         Self {
             bounds,
             counts: vec![0; bounds.len()],
@@ -30,7 +39,8 @@ impl Histogram {
         }
     }
 
-    fn observe(&mut self, v: f64) {
+    /// Counts one observation of `v` seconds.
+    pub fn observe(&mut self, v: f64) {
         for (i, b) in self.bounds.iter().enumerate() {
             if v <= *b {
                 self.counts[i] += 1;
@@ -126,6 +136,7 @@ impl Metrics {
     pub fn render(
         &self,
         scm_calls: &[((String, &'static str), u64)],
+        scm_latency: &[(String, Histogram)],
         jobs: &[(String, i64)],
     ) -> String {
         let mut out = String::new();
@@ -148,6 +159,14 @@ impl Metrics {
             out.push_str(&format!(
                 "scm_calls_total{{operation=\"{op}\",outcome=\"{outcome}\"}} {n}\n"
             ));
+        }
+        out.push_str("# HELP scm_request_duration_seconds Time SCM took to answer a call (from sending it to reading its body), by operation.\n# TYPE scm_request_duration_seconds histogram\n");
+        for (op, h) in scm_latency {
+            h.render(
+                &mut out,
+                "scm_request_duration_seconds",
+                &format!("operation=\"{op}\""),
+            );
         }
         out.push_str("# HELP issuance_duration_seconds Time from finalize to a valid order.\n# TYPE issuance_duration_seconds histogram\n");
         if let Some(h) = self.issuance.lock().expect("lock").as_ref() {
@@ -252,7 +271,14 @@ mod tests {
         let m = Metrics::default();
         m.observe_request("/acme/new-order", 201, Duration::from_millis(7));
         m.observe_request("/acme/new-order", 201, Duration::from_millis(70));
-        let text = m.render(&[(("ssl.enroll".into(), "ok"), 3)], &[("issue".into(), 2)]);
+        let mut enroll = Histogram::new(SCM_BUCKETS);
+        enroll.observe(0.2);
+        let scm_latency = [("ssl.enroll".to_string(), enroll)];
+        let text = m.render(
+            &[(("ssl.enroll".into(), "ok"), 3)],
+            &scm_latency,
+            &[("issue".into(), 2)],
+        );
         assert!(text.contains("acme_requests_total{endpoint=\"/acme/new-order\",status=\"201\"} 2"));
         assert!(text.contains(
             "acme_request_duration_seconds_bucket{endpoint=\"/acme/new-order\",le=\"0.01\"} 1"
@@ -262,6 +288,13 @@ mod tests {
         ));
         assert!(text.contains("scm_calls_total{operation=\"ssl.enroll\",outcome=\"ok\"} 3"));
         assert!(text.contains("jobs_waiting{kind=\"issue\"} 2"));
+        assert!(text.contains(
+            "scm_request_duration_seconds_bucket{operation=\"ssl.enroll\",le=\"0.1\"} 0"
+        ));
+        assert!(text.contains(
+            "scm_request_duration_seconds_bucket{operation=\"ssl.enroll\",le=\"0.25\"} 1"
+        ));
+        assert!(text.contains("scm_request_duration_seconds_count{operation=\"ssl.enroll\"} 1"));
     }
 
     #[test]
@@ -306,7 +339,7 @@ mod tests {
         };
         m.observe_purged(&batch);
         m.observe_purged(&batch);
-        let text = m.render(&[], &[]);
+        let text = m.render(&[], &[], &[]);
         assert!(text.contains("retention_purged_rows_total{table=\"orders\"} 4"));
         assert!(text.contains("retention_purged_rows_total{table=\"challenges\"} 24"));
     }

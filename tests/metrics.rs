@@ -47,6 +47,21 @@ async fn metrics_count_requests_scm_calls_and_issuance() {
         .sum();
     assert_eq!(scm_calls, 2, "enroll + one collect: {text}");
     assert!(text.contains("issuance_duration_seconds_count 1"), "{text}");
+    // How long SCM took, by operation: one enroll and one collect timed.
+    for op in ["ssl.enroll", "ssl.collect"] {
+        assert!(
+            text.contains(&format!(
+                "scm_request_duration_seconds_count{{operation=\"{op}\"}} 1"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "scm_request_duration_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} 1"
+            )),
+            "{text}"
+        );
+    }
     assert!(
         text.contains(
             "acme_request_duration_seconds_bucket{endpoint=\"/acme/order/{id}/finalize\""

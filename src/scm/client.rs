@@ -109,8 +109,13 @@ impl ScmClient {
         self.inner.stats.snapshot()
     }
 
+    /// How long SCM took to answer, by operation (for `/metrics`).
+    pub fn call_durations(&self) -> Vec<(String, crate::metrics::Histogram)> {
+        self.inner.stats.durations()
+    }
+
     /// Sends one request and reads the whole response; non-2xx becomes [`ScmError::Api`]. Every
-    /// call is counted by operation and outcome.
+    /// call is counted by operation and outcome, and timed.
     pub(crate) async fn send(
         &self,
         method: Method,
@@ -143,6 +148,7 @@ impl ScmClient {
         mutating: bool,
     ) -> Result<Reply, ScmError> {
         let counted_method = method.clone();
+        let called = Instant::now();
         let result = async move {
             let url = format!("{}{}", self.inner.base, path);
             let mut req = self
@@ -215,7 +221,9 @@ impl ScmClient {
             Err(err)
         }
         .await;
-        self.inner.stats.record(&counted_method, path, &result);
+        self.inner
+            .stats
+            .record(&counted_method, path, &result, called.elapsed());
         result
     }
 

@@ -2,18 +2,29 @@
 //! counted the same way (metrics; the benchmark's "SCM calls per certificate").
 
 use super::error::{ErrorClass, ScmError};
+use crate::metrics::{Histogram, SCM_BUCKETS};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
-/// Call counters of one client.
+/// Call counters and durations of one client.
 #[derive(Debug, Default)]
 pub struct CallStats {
     counts: Mutex<BTreeMap<(String, &'static str), u64>>,
+    /// How long SCM took to answer, by operation: a slow SCM shows here before it shows as
+    /// timeouts or as orders waiting in `processing`.
+    durations: Mutex<BTreeMap<String, Histogram>>,
 }
 
 impl CallStats {
-    /// Records one call to `path` with its outcome.
-    pub fn record<T>(&self, method: &http::Method, path: &str, result: &Result<T, ScmError>) {
+    /// Records one call to `path` with its outcome and how long it took.
+    pub fn record<T>(
+        &self,
+        method: &http::Method,
+        path: &str,
+        result: &Result<T, ScmError>,
+        took: Duration,
+    ) {
         let outcome = match result {
             Ok(_) => "ok",
             Err(e) => match e.class() {
@@ -24,12 +35,29 @@ impl CallStats {
                 ErrorClass::Permanent => "permanent",
             },
         };
+        let op = operation(method, path);
+        self.durations
+            .lock()
+            .expect("lock")
+            .entry(op.clone())
+            .or_insert_with(|| Histogram::new(SCM_BUCKETS))
+            .observe(took.as_secs_f64());
         *self
             .counts
             .lock()
             .expect("lock")
-            .entry((operation(method, path), outcome))
+            .entry((op, outcome))
             .or_default() += 1;
+    }
+
+    /// (operation, duration histogram), sorted.
+    pub fn durations(&self) -> Vec<(String, Histogram)> {
+        self.durations
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// ((operation, outcome), count), sorted.

@@ -50,8 +50,13 @@ pub async fn metrics(State(state): State<AppState>) -> impl axum::response::Into
         .as_ref()
         .map(|c| c.call_counts())
         .unwrap_or_default();
+    let scm_durations = ctx
+        .scm
+        .as_ref()
+        .map(|c| c.call_durations())
+        .unwrap_or_default();
     let jobs = ctx.store.jobs_by_kind().await.unwrap_or_default();
-    let mut text = ctx.metrics.render(&scm, &jobs);
+    let mut text = ctx.metrics.render(&scm, &scm_durations, &jobs);
     text.push_str(&crate::metrics::render_orphans(
         &ctx.store.orphan_counts().await.unwrap_or_default(),
     ));
