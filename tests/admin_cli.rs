@@ -119,3 +119,44 @@ async fn the_cli_lists_shows_revokes_and_exports() {
     let future = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
     assert!(cli(&env, &["audit", "export", "--since", &future]).is_empty());
 }
+
+/// `eab create` checks what the admin API checks: a pattern that is no name, wildcard or address
+/// range is refused, naming it, and no key is made. Before, the CLI stored it, and every newOrder of
+/// the key's accounts then failed with a server error.
+#[tokio::test]
+async fn eab_create_refuses_a_pattern_that_matches_nothing() {
+    let db = support::db::TestDb::create().await;
+    let run = |args: &[&str]| {
+        binary()
+            .env("BRIDGE_DATABASE__URL", &db.url)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["migrate"]).status.success());
+    for bad in ["https://example.edu", "*example.edu", "10.0.0.0/33"] {
+        let out = run(&["eab", "create", "--label", "team", "--allow", bad]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{bad}: accepted");
+        assert!(stderr.contains(bad), "{bad}: not named: {stderr}");
+    }
+    let out = run(&["eab", "create", "--label", "  ", "--allow", "example.edu"]);
+    assert!(!out.status.success(), "an empty label was accepted");
+    let out = run(&["eab", "list", "--json"]);
+    assert!(out.status.success());
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed, serde_json::json!([]), "a refused key was stored");
+    let out = run(&[
+        "eab",
+        "create",
+        "--label",
+        "team",
+        "--allow",
+        "*.example.edu",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,7 +1,7 @@
 //! `eab …`: the operator's External Account Binding keys (create, list, reencrypt, revoke).
 
 use crate::config::Config;
-use crate::model::EabKey;
+use crate::model::Actor;
 use crate::store::{EabCipher, EabRevocation, Store};
 use anyhow::Context;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -107,21 +107,19 @@ pub async fn run(config: &Config, cmd: EabCommand) -> anyhow::Result<()> {
                     );
                 }
             }
-            let key = EabKey {
-                kid: format!("kid-{}", crate::ids::random_id()),
-                hmac_key: crate::ids::random_bytes(32),
+            // The same checks as the admin API and console (label, every pattern parses): a
+            // pattern no order could match was stored before and failed every newOrder of the
+            // key's accounts with a server error.
+            let new = crate::admin::NewEabKey {
                 label,
                 allowed_patterns: allow,
                 scm_org_id: org_id,
                 profiles,
                 trust_scm_dcv,
                 single_use,
-                created_at: chrono::Utc::now(),
-                used_at: None,
-                revoked_at: None,
-                accounts_stopped: false,
             };
-            store.create_eab_key(&key).await?;
+            let key =
+                crate::admin::create_eab_key(&store, new, &Actor::Cli, chrono::Utc::now()).await?;
             let hmac = URL_SAFE_NO_PAD.encode(&key.hmac_key);
             if json {
                 println!(
