@@ -192,13 +192,8 @@ pub async fn serve_plain(
     let background = Background::start(&state).await?;
     let server = state.ctx.config.server.clone();
     let app = crate::web::router(state);
-    let handle = axum_server::Handle::new();
-    let h = handle.clone();
     let grace = Duration::from_secs(server.shutdown_grace_secs);
-    tokio::spawn(async move {
-        shutdown.await;
-        h.graceful_shutdown(Some(grace));
-    });
+    let handle = shutdown_handle(shutdown, grace);
     let mut http = axum_server::from_tcp(listener.into_std()?);
     bound_connections(http.http_builder(), &server);
     // Connection info gives the per-address rate limits the peer address.
@@ -208,6 +203,21 @@ pub async fn serve_plain(
         .await;
     background.stop().await;
     result.context("HTTP server")
+}
+
+/// A server handle that starts a graceful shutdown once `shutdown` completes: no new connections,
+/// and in-flight requests get `grace` to finish.
+fn shutdown_handle(
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> axum_server::Handle {
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        h.graceful_shutdown(Some(grace));
+    });
+    handle
 }
 
 /// What every listener of the bridge bounds per connection before a request exists: the time a
@@ -244,12 +254,7 @@ async fn serve_tls(
     let background = Background::start(&state).await?;
     let state_server = state.ctx.config.server.clone();
     let app = crate::web::router(state);
-    let handle = axum_server::Handle::new();
-    let h = handle.clone();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        h.graceful_shutdown(Some(grace));
-    });
+    let handle = shutdown_handle(shutdown_signal(), grace);
     let std_listener = listener.into_std()?;
     let mut https = axum_server::from_tcp_rustls(std_listener, tls);
     bound_connections(https.http_builder(), &state_server);

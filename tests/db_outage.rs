@@ -22,6 +22,15 @@ async fn blocking(cluster: &Arc<PgCluster>, op: fn(&PgCluster)) {
     tokio::task::spawn_blocking(move || op(&c)).await.unwrap();
 }
 
+/// Starts the stopped cluster again after `delay`, in the background.
+fn start_again_in(cluster: &Arc<PgCluster>, delay: Duration) -> tokio::task::JoinHandle<()> {
+    let cluster = cluster.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        blocking(&cluster, PgCluster::start_again).await;
+    })
+}
+
 /// What a client must be able to act on: success, or 503 with `Retry-After` (never a 500).
 fn acceptable(r: &Reply) -> bool {
     r.status < 500 || (r.status == 503 && r.header("retry-after").is_some())
@@ -204,13 +213,7 @@ async fn serve_started_while_the_database_is_down_waits_and_then_serves() {
     let cluster = Arc::new(PgCluster::start());
     let db = cluster.database().await;
     blocking(&cluster, PgCluster::stop).await;
-    let starter = {
-        let cluster = cluster.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(3)).await;
-            blocking(&cluster, PgCluster::start_again).await;
-        })
-    };
+    let starter = start_again_in(&cluster, Duration::from_secs(3));
     let port = support::process::free_port();
     let base = format!("http://127.0.0.1:{port}");
     // Waits for /readyz (panicking if the process exits, as it did before the fix).
@@ -234,13 +237,7 @@ async fn migrate_run_while_the_database_is_down_waits_and_then_migrates() {
     let cluster = Arc::new(PgCluster::start());
     let db = cluster.database().await;
     blocking(&cluster, PgCluster::stop).await;
-    let starter = {
-        let cluster = cluster.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(3)).await;
-            blocking(&cluster, PgCluster::start_again).await;
-        })
-    };
+    let starter = start_again_in(&cluster, Duration::from_secs(3));
     let url = db.url.clone();
     let out = tokio::task::spawn_blocking(move || {
         support::process::binary()

@@ -55,37 +55,34 @@ impl Config {
 /// "unknown field `lisen` in [server], expected one of ...". The offending line is quoted, unless
 /// it holds a secret (see [`is_secret_key`]): then only its key is.
 pub(super) fn describe_toml_error(e: &toml::de::Error, text: &str) -> String {
-    let message = e.message().trim().to_string();
-    match e.span() {
-        Some(span) => {
-            let at = Location::of(text, span.start);
-            let message = at.redact(message);
-            match &at.section {
-                Some(s) => format!("{message} (in {s}, at `{}`)", at.shown_line()),
-                None => format!("{message} (at `{}`)", at.shown_line()),
-            }
-        }
-        None => message,
-    }
+    describe(e, text, |at| match &at.section {
+        Some(s) => format!("(in {s}, at `{}`)", at.shown_line()),
+        None => format!("(at `{}`)", at.shown_line()),
+    })
 }
 
 /// A TOML syntax error as one line with its position. toml's own rendering quotes the line with a
 /// caret under it, which for `url = "postgres://user:password@…` would print the password.
 pub(super) fn describe_syntax_error(e: &toml::de::Error, text: &str) -> String {
+    describe(e, text, |at| {
+        format!(
+            "at line {}, column {} (`{}`)",
+            at.line_number,
+            at.column,
+            at.shown_line()
+        )
+    })
+}
+
+/// The error's message (a secret's value taken out) followed by where it points, as `place` puts
+/// it; the message alone when toml gives no position.
+fn describe(e: &toml::de::Error, text: &str, place: impl Fn(&Location) -> String) -> String {
     let message = e.message().trim().to_string();
-    match e.span() {
-        Some(span) => {
-            let at = Location::of(text, span.start);
-            let message = at.redact(message);
-            format!(
-                "{message} at line {}, column {} (`{}`)",
-                at.line_number,
-                at.column,
-                at.shown_line()
-            )
-        }
-        None => message,
-    }
+    let Some(span) = e.span() else {
+        return message;
+    };
+    let at = Location::of(text, span.start);
+    format!("{} {}", at.redact(message), place(&at))
 }
 
 /// Keys whose values are secrets ([`crate::secret::Secret`] settings: `database.url`, which may

@@ -356,16 +356,21 @@ pub async fn first_collect_stores_the_ssl_id_with_the_certificate(t: &TestStore)
     assert_eq!(of_order(kind::SCM_ISSUED), 1, "{events:#?}");
 }
 
+/// Finalize's claim of `e` with a CSR whose key has this thumbprint.
+async fn claim(t: &TestStore, e: &Enrollment, key: &str) -> FinalizeOutcome {
+    t.store
+        .start_finalize_unless_account_key(e, Some(key), now())
+        .await
+        .unwrap()
+}
+
 pub async fn finalize_refuses_a_csr_key_that_is_an_account_key(t: &TestStore) {
     let a = account(&t.store).await;
     let (o, _) = order(&t.store, &a.id, &["k.example.com"]).await;
     make_ready(&t.store, &o).await;
     let e = enrollment(&o.id);
     assert!(matches!(
-        t.store
-            .start_finalize_unless_account_key(&e, Some(&a.key_thumbprint), now())
-            .await
-            .unwrap(),
+        claim(t, &e, &a.key_thumbprint).await,
         FinalizeOutcome::CsrKeyIsAccountKey
     ));
     // Nothing changed: the order is still ready, with no enrollment and no job.
@@ -377,24 +382,15 @@ pub async fn finalize_refuses_a_csr_key_that_is_an_account_key(t: &TestStore) {
     assert_eq!(t.store.pending_jobs(JobKind::Issue).await.unwrap(), 0);
     // Another key claims it; a second claim finds it no longer ready, whatever its key.
     assert!(matches!(
-        t.store
-            .start_finalize_unless_account_key(&e, Some("not-an-account-key"), now())
-            .await
-            .unwrap(),
+        claim(t, &e, "not-an-account-key").await,
         FinalizeOutcome::Started
     ));
     assert!(matches!(
-        t.store
-            .start_finalize_unless_account_key(&e, Some(&a.key_thumbprint), now())
-            .await
-            .unwrap(),
+        claim(t, &e, &a.key_thumbprint).await,
         FinalizeOutcome::CsrKeyIsAccountKey
     ));
     assert!(matches!(
-        t.store
-            .start_finalize_unless_account_key(&e, Some("not-an-account-key"), now())
-            .await
-            .unwrap(),
+        claim(t, &e, "not-an-account-key").await,
         FinalizeOutcome::NotReady
     ));
 }
