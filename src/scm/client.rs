@@ -172,7 +172,6 @@ impl ScmClient {
                     .header(http::header::CONTENT_TYPE, "application/json")
                     .body(serde_json::to_vec(v).expect("JSON value serialises"));
             }
-            let started = Instant::now();
             let result = async {
                 let resp = req.send().await?;
                 let status = resp.status().as_u16();
@@ -185,7 +184,7 @@ impl ScmClient {
                 })
             }
             .await;
-            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let elapsed_ms = called.elapsed().as_millis() as u64;
             let reply = match result {
                 Ok(r) => r,
                 Err(e) => {
